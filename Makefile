@@ -1,0 +1,75 @@
+# facet: build, test and run the face classification toolkit.
+# Every recipe runs in bash with pipefail, so a stage that fails in the
+# middle of a pipe fails the whole target.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DELETE_ON_ERROR:
+.DEFAULT_GOAL := build
+
+GO ?= go
+# Every program is a top-level folder with a package main, built as bin/facet-<folder>.
+PROGRAMS := $(patsubst %/main.go,%,$(wildcard */main.go))
+BINS := $(PROGRAMS:%=bin/facet-%)
+
+# Debian 12 packages the project needs: OpenCV 4.6 and its cascades (gocv),
+# dlib and its landmark model (face detector), OpenBLAS (training),
+# pkg-config (cgo flags), Node.js + npm (Arrow interoperability test).
+APT_PACKAGES := libopencv-dev opencv-data libdlib-dev libdlib-data libopenblas-dev pkg-config nodejs npm
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+DEMO_DIR ?= build/demo
+
+.PHONY: deps build test vet interop demo bench clean
+
+## deps: install the Debian packages (apt-get; only what is missing)
+deps:
+	@missing=$$(for p in $(APT_PACKAGES); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; \
+	done); \
+	if [ -n "$$missing" ]; then \
+		echo "deps: installing" $$missing; \
+		$(SUDO) apt-get update -qq; \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	else echo "deps: all Debian packages present"; fi
+
+## build: every program as bin/facet-<name>
+build: $(BINS)
+
+bin/facet-%: FORCE
+	@mkdir -p bin
+	$(GO) build -o $@ ./$*
+
+.PHONY: FORCE
+FORCE:
+
+## vet: formatting and go vet
+vet:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed:" $$unformatted; exit 1; fi
+	$(GO) vet ./...
+
+## interop: the npm apache-arrow package, for the test that a facet table reads in another Arrow implementation
+interop:
+	@if command -v npm >/dev/null; then \
+		npm ci --prefix interop --no-audit --no-fund --loglevel=error >/dev/null && echo "interop: apache-arrow (npm) ready"; \
+	else echo "interop: npm not found, the interoperability test will skip"; fi
+
+## test: deps, vet, and every test (real-data tests use ../shared/data when present)
+test: deps vet interop
+	$(GO) test -count=1 ./...
+
+## demo: generate the demo dataset and run the pipeline on it
+demo: deps build
+	rm -rf $(DEMO_DIR)
+	bin/facet-demodata --out $(DEMO_DIR)/data
+	bin/facet-prep --age-bins 30,60 --verify --report $(DEMO_DIR)/classes.png \
+		-o $(DEMO_DIR)/samples.arrow \
+		competition:$(DEMO_DIR)/data/train competition:$(DEMO_DIR)/data/eval aaf:$(DEMO_DIR)/data/aaf
+	@echo "demo: sample table $(DEMO_DIR)/samples.arrow, class chart $(DEMO_DIR)/classes.png"
+
+## bench: every Go benchmark
+bench: deps
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+clean:
+	rm -rf bin build interop/node_modules

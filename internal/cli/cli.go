@@ -1,0 +1,82 @@
+// Package cli is what every facet program's main shares: flag sets with
+// examples in --help, exit codes (1 failure, 2 bad usage), Ctrl-C as
+// context cancellation, and inputs and outputs that follow the facet
+// conventions (stdin/stdout by default, "-" accepted, no Arrow on a
+// terminal, no half-written output file).
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/pflag"
+)
+
+// Run is a program's body: everything but the process around it.
+type Run func(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error
+
+// Main runs a program and exits with its status. The context is cancelled
+// on SIGINT or SIGTERM so the program can remove what it had half written.
+func Main(name string, run Run) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(Exit(name, err, os.Stderr))
+}
+
+// UsageError is a mistake in how the program was called (exit status 2).
+type UsageError struct{ Err error }
+
+func (e UsageError) Error() string { return e.Err.Error() }
+func (e UsageError) Unwrap() error { return e.Err }
+
+// Usagef makes a UsageError.
+func Usagef(format string, args ...any) error {
+	return UsageError{fmt.Errorf(format, args...)}
+}
+
+// Exit prints err as "name: message" on stderr and returns the exit status:
+// 0 for nil and --help, 2 for a UsageError, 1 for anything else.
+func Exit(name string, err error, stderr io.Writer) int {
+	var usage UsageError
+	switch {
+	case err == nil, errors.Is(err, pflag.ErrHelp):
+		return 0
+	case errors.As(err, &usage):
+		fmt.Fprintf(stderr, "%s: %v\n%s: see %s --help\n", name, err, name, name)
+		return 2
+	case errors.Is(err, context.Canceled):
+		fmt.Fprintf(stderr, "%s: interrupted\n", name)
+		return 1
+	}
+	fmt.Fprintf(stderr, "%s: %v\n", name, err)
+	return 1
+}
+
+// NewFlags is a flag set whose --help prints synopsis, the flags and
+// the text after them (examples) on stderr.
+func NewFlags(name, synopsis, after string, stderr io.Writer) *pflag.FlagSet {
+	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.SortFlags = false
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: %s\n\nflags:\n%s\n%s", synopsis, fs.FlagUsages(), after)
+	}
+	return fs
+}
+
+// Parse parses args; a bad flag becomes a UsageError.
+func Parse(fs *pflag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return err
+		}
+		return UsageError{err}
+	}
+	return nil
+}

@@ -1,0 +1,121 @@
+package table
+
+import (
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/boostershot/facet/internal/label"
+)
+
+// Sample is one row of the core columns.
+type Sample struct {
+	ID, Path, Person, Source, Subset, Race string
+	Mask, Gender, AgeGroup, Label          int8
+	Age                                    int16
+}
+
+// NewSample is a sample with every label part unknown.
+func NewSample(id, path, person, source, subset string) Sample {
+	return Sample{
+		ID: id, Path: path, Person: person, Source: source, Subset: subset,
+		Mask: label.Unknown, Gender: label.Unknown, AgeGroup: label.Unknown,
+		Label: label.Unknown, Age: label.Unknown,
+	}
+}
+
+// SetAge sets the age in years and its group under bins.
+func (s *Sample) SetAge(age int, bins label.Bins) {
+	s.Age = int16(age)
+	s.AgeGroup = bins.Group(age)
+}
+
+// Relabel recomputes the 18-class label from the three parts.
+func (s *Sample) Relabel() { s.Label = label.Join(s.Mask, s.Gender, s.AgeGroup) }
+
+// BatchRows is the number of rows per record batch facet writes.
+const BatchRows = 1 << 14
+
+// Records turns samples into record batches of schema (which must start
+// with the core columns, as NewSchema's does). The caller releases them.
+func Records(mem memory.Allocator, schema *arrow.Schema, samples []Sample) []arrow.RecordBatch {
+	var out []arrow.RecordBatch
+	b := array.NewRecordBuilder(mem, schema)
+	defer b.Release()
+	for start := 0; start < len(samples); start += BatchRows {
+		end := min(start+BatchRows, len(samples))
+		for _, s := range samples[start:end] {
+			appendSample(b, s)
+		}
+		out = append(out, b.NewRecordBatch())
+	}
+	return out
+}
+
+func appendSample(b *array.RecordBuilder, s Sample) {
+	str := func(i int, v string) { b.Field(i).(*array.StringBuilder).Append(v) }
+	i8 := func(i int, v int8) { b.Field(i).(*array.Int8Builder).Append(v) }
+	str(0, s.ID)
+	str(1, s.Path)
+	str(2, s.Person)
+	str(3, s.Source)
+	str(4, s.Subset)
+	str(5, s.Race)
+	i8(6, s.Mask)
+	i8(7, s.Gender)
+	i8(8, s.AgeGroup)
+	i8(9, s.Label)
+	b.Field(10).(*array.Int16Builder).Append(s.Age)
+}
+
+// Samples reads the core columns of a record batch back into samples.
+// Columns the batch lacks stay empty / unknown.
+func Samples(rec arrow.RecordBatch) []Sample {
+	n := int(rec.NumRows())
+	out := make([]Sample, n)
+	for i := range out {
+		out[i] = NewSample("", "", "", "", "")
+	}
+	sch := rec.Schema()
+	col := func(name string) arrow.Array {
+		if idx := sch.FieldIndices(name); len(idx) == 1 {
+			return rec.Column(idx[0])
+		}
+		return nil
+	}
+	strs := map[string]func(*Sample, string){
+		ColID: func(s *Sample, v string) { s.ID = v }, ColPath: func(s *Sample, v string) { s.Path = v },
+		ColPerson: func(s *Sample, v string) { s.Person = v }, ColSource: func(s *Sample, v string) { s.Source = v },
+		ColSubset: func(s *Sample, v string) { s.Subset = v }, ColRace: func(s *Sample, v string) { s.Race = v },
+	}
+	for name, set := range strs {
+		if a, ok := col(name).(*array.String); ok {
+			for i := range out {
+				if a.IsValid(i) {
+					set(&out[i], a.Value(i))
+				}
+			}
+		}
+	}
+	i8s := map[string]func(*Sample, int8){
+		ColMask: func(s *Sample, v int8) { s.Mask = v }, ColGender: func(s *Sample, v int8) { s.Gender = v },
+		ColAgeGroup: func(s *Sample, v int8) { s.AgeGroup = v }, ColLabel: func(s *Sample, v int8) { s.Label = v },
+	}
+	for name, set := range i8s {
+		if a, ok := col(name).(*array.Int8); ok {
+			for i := range out {
+				if a.IsValid(i) {
+					set(&out[i], a.Value(i))
+				}
+			}
+		}
+	}
+	if a, ok := col(ColAge).(*array.Int16); ok {
+		for i := range out {
+			if a.IsValid(i) {
+				out[i].Age = a.Value(i)
+			}
+		}
+	}
+	return out
+}
