@@ -84,6 +84,10 @@ func run(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writ
 	if o.workers < 1 {
 		return cli.Usagef("--workers must be at least 1")
 	}
+	chartFormat := strings.TrimPrefix(strings.ToLower(filepath.Ext(o.report)), ".")
+	if o.report != "" && chartFormat != "png" && chartFormat != "svg" && chartFormat != "pdf" {
+		return cli.Usagef("--report %s: want a .png, .svg or .pdf file", o.report)
+	}
 	var sources []dataset.Source
 	for _, spec := range fs.Args() {
 		src, err := dataset.ParseSource(spec)
@@ -159,7 +163,7 @@ func run(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writ
 	}
 	counts := summary.Of(samples, bins)
 	if o.report != "" {
-		if err := writeChart(o.report, counts); err != nil {
+		if err := writeChart(o.report, chartFormat, counts); err != nil {
 			return err
 		}
 	}
@@ -275,13 +279,7 @@ func writeTable(w io.Writer, samples []table.Sample, bins label.Bins, f table.Fo
 	return tw.Close()
 }
 
-func writeChart(path string, counts summary.Counts) error {
-	format := strings.TrimPrefix(strings.ToLower(filepath.Ext(path)), ".")
-	switch format {
-	case "png", "svg", "pdf":
-	default:
-		return cli.Usagef("--report %s: want a .png, .svg or .pdf file", path)
-	}
+func writeChart(path, format string, counts summary.Counts) error {
 	out, err := cli.CreateOutput(path, nil, false)
 	if err != nil {
 		return err

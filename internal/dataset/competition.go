@@ -144,12 +144,14 @@ func loadCompetitionTrain(src Source, dir string, bins label.Bins, res *Result) 
 		return fmt.Errorf("train images: %w", err)
 	}
 	onDisk := map[string]bool{}
+	var names []string // sorted, as ReadDir gives them
 	for _, e := range entries {
 		if IsHidden(e.Name()) {
 			res.Ignored++
 			continue
 		}
 		onDisk[e.Name()] = e.IsDir()
+		names = append(names, e.Name())
 	}
 	listed := map[string]bool{}
 	for n, row := range rows {
@@ -180,10 +182,10 @@ func loadCompetitionTrain(src Source, dir string, bins label.Bins, res *Result) 
 		}
 		loadPerson(src, filepath.Join(imagesDir, folder), folder, f, bins, res)
 	}
-	for name, isDir := range onDisk {
+	for _, name := range names {
 		if !listed[name] {
 			what := "file"
-			if isDir {
+			if onDisk[name] {
 				what = "folder"
 			}
 			res.problem(src, "images/"+name, ReasonStray, "%s not listed in train.csv", what)
@@ -277,12 +279,14 @@ func loadCompetitionEval(src Source, dir string, res *Result) error {
 		return fmt.Errorf("eval images: %w", err)
 	}
 	onDisk := map[string]bool{}
+	var names []string // sorted, as ReadDir gives them
 	for _, e := range entries {
 		if IsHidden(e.Name()) {
 			res.Ignored++
 			continue
 		}
 		onDisk[e.Name()] = true
+		names = append(names, e.Name())
 	}
 	listed := map[string]bool{}
 	for n, row := range rows {
@@ -303,7 +307,7 @@ func loadCompetitionEval(src Source, dir string, res *Result) error {
 		s := table.NewSample("eval/"+id, filepath.Join(imagesDir, id), "eval/"+id, KindCompetition, "eval")
 		res.Samples = append(res.Samples, s)
 	}
-	for name := range onDisk {
+	for _, name := range names {
 		if !listed[name] {
 			res.problem(src, "eval/images/"+name, ReasonStray, "not listed in info.csv")
 		}

@@ -31,7 +31,7 @@ func Config(r io.Reader) (image.Config, string, error) {
 	cfg, format, err := image.DecodeConfig(r)
 	if err != nil {
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return cfg, format, errors.New("empty or truncated image header")
+			return cfg, format, errors.New("truncated image header")
 		}
 		return cfg, format, err
 	}
@@ -51,6 +51,9 @@ func Decode(path string) (image.Image, string, error) {
 		return nil, "", err
 	}
 	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.Size() == 0 {
+		return nil, "", errors.New("empty file")
+	}
 	br := bufio.NewReader(f)
 	if _, _, err := Config(br); err != nil {
 		return nil, "", err

@@ -1,0 +1,309 @@
+package dataset
+
+import (
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/boostershot/facet/internal/label"
+	"github.com/boostershot/facet/internal/table"
+)
+
+var bins58 = label.Bins{30, 58}
+
+// tree writes files (path -> content) under a new temporary folder.
+func tree(t testing.TB, files map[string]string) string {
+	t.Helper()
+	root := t.TempDir()
+	for p, content := range files {
+		full := filepath.Join(root, filepath.FromSlash(p))
+		if strings.HasSuffix(p, "/") {
+			if err := os.MkdirAll(full, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return root
+}
+
+// person adds the seven photos of a competition person folder.
+func person(files map[string]string, folder string, ext string) {
+	for _, img := range competitionImages {
+		files["train/images/"+folder+"/"+img.Stem+ext] = ""
+	}
+}
+
+func load(t *testing.T, spec string) Result {
+	t.Helper()
+	src, err := ParseSource(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Load(src, bins58)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func reasons(res Result) map[string]int {
+	out := map[string]int{}
+	for _, p := range res.Problems {
+		out[p.Reason]++
+	}
+	return out
+}
+
+func byID(res Result) map[string]table.Sample {
+	out := map[string]table.Sample{}
+	for _, s := range res.Samples {
+		out[s.ID] = s
+	}
+	return out
+}
+
+func checkReasons(t *testing.T, res Result, want map[string]int) {
+	t.Helper()
+	got := reasons(res)
+	for r, n := range want {
+		if got[r] != n {
+			t.Errorf("%d problems %q, want %d", got[r], r, n)
+		}
+	}
+	for r, n := range got {
+		if _, ok := want[r]; !ok {
+			t.Errorf("unexpected %d problems %q: %v", n, r, res.Problems)
+		}
+	}
+}
+
+func TestCompetitionTrain(t *testing.T) {
+	files := map[string]string{
+		"train/train.csv": "id,gender,race,age,path\n" +
+			"000001,female,Asian,45,000001_female_Asian_45\n" +
+			"000002,male,Asian,58,000002_male_Asian_58\n" +
+			"000003,male,Asian,20,000003_male_Asian_20\n" + // misses normal
+			"000004,female,Asian,60,000004_female_Asian_60\n" + // mask1 twice
+			"000005,male,Asian,33,000005_male_Asian_thirty\n" + // bad folder name
+			"000006,male,Asian,34,000006_male_Asian_33\n" + // csv age disagrees
+			"000007,male,Asian,70,000007_male_Asian_70\n", // folder missing
+		"train/images/000001_female_Asian_45/._mask1.jpg": "", // macOS resource fork
+		"train/images/.DS_Store":                          "",
+		"train/images/000002_male_Asian_58/notes.txt":     "", // stray
+		"train/images/000002_male_Asian_58/mask6.jpg":     "", // stray
+		"train/images/000004_female_Asian_60/mask1.png":   "",
+		"train/images/000008_male_Asian_40/":              "", // not in csv
+	}
+	person(files, "000001_female_Asian_45", ".jpg")
+	person(files, "000002_male_Asian_58", ".jpeg")
+	files["train/images/000002_male_Asian_58/normal.png"] = "" // mixed extensions
+	delete(files, "train/images/000002_male_Asian_58/normal.jpeg")
+	person(files, "000003_male_Asian_20", ".jpg")
+	delete(files, "train/images/000003_male_Asian_20/normal.jpg")
+	person(files, "000004_female_Asian_60", ".jpg")
+	person(files, "000005_male_Asian_thirty", ".jpg")
+	person(files, "000006_male_Asian_33", ".jpg")
+	root := tree(t, files)
+
+	res := load(t, "competition:"+filepath.Join(root, "train"))
+	// 7 + 7 + 6 + 6 (mask1 doubled) rows.
+	if len(res.Samples) != 26 {
+		t.Fatalf("%d samples, want 26", len(res.Samples))
+	}
+	checkReasons(t, res, map[string]int{
+		ReasonStray: 3, ReasonCount: 1, ReasonDuplicate: 2, ReasonFolderName: 1, ReasonMismatch: 1, ReasonMissing: 1,
+	})
+	if res.Ignored != 2 {
+		t.Errorf("ignored %d hidden files, want 2", res.Ignored)
+	}
+	s := byID(res)
+	for id, want := range map[string]int8{
+		"000001_female_Asian_45/mask3":          label.Join(label.Wear, label.Female, 1),
+		"000001_female_Asian_45/incorrect_mask": label.Join(label.Incorrect, label.Female, 1),
+		"000002_male_Asian_58/normal":           label.Join(label.NoMask, label.Male, 2), // 58 is old with bins 30,58
+		"000004_female_Asian_60/mask2":          label.Join(label.Wear, label.Female, 2),
+	} {
+		if s[id].Label != want {
+			t.Errorf("%s: label %d, want %d", id, s[id].Label, want)
+		}
+	}
+	n := s["000002_male_Asian_58/normal"]
+	if n.Person != "000002" || n.Age != 58 || n.Subset != "train" || n.Source != "competition" || n.Race != "Asian" || !strings.HasSuffix(n.Path, "normal.png") || !filepath.IsAbs(n.Path) {
+		t.Errorf("sample = %+v", n)
+	}
+	if _, ok := s["000004_female_Asian_60/mask1"]; ok {
+		t.Error("a doubled image was kept")
+	}
+}
+
+func TestCompetitionEvalAndBoth(t *testing.T) {
+	files := map[string]string{
+		"train/train.csv":       "id,gender,race,age,path\n000001,female,Asian,45,000001_female_Asian_45\n",
+		"eval/info.csv":         "ImageID,ans\na.jpg,0\nb.jpg,0\nc.jpg,0\nb.jpg,0\n",
+		"eval/images/a.jpg":     "",
+		"eval/images/b.jpg":     "",
+		"eval/images/stray.jpg": "",
+		"eval/images/._a.jpg":   "",
+	}
+	person(files, "000001_female_Asian_45", ".jpg")
+	root := tree(t, files)
+
+	res := load(t, "competition:"+filepath.Join(root, "eval"))
+	checkReasons(t, res, map[string]int{ReasonMissing: 1, ReasonStray: 1, ReasonBadRow: 1})
+	if len(res.Samples) != 2 {
+		t.Fatalf("%d eval samples, want 2", len(res.Samples))
+	}
+	e := res.Samples[0]
+	if e.ID != "eval/a.jpg" || e.Subset != "eval" || e.Label != label.Unknown || e.Mask != label.Unknown || e.Age != label.Unknown {
+		t.Errorf("eval sample = %+v", e)
+	}
+
+	both := load(t, "competition:"+root)
+	if len(both.Samples) != 9 {
+		t.Errorf("train+eval folder: %d samples, want 9", len(both.Samples))
+	}
+	if _, err := Load(Source{Kind: KindCompetition, Path: filepath.Join(root, "train", "images")}, bins58); err == nil {
+		t.Error("a folder without train.csv or info.csv was accepted")
+	}
+}
+
+func TestAAF(t *testing.T) {
+	root := tree(t, map[string]string{
+		"00000A02.jpg": "", "07380A45.jpg": "", "07381A61.jpg": "", "13321A80.JPG": "",
+		"readme.txt": "", "0001A02.jpg": "", ".DS_Store": "",
+	})
+	res := load(t, "aaf:"+root)
+	checkReasons(t, res, map[string]int{ReasonFileName: 2})
+	s := byID(res)
+	for id, want := range map[string][2]int8{
+		"aaf/00000A02.jpg": {label.Female, 0}, "aaf/07380A45.jpg": {label.Female, 1},
+		"aaf/07381A61.jpg": {label.Male, 2}, "aaf/13321A80.JPG": {label.Male, 2},
+	} {
+		got := s[id]
+		if got.Gender != want[0] || got.AgeGroup != want[1] || got.Mask != label.NoMask || got.Label != label.Join(label.NoMask, want[0], want[1]) {
+			t.Errorf("%s = %+v", id, got)
+		}
+	}
+	if s["aaf/07380A45.jpg"].Person == s["aaf/00000A02.jpg"].Person {
+		t.Error("two AAF images share a person")
+	}
+}
+
+func TestUTKFace(t *testing.T) {
+	root := tree(t, map[string]string{
+		"26_0_2_20170116174525125.jpg.chip.jpg": "",
+		"61_1_3_20170109142408075.jpg":          "",
+		"39_1_20170116174525125.jpg.chip.jpg":   "", // no race field
+		"26_3_2_20170116174525125.jpg.chip.jpg": "", // bad gender
+		"x_0_2_2017.jpg":                        "",
+	})
+	res := load(t, "utkface:"+root)
+	checkReasons(t, res, map[string]int{ReasonFileName: 2})
+	s := byID(res)
+	if a := s["utkface/26_0_2_20170116174525125.jpg.chip.jpg"]; a.Age != 26 || a.Gender != label.Male || a.Race != "Asian" || a.Label != 12 {
+		t.Errorf("male 26 = %+v", a)
+	}
+	if b := s["utkface/61_1_3_20170109142408075.jpg"]; b.AgeGroup != 2 || b.Race != "Indian" || b.Label != 17 {
+		t.Errorf("female 61 = %+v", b)
+	}
+	if c := s["utkface/39_1_20170116174525125.jpg.chip.jpg"]; c.Race != "" || c.Age != 39 {
+		t.Errorf("no race = %+v", c)
+	}
+}
+
+func TestImageFolder(t *testing.T) {
+	root := tree(t, map[string]string{
+		"masks/wear/a.jpg": "", "masks/wear/deeper/b.png": "", "masks/incorrect/c.jpg": "",
+		"masks/without_mask/d.jpg": "", "masks/helmet/e.jpg": "", "masks/sources.tsv": "", "masks/none/notes.txt": "",
+	})
+	res := load(t, "imagefolder:mask="+filepath.Join(root, "masks"))
+	checkReasons(t, res, map[string]int{ReasonFolderName: 1, ReasonStray: 2})
+	s := byID(res)
+	if len(s) != 4 || s["imagefolder/masks/wear/deeper/b.png"].Mask != label.Wear || s["imagefolder/masks/without_mask/d.jpg"].Mask != label.NoMask {
+		t.Errorf("samples = %v", s)
+	}
+	for _, x := range s {
+		if x.Gender != label.Unknown || x.Label != label.Unknown {
+			t.Errorf("%s has labels it was not given: %+v", x.ID, x)
+		}
+	}
+	lab := tree(t, map[string]string{"set/11/a.jpg": ""})
+	if got := load(t, "imagefolder:label="+filepath.Join(lab, "set")).Samples[0]; got.Mask != label.Incorrect || got.Gender != label.Female || got.AgeGroup != 2 {
+		t.Errorf("label folder 11 = %+v", got)
+	}
+	empty := tree(t, map[string]string{"x/readme.txt": ""})
+	if _, err := Load(Source{Kind: KindImageFolder, Head: label.HeadMask, Path: empty}, bins58); err == nil {
+		t.Error("a folder without class folders was accepted")
+	}
+}
+
+func TestCSVSource(t *testing.T) {
+	root := tree(t, map[string]string{
+		"list.csv": "path,person,mask,gender,age,label\n" +
+			"img/a.jpg,p1,wear,female,45,\n" +
+			"img/b.jpg,p1,,,,14\n" +
+			"/abs/c.jpg,,none,male,70,12\n" + // label 12 says age group 0
+			",p2,wear,,,\n" +
+			"img/d.jpg,p3,helmet,,,\n",
+	})
+	res := load(t, "csv:"+filepath.Join(root, "list.csv"))
+	checkReasons(t, res, map[string]int{ReasonBadRow: 3})
+	if len(res.Samples) != 2 {
+		t.Fatalf("%d samples, want 2", len(res.Samples))
+	}
+	a, b := res.Samples[0], res.Samples[1]
+	if a.Path != filepath.Join(root, "img", "a.jpg") || a.ID != "csv/img/a.jpg" || a.Person != "p1" || a.Label != label.Join(label.Wear, label.Female, 1) {
+		t.Errorf("a = %+v", a)
+	}
+	if b.Mask != label.NoMask || b.Gender != label.Male || b.AgeGroup != 2 || b.Age != label.Unknown {
+		t.Errorf("b (label 14 only) = %+v", b)
+	}
+}
+
+func TestParseSource(t *testing.T) {
+	for spec, want := range map[string]Source{
+		"competition:data/train":      {Kind: "competition", Path: "data/train"},
+		"imagefolder:mask=data/masks": {Kind: "imagefolder", Head: label.HeadMask, Path: "data/masks"},
+		"AAF:/x":                      {Kind: "aaf", Path: "/x"},
+	} {
+		got, err := ParseSource(spec)
+		if err != nil || got != want {
+			t.Errorf("ParseSource(%q) = %+v, %v", spec, got, err)
+		}
+	}
+	for _, bad := range []string{"data/train", "competition:", "zip:x", "imagefolder:data", "imagefolder:hat=x", "imagefolder:mask="} {
+		if _, err := ParseSource(bad); err == nil {
+			t.Errorf("ParseSource(%q) accepted", bad)
+		}
+	}
+}
+
+func TestProblemsAreSortedStably(t *testing.T) {
+	// Map iteration must not leak into what Load reports: two loads agree.
+	files := map[string]string{"train/train.csv": "id,gender,race,age,path\n"}
+	for _, n := range []string{"a", "b", "c", "d", "e"} {
+		files["train/images/"+n+"_x/"] = ""
+	}
+	root := tree(t, files)
+	first := load(t, "competition:"+filepath.Join(root, "train"))
+	items := func(r Result) []string {
+		var out []string
+		for _, p := range r.Problems {
+			out = append(out, p.Item)
+		}
+		return out
+	}
+	got := items(first)
+	if !sort.StringsAreSorted(got) || len(got) != 5 {
+		t.Errorf("stray folders reported as %v, want 5 in order", got)
+	}
+}

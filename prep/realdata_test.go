@@ -1,0 +1,49 @@
+package main
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/boostershot/facet/internal/label"
+	"github.com/boostershot/facet/internal/testdata"
+)
+
+// TestRealData runs facet-prep on the shared UTKFace and mask folders and
+// checks the counts their README states.
+func TestRealData(t *testing.T) {
+	dir := testdata.Dir(t)
+	out, stderr, err := runPrep(t, "--verify", "utkface:"+filepath.Join(dir, "faces", "utkface"), "imagefolder:mask="+filepath.Join(dir, "masks"))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	samples, _ := readTable(t, out)
+	var utk, male, female, old int
+	mask := map[int8]int{}
+	for _, s := range samples {
+		switch s.Source {
+		case "utkface":
+			utk++
+			if s.Race != "Asian" || s.Mask != label.NoMask || s.Label == label.Unknown {
+				t.Fatalf("utkface row %+v", s)
+			}
+			switch s.Gender {
+			case label.Male:
+				male++
+			case label.Female:
+				female++
+			}
+			if s.Age >= 60 {
+				old++
+			}
+		case "imagefolder":
+			mask[s.Mask]++
+		}
+	}
+	// Counts from ../shared/data/README.md.
+	if utk != 2417 || male != 1104 || female != 1313 || old != 196 {
+		t.Errorf("utkface: %d rows, %d male, %d female, %d aged 60+; README says 2417, 1104, 1313, 196", utk, male, female, old)
+	}
+	if mask[label.Wear] != 2024 || mask[label.Incorrect] != 554 || mask[label.NoMask] != 1354 {
+		t.Errorf("masks: %v; README says wear 2024, incorrect 554, none 1354", mask)
+	}
+}

@@ -1,0 +1,208 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/boostershot/facet/internal/cli"
+	"github.com/boostershot/facet/internal/label"
+	"github.com/boostershot/facet/internal/table"
+)
+
+func runPrep(t *testing.T, args ...string) ([]byte, string, error) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), args, strings.NewReader(""), &stdout, &stderr)
+	return stdout.Bytes(), stderr.String(), err
+}
+
+func readTable(t *testing.T, data []byte) ([]table.Sample, label.Bins) {
+	t.Helper()
+	r, err := table.NewReader(bytes.NewReader(data), table.ColID, table.ColPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Release()
+	var out []table.Sample
+	for r.Next() {
+		out = append(out, table.Samples(r.RecordBatch())...)
+	}
+	if err := r.Err(); err != nil {
+		t.Fatal(err)
+	}
+	bins, err := table.AgeBins(r.Schema())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out, bins
+}
+
+// write creates files under root.
+func write(t *testing.T, root string, files map[string]string) {
+	t.Helper()
+	for p, content := range files {
+		full := filepath.Join(root, p)
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// dataTree is a small competition train set (two persons, one missing a
+// photo), an eval set and an AAF folder.
+func dataTree(t *testing.T) string {
+	root := t.TempDir()
+	files := map[string]string{
+		"train/train.csv": "id,gender,race,age,path\n000020,female,Asian,58,000020_female_Asian_58\n001498-1,male,Asian,38,001498-1_male_Asian_38\n",
+		"eval/info.csv":   "ImageID,ans\ne1.jpg,0\ne2.jpg,0\n",
+		"eval/images/e1.jpg": "", "eval/images/e2.jpg": "",
+		"aaf/00001A25.jpg": "", "aaf/09000A70.jpg": "",
+	}
+	for _, p := range []string{"000020_female_Asian_58", "001498-1_male_Asian_38"} {
+		for _, stem := range []string{"mask1", "mask2", "mask3", "mask4", "mask5", "incorrect_mask", "normal"} {
+			files["train/images/"+p+"/"+stem+".jpg"] = ""
+		}
+	}
+	delete(files, "train/images/001498-1_male_Asian_38/mask5.jpg")
+	write(t, root, files)
+	return root
+}
+
+func TestPrepJoinsSources(t *testing.T) {
+	root := dataTree(t)
+	out, stderr, err := runPrep(t, "--age-bins", "30,58", "competition:"+root, "aaf:"+filepath.Join(root, "aaf"))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	samples, bins := readTable(t, out)
+	if bins != (label.Bins{30, 58}) {
+		t.Errorf("table age bins %v", bins)
+	}
+	if len(samples) != 13+2+2 {
+		t.Fatalf("%d rows, want 17", len(samples))
+	}
+	sources := map[string]int{}
+	for _, s := range samples {
+		sources[s.Source+"/"+s.Subset]++
+	}
+	if sources["competition/train"] != 13 || sources["competition/eval"] != 2 || sources["aaf/train"] != 2 {
+		t.Errorf("rows by source %v", sources)
+	}
+	for _, want := range []string{"wrong image count: 1", "001498-1_male_Asian_38: wrong image count (6 of 7 images, missing mask5)", "17 rows from 2 sources", "1 left out"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	// 58 is in the oldest group under 30,58.
+	if samples[0].ID != "000020_female_Asian_58/mask1" || samples[0].AgeGroup != 2 {
+		t.Errorf("first row %+v", samples[0])
+	}
+}
+
+func TestPrepFixStrictAndOutputs(t *testing.T) {
+	root := dataTree(t)
+	dir := t.TempDir()
+	fixes := filepath.Join(dir, "fix.csv")
+	write(t, dir, map[string]string{"fix.csv": "by,key,field,value,note\nperson,000020,mask,swap,swapped\nperson,001498-1,gender,swap,\n"})
+	outFile := filepath.Join(dir, "samples.arrow")
+	chart := filepath.Join(dir, "classes.png")
+	_, stderr, err := runPrep(t, "-o", outFile, "--fix", fixes, "--report", chart, "--problems", filepath.Join(dir, "problems.csv"), "competition:"+filepath.Join(root, "train"))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	data, err := os.ReadFile(outFile)
+	if err != nil || !bytes.HasPrefix(data, []byte("ARROW1")) {
+		t.Fatalf("-o x.arrow did not write an Arrow file: %v", err)
+	}
+	samples, _ := readTable(t, data)
+	got := map[string]table.Sample{}
+	for _, s := range samples {
+		got[s.ID] = s
+	}
+	if got["000020_female_Asian_58/normal"].Mask != label.Incorrect || got["000020_female_Asian_58/incorrect_mask"].Mask != label.NoMask {
+		t.Error("mask swap not applied")
+	}
+	if got["001498-1_male_Asian_38/mask1"].Gender != label.Female {
+		t.Error("gender swap not applied")
+	}
+	if !strings.Contains(stderr, "fix 000020_female_Asian_58/normal: mask none -> incorrect (swapped)") || !strings.Contains(stderr, "2 corrections, 8 label changes") {
+		t.Errorf("changes not reported:\n%s", stderr)
+	}
+	if png, err := os.ReadFile(chart); err != nil || !bytes.HasPrefix(png, []byte("\x89PNG")) {
+		t.Errorf("no PNG chart: %v", err)
+	}
+	if p, err := os.ReadFile(filepath.Join(dir, "problems.csv")); err != nil || !strings.Contains(string(p), "wrong image count") {
+		t.Errorf("problems file: %q, %v", p, err)
+	}
+
+	// --strict fails on the missing photo and leaves no output file behind.
+	strictOut := filepath.Join(dir, "strict.arrow")
+	if _, _, err := runPrep(t, "--strict", "-o", strictOut, "competition:"+filepath.Join(root, "train")); err == nil {
+		t.Error("--strict passed with a missing photo")
+	}
+	// A correction naming an unknown person fails the run, also without output.
+	write(t, dir, map[string]string{"bad.csv": "by,key,field,value\nperson,999999,gender,male\n"})
+	if _, _, err := runPrep(t, "--fix", filepath.Join(dir, "bad.csv"), "-o", strictOut, "competition:"+filepath.Join(root, "train")); err == nil || !strings.Contains(err.Error(), "999999") {
+		t.Errorf("unknown correction key: err = %v", err)
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".") || e.Name() == "strict.arrow" {
+			t.Errorf("failed run left %s", e.Name())
+		}
+	}
+}
+
+func TestPrepCSV(t *testing.T) {
+	root := dataTree(t)
+	out, _, err := runPrep(t, "--csv", "aaf:"+filepath.Join(root, "aaf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(lines) != 3 || !strings.HasPrefix(lines[0], "id,path,person,source") || !strings.HasPrefix(lines[1], "aaf/00001A25.jpg,") {
+		t.Errorf("csv:\n%s", out)
+	}
+}
+
+func TestPrepUsage(t *testing.T) {
+	root := dataTree(t)
+	for _, tc := range []struct {
+		name  string
+		args  []string
+		usage bool
+	}{
+		{"no sources", nil, true},
+		{"bad spec", []string{"data/train"}, true},
+		{"bad kind", []string{"zip:x"}, true},
+		{"bad bins", []string{"--age-bins", "60,30", "aaf:" + root}, true},
+		{"bad flag", []string{"--nope", "aaf:" + root}, true},
+		{"missing path", []string{"aaf:" + filepath.Join(root, "nothing")}, false},
+		{"bad report", []string{"--report", filepath.Join(root, "x.gif"), "aaf:" + filepath.Join(root, "aaf")}, true},
+		{"empty source", []string{"utkface:" + filepath.Join(root, "eval", "images")}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := runPrep(t, tc.args...)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			var usage cli.UsageError
+			if errors.As(err, &usage) != tc.usage {
+				t.Errorf("err = %v (usage error: %v), want usage error %v", err, errors.As(err, &usage), tc.usage)
+			}
+			var buf bytes.Buffer
+			code := cli.Exit("facet-prep", err, &buf)
+			if (tc.usage && code != 2) || (!tc.usage && code != 1) || strings.Count(buf.String(), "\n") > 2 {
+				t.Errorf("exit %d, message %q", code, buf.String())
+			}
+		})
+	}
+}
