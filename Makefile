@@ -13,8 +13,9 @@ BINS := $(PROGRAMS:%=bin/facet-%)
 
 # Debian 12 packages the project needs: OpenCV 4.6 and its cascades (gocv),
 # dlib and its landmark model (face detector), OpenBLAS (training),
-# pkg-config (cgo flags), Node.js + npm (Arrow interoperability test).
-APT_PACKAGES := libopencv-dev opencv-data libdlib-dev libdlib-data libopenblas-dev pkg-config nodejs npm
+# pkg-config (cgo flags). Node.js and npm (Arrow interoperability test)
+# come from Debian only when the machine has no node and npm of its own.
+APT_PACKAGES := libopencv-dev opencv-data libdlib-dev libdlib-data libopenblas-dev pkg-config
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 DEMO_DIR ?= build/demo
@@ -25,7 +26,7 @@ DEMO_DIR ?= build/demo
 deps:
 	@missing=$$(for p in $(APT_PACKAGES); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; \
-	done); \
+	done; command -v node >/dev/null && command -v npm >/dev/null || echo nodejs npm); \
 	if [ -n "$$missing" ]; then \
 		echo "deps: installing" $$missing; \
 		$(SUDO) apt-get update -qq; \

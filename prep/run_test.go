@@ -61,8 +61,8 @@ func write(t *testing.T, root string, files map[string]string) {
 func dataTree(t *testing.T) string {
 	root := t.TempDir()
 	files := map[string]string{
-		"train/train.csv": "id,gender,race,age,path\n000020,female,Asian,58,000020_female_Asian_58\n001498-1,male,Asian,38,001498-1_male_Asian_38\n",
-		"eval/info.csv":   "ImageID,ans\ne1.jpg,0\ne2.jpg,0\n",
+		"train/train.csv":    "id,gender,race,age,path\n000020,female,Asian,58,000020_female_Asian_58\n001498-1,male,Asian,38,001498-1_male_Asian_38\n",
+		"eval/info.csv":      "ImageID,ans\ne1.jpg,0\ne2.jpg,0\n",
 		"eval/images/e1.jpg": "", "eval/images/e2.jpg": "",
 		"aaf/00001A25.jpg": "", "aaf/09000A70.jpg": "",
 	}
