@@ -10,37 +10,83 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
 
 	"github.com/boostershot/facet/internal/label"
 )
 
-// Chart writes a bar chart of the 18 classes, stacked by source, in format
-// (png, svg or pdf).
+// Chart draws the class distribution in format (png, svg or pdf): one
+// panel per head (mask, gender, age group, unknown included, so partially
+// labelled sources show) above the 18 joint classes, bars stacked by source.
 func (c Counts) Chart(w io.Writer, format string) error {
-	p := plot.New()
-	p.Title.Text = fmt.Sprintf("facet: %d of %d rows with an 18-class label", c.Labelled, c.Rows)
-	p.Y.Label.Text = "rows"
-	p.X.Label.Text = "class (mask / gender / age)"
+	const width, height = 12 * vg.Inch, 8 * vg.Inch
+	cw, err := draw.NewFormattedCanvas(width, height, format)
+	if err != nil {
+		return fmt.Errorf("chart: %w", err)
+	}
+	dc := draw.New(cw)
+	// White background for formats without one.
+	dc.SetColor(color.White)
+	dc.Fill(dc.Rectangle.Path())
+
+	sources := append([]string(nil), c.Sources...)
+	sort.Strings(sources)
+	heads := []struct {
+		title  string
+		names  []string
+		counts func(*SourceCounts) []int
+	}{
+		{"mask", []string{"wear", "incorrect", "none", "unknown"}, func(s *SourceCounts) []int { return s.Mask[:] }},
+		{"gender", []string{"male", "female", "unknown"}, func(s *SourceCounts) []int { return s.Gender[:] }},
+		{"age group", []string{c.Bins.GroupName(0), c.Bins.GroupName(1), c.Bins.GroupName(2), "unknown"}, func(s *SourceCounts) []int { return s.AgeGroup[:] }},
+	}
+	const pad = vg.Inch / 6
+	dc = draw.Crop(dc, pad, -pad, pad, -pad)
+	top := draw.Crop(dc, 0, 0, height*0.55, 0)
+	for i, h := range heads {
+		p, err := c.bars(h.title, h.names, sources, h.counts, i == 0)
+		if err != nil {
+			return err
+		}
+		p.Draw(draw.Crop(top, width*vg.Length(i)/3, -width*vg.Length(2-i)/3-pad, 0, 0))
+	}
 	names := make([]string, label.NumClasses)
 	for k := range names {
 		m, g, a := label.Split(int8(k))
 		names[k] = fmt.Sprintf("%d %s/%s/%s", k, label.Name(label.HeadMask, m)[:1], label.Name(label.HeadGender, g)[:1], c.Bins.GroupName(a))
 	}
+	joint, err := c.bars(fmt.Sprintf("18 classes (%d of %d rows fully labelled)", c.Labelled, c.Rows), names, sources,
+		func(s *SourceCounts) []int { return s.Class[:] }, false)
+	if err != nil {
+		return err
+	}
+	joint.X.Tick.Label.Rotation = 0.8
+	joint.X.Tick.Label.XAlign = -1
+	joint.X.Tick.Label.YAlign = -0.5
+	joint.Draw(draw.Crop(dc, 0, 0, 0, -height*0.45-pad))
+	if _, err := cw.WriteTo(w); err != nil {
+		return fmt.Errorf("writing chart: %w", err)
+	}
+	return nil
+}
+
+// bars is one panel: a bar per class, stacked by source.
+func (c Counts) bars(title string, names, sources []string, counts func(*SourceCounts) []int, legend bool) (*plot.Plot, error) {
+	p := plot.New()
+	p.Title.Text = title
+	p.Y.Label.Text = "rows"
 	p.NominalX(names...)
-	p.X.Tick.Label.Rotation = 1.2
-	p.X.Tick.Label.XAlign = -1
-	p.X.Tick.Label.YAlign = -0.5
-	sources := append([]string(nil), c.Sources...)
-	sort.Strings(sources)
+	p.Add(plotter.NewGrid())
 	var below *plotter.BarChart
 	for i, name := range sources {
-		vals := make(plotter.Values, label.NumClasses)
-		for k, n := range c.BySource[name].Class {
-			vals[k] = float64(n)
+		n := counts(c.BySource[name])
+		vals := make(plotter.Values, len(n))
+		for k, v := range n {
+			vals[k] = float64(v)
 		}
 		bars, err := plotter.NewBarChart(vals, vg.Points(14))
 		if err != nil {
-			return err
+			return nil, fmt.Errorf("chart: %w", err)
 		}
 		bars.LineStyle.Width = 0
 		bars.Color = plotutil.Color(i)
@@ -49,17 +95,10 @@ func (c Counts) Chart(w io.Writer, format string) error {
 		}
 		below = bars
 		p.Add(bars)
-		p.Legend.Add(name, bars)
+		if legend {
+			p.Legend.Add(name, bars)
+		}
 	}
 	p.Legend.Top = true
-	p.Add(plotter.NewGrid())
-	p.BackgroundColor = color.White
-	wt, err := p.WriterTo(10*vg.Inch, 5*vg.Inch, format)
-	if err != nil {
-		return fmt.Errorf("chart: %w", err)
-	}
-	if _, err := wt.WriteTo(w); err != nil {
-		return fmt.Errorf("writing chart: %w", err)
-	}
-	return nil
+	return p, nil
 }

@@ -30,6 +30,9 @@ type Counts struct {
 // SourceCounts are the rows of one source, by subset and class.
 type SourceCounts struct {
 	Rows, Train, Eval int
+	Mask              [4]int
+	Gender            [3]int
+	AgeGroup          [4]int
 	Class             [label.NumClasses]int
 }
 
@@ -59,6 +62,9 @@ func Of(samples []table.Sample, bins label.Bins) Counts {
 		c.Mask[slot(s.Mask, 3)]++
 		c.Gender[slot(s.Gender, 2)]++
 		c.AgeGroup[slot(s.AgeGroup, 3)]++
+		src.Mask[slot(s.Mask, 3)]++
+		src.Gender[slot(s.Gender, 2)]++
+		src.AgeGroup[slot(s.AgeGroup, 3)]++
 		if s.Label >= 0 && s.Label < label.NumClasses {
 			c.Class[s.Label]++
 			src.Class[s.Label]++
