@@ -23,8 +23,8 @@ func OpenInput(path string, stdin io.Reader) (io.Reader, func() error, error) {
 	return f, f.Close, nil
 }
 
-// isTerminal reports whether w is a terminal.
-func isTerminal(w io.Writer) bool {
+// IsTerminal reports whether w is a terminal.
+func IsTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
 }
@@ -43,7 +43,7 @@ type Output struct {
 // outputs (Arrow) are refused on a terminal, where they would only be noise.
 func CreateOutput(path string, stdout io.Writer, binary bool) (*Output, error) {
 	if path == "" || path == "-" {
-		if binary && isTerminal(stdout) {
+		if binary && IsTerminal(stdout) {
 			return nil, UsageError{errors.New("refusing to write an Arrow table to a terminal: pipe it to the next stage, redirect it, or use -o FILE or --csv")}
 		}
 		return &Output{w: stdout}, nil

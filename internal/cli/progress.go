@@ -7,10 +7,11 @@ import (
 )
 
 // Progress returns a progress callback that draws a bar with rate and ETA
-// on stderr when stderr is a terminal, and does nothing otherwise (logs
-// and pipes get the final summary only). Call the returned finish when done.
+// on stderr when stderr is a terminal (a spinner with the count while the
+// total is not known, total < 0), and does nothing otherwise: logs and
+// pipes get the final summary only. Call the returned finish when done.
 func Progress(stderr io.Writer, description string) (update func(done, total int), finish func()) {
-	if !isTerminal(stderr) {
+	if !IsTerminal(stderr) {
 		return func(int, int) {}, func() {}
 	}
 	var bar *progressbar.ProgressBar

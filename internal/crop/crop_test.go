@@ -1,0 +1,155 @@
+package crop
+
+import (
+	"errors"
+	"image"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"gocv.io/x/gocv"
+)
+
+func TestRegionIsSquareAroundTheBox(t *testing.T) {
+	g := Geometry{Margin: 0.25, Size: 64}
+	for _, box := range []image.Rectangle{image.Rect(100, 100, 200, 300), image.Rect(0, 0, 40, 20), image.Rect(-10, 5, 30, 45)} {
+		r := g.Region(box)
+		if r.Dx() != r.Dy() {
+			t.Errorf("region %v of box %v is not square", r, box)
+		}
+		long := max(box.Dx(), box.Dy())
+		if want := int(float64(long) * 1.5); r.Dx() < want-1 || r.Dx() > want+1 {
+			t.Errorf("region side %d, want %d (longest side %d with 25%% margins)", r.Dx(), want, long)
+		}
+		bc, rc := box.Min.Add(box.Max), r.Min.Add(r.Max)
+		if d := bc.Sub(rc); d.X*d.X+d.Y*d.Y > 4 {
+			t.Errorf("region %v is not centred on box %v", r, box)
+		}
+		if !box.In(r) {
+			t.Errorf("region %v does not hold box %v", r, box)
+		}
+	}
+}
+
+func TestExtractPadsWithBlack(t *testing.T) {
+	img := gocv.NewMatWithSizeFromScalar(gocv.NewScalar(255, 255, 255, 0), 100, 80, gocv.MatTypeCV8UC3)
+	defer img.Close()
+	g := Geometry{Size: 50}
+	// The left half of this region lies outside the image.
+	out, err := g.Extract(img, image.Rect(-40, 10, 40, 90))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	if out.Cols() != 50 || out.Rows() != 50 || out.Type() != gocv.MatTypeCV8UC3 {
+		t.Fatalf("crop is %dx%d type %v", out.Cols(), out.Rows(), out.Type())
+	}
+	if left, right := out.GetVecbAt(25, 5)[0], out.GetVecbAt(25, 45)[0]; left != 0 || right != 255 {
+		t.Errorf("left (outside) = %d, right (inside) = %d; want 0 and 255", left, right)
+	}
+	for _, bad := range []image.Rectangle{image.Rect(200, 200, 260, 260), {}} {
+		if m, err := g.Extract(img, bad); err == nil {
+			m.Close()
+			t.Errorf("region %v extracted", bad)
+		}
+	}
+	empty := gocv.NewMat()
+	defer empty.Close()
+	if m, err := g.Extract(empty, image.Rect(0, 0, 10, 10)); err == nil {
+		m.Close()
+		t.Error("empty image extracted")
+	}
+}
+
+func TestPathRefusesEscapes(t *testing.T) {
+	dir := filepath.Join("out", "crops")
+	for id, want := range map[string]string{
+		"000001_female_Asian_45/mask1": filepath.Join(dir, "000001_female_Asian_45", "mask1.jpg"),
+		"eval/abc.jpg":                 filepath.Join(dir, "eval", "abc.jpg"),
+		"aaf/00001A02.png":             filepath.Join(dir, "aaf", "00001A02.jpg"),
+		"utkface/1_0_2_x.jpg.chip.jpg": filepath.Join(dir, "utkface", "1_0_2_x.jpg.chip.jpg"),
+		"a..b/c":                       filepath.Join(dir, "a..b", "c.jpg"),
+	} {
+		got, err := Path(dir, id, ".jpg")
+		if err != nil || got != want {
+			t.Errorf("Path(%q) = %q, %v; want %q", id, got, err, want)
+		}
+	}
+	for _, id := range []string{"", "../../etc/passwd", "/etc/passwd", "a/../../b", "a//b", "./a", "a/.", `a\..\b`, "a\x00b", "a\nb", ".."} {
+		if got, err := Path(dir, id, ".jpg"); err == nil {
+			t.Errorf("Path(%q) = %q, want a refusal", id, got)
+		}
+	}
+}
+
+func FuzzPath(f *testing.F) {
+	for _, s := range []string{"a/b", "../x", "a/./b", "/abs", "a\\b", "x.jpg"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, id string) {
+		dir := filepath.Join("root", "out")
+		p, err := Path(dir, id, ".jpg")
+		if err != nil {
+			return
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil || !filepath.IsLocal(rel) || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			t.Fatalf("Path(%q) = %q escapes %q", id, p, dir)
+		}
+	})
+}
+
+func TestMetaRoundTrip(t *testing.T) {
+	img := gocv.NewMatWithSizeFromScalar(gocv.NewScalar(10, 200, 30, 0), 32, 32, gocv.MatTypeCV8UC3)
+	defer img.Close()
+	m := Meta{Settings: "s", Source: "/x.jpg", Box: image.Rect(1, 2, 3, 4), Stage: "dlib", Score: 0.5, Faces: 2,
+		Landmarks: []image.Point{{5, 6}, {7, 8}}}
+	for _, ext := range []gocv.FileExt{gocv.JPEGFileExt, gocv.PNGFileExt} {
+		buf, err := gocv.IMEncode(ext, img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Extract(buf); !errors.Is(err, ErrNoMeta) {
+			t.Errorf("%s without metadata: err = %v", ext, err)
+		}
+		with, err := Embed(buf, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := Extract(with)
+		if err != nil {
+			t.Fatalf("%s: %v", ext, err)
+		}
+		if got.Box != m.Box || got.Stage != m.Stage || got.Score != m.Score || len(got.Landmarks) != 2 || got.Landmarks[1] != m.Landmarks[1] || got.Settings != "s" {
+			t.Errorf("%s: meta %+v, want %+v", ext, got, m)
+		}
+		// The file still decodes, to the same pixels.
+		back, err := gocv.IMDecode(with, gocv.IMReadColor)
+		if err != nil || back.Empty() {
+			t.Fatalf("%s with metadata does not decode: %v", ext, err)
+		}
+		px := back.GetVecbAt(16, 16)
+		back.Close()
+		for i, want := range []int{10, 200, 30} { // BGR
+			if d := int(px[i]) - want; d < -3 || d > 3 {
+				t.Errorf("%s pixel %v, want about 10,200,30", ext, px)
+			}
+		}
+	}
+	if _, err := Embed([]byte("GIF89a"), m); err == nil {
+		t.Error("embedded metadata in a GIF")
+	}
+	for _, junk := range [][]byte{nil, {0xff, 0xd8, 0xff, 0xfe, 0, 1}, {0xff, 0xd8, 0xff, 0xfe, 0xff, 0xff, 'x'}, []byte("\x89PNG\r\n\x1a\n\xff\xff\xff\xff")} {
+		if _, err := Extract(junk); err == nil {
+			t.Errorf("Extract(%q) found metadata", junk)
+		}
+	}
+}
+
+func FuzzExtract(f *testing.F) {
+	f.Add([]byte{0xff, 0xd8, 0xff, 0xfe, 0x00, 0x04, '{', '}'})
+	f.Add([]byte("\x89PNG\r\n\x1a\n\x00\x00\x00\x02tEXtfa\x00\x00\x00\x00"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		_, _ = Extract(data) // must not panic or loop
+	})
+}

@@ -1,0 +1,273 @@
+package crop
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"math"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"gocv.io/x/gocv"
+
+	"github.com/boostershot/facet/internal/face"
+	"github.com/boostershot/facet/internal/imagefile"
+)
+
+// Job is one photo to crop.
+type Job struct {
+	ID, Path string
+}
+
+// Outcome is what became of a Job: a crop with its detection, or the
+// reason there is none. Either way the row stays in the table.
+type Outcome struct {
+	CropPath string // "" when failed
+	Meta     Meta
+	Reused   bool   // an existing crop was kept (--resume)
+	Reason   string // failure category, "" when cropped
+	Detail   string // failure detail
+}
+
+// Failure categories.
+const (
+	ReasonRead   = "unreadable file"
+	ReasonImage  = "not a decodable image"
+	ReasonLarge  = "image too large"
+	ReasonPath   = "unsafe id"
+	ReasonFace   = "detector failed"
+	ReasonWrite  = "cannot write crop"
+	ReasonNoFace = "no face found"
+)
+
+// Config is how a Pool crops.
+type Config struct {
+	Geometry
+	Dir      string // output folder
+	Ext      string // ".jpg" or ".png"
+	Quality  int    // JPEG quality
+	Align    bool   // rotate so the eyes are level, when landmarks are known
+	Resume   bool   // keep existing crops made with the same Settings
+	Settings string // everything that shapes a crop, recorded in each file
+}
+
+// Pool crops photos on several workers, each with its own detector chain
+// (detectors are not safe for concurrent use).
+type Pool struct {
+	cfg    Config
+	chains []*face.Chain
+}
+
+// NewPool makes workers chains with newChain.
+func NewPool(cfg Config, workers int, newChain func() (*face.Chain, error)) (*Pool, error) {
+	if cfg.Ext != ".jpg" && cfg.Ext != ".png" {
+		return nil, fmt.Errorf("crop format %q: want .jpg or .png", cfg.Ext)
+	}
+	p := &Pool{cfg: cfg}
+	for range max(1, workers) {
+		c, err := newChain()
+		if err != nil {
+			p.Close()
+			return nil, err
+		}
+		p.chains = append(p.chains, c)
+	}
+	return p, nil
+}
+
+// Close closes every worker's chain.
+func (p *Pool) Close() error {
+	var errs []error
+	for _, c := range p.chains {
+		errs = append(errs, c.Close())
+	}
+	p.chains = nil
+	return errors.Join(errs...)
+}
+
+// Crop processes jobs and returns one Outcome per job, in order. done is
+// called after each job from one goroutine at a time. Only a cancelled
+// context is an error; a job is never left half-written.
+func (p *Pool) Crop(ctx context.Context, jobs []Job, done func()) ([]Outcome, error) {
+	out := make([]Outcome, len(jobs))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	for _, chain := range p.chains {
+		wg.Go(func() {
+			for i := range next {
+				out[i] = p.one(chain, jobs[i])
+				if done != nil {
+					mu.Lock()
+					done()
+					mu.Unlock()
+				}
+			}
+		})
+	}
+feed:
+	for i := range jobs {
+		select {
+		case next <- i:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	return out, ctx.Err()
+}
+
+func fail(reason, format string, args ...any) Outcome {
+	return Outcome{Reason: reason, Detail: fmt.Sprintf(format, args...)}
+}
+
+// one crops one photo.
+func (p *Pool) one(chain *face.Chain, job Job) Outcome {
+	dst, err := Path(p.cfg.Dir, job.ID, p.cfg.Ext)
+	if err != nil {
+		return fail(ReasonPath, "%v", err)
+	}
+	if p.cfg.Resume {
+		if m, ok := p.reusable(dst, job.Path); ok {
+			return Outcome{CropPath: dst, Meta: m, Reused: true}
+		}
+	}
+	data, err := os.ReadFile(job.Path)
+	if err != nil {
+		return fail(ReasonRead, "%v", err)
+	}
+	if len(data) == 0 {
+		return fail(ReasonImage, "empty file")
+	}
+	if _, _, err := imagefile.Config(bytes.NewReader(data)); err != nil {
+		if errors.Is(err, imagefile.ErrTooLarge) {
+			return fail(ReasonLarge, "%v", err)
+		}
+		return fail(ReasonImage, "%v", err)
+	}
+	// OpenCV applies the EXIF orientation and turns grayscale, CMYK and
+	// alpha images into 3-channel BGR.
+	img, err := gocv.IMDecode(data, gocv.IMReadColor)
+	if err != nil {
+		return fail(ReasonImage, "%v", err)
+	}
+	defer img.Close()
+	if img.Empty() {
+		return fail(ReasonImage, "OpenCV cannot decode it (truncated or damaged?)")
+	}
+	res, found, err := chain.Find(img)
+	if err != nil {
+		return fail(ReasonFace, "%v", err)
+	}
+	if !found {
+		return fail(ReasonNoFace, "no stage found a face (add center to --detectors for a fixed-crop fallback)")
+	}
+	m := Meta{Settings: p.cfg.Settings, Source: job.Path, Box: res.Box, Stage: res.Stage, Score: res.Score, Faces: res.Faces, Landmarks: res.Landmarks}
+	cropped, err := p.extract(img, res)
+	if err != nil {
+		return fail(ReasonFace, "%v", err)
+	}
+	defer cropped.Close()
+	if err := p.write(dst, cropped, m); err != nil {
+		return fail(ReasonWrite, "%v", err)
+	}
+	return Outcome{CropPath: dst, Meta: m}
+}
+
+// extract cuts the face region out, first rotating the photo about the
+// face centre so the eyes are level when asked and landmarks are known.
+func (p *Pool) extract(img gocv.Mat, res face.Result) (gocv.Mat, error) {
+	region := p.cfg.Region(res.Box)
+	if !p.cfg.Align || len(res.Landmarks) != 68 {
+		return p.cfg.Extract(img, region)
+	}
+	angle := eyeAngle(res.Landmarks)
+	if math.Abs(angle) < 0.5 {
+		return p.cfg.Extract(img, region)
+	}
+	c := res.Box.Min.Add(res.Box.Max).Div(2)
+	rot := gocv.GetRotationMatrix2D(c, angle, 1)
+	defer rot.Close()
+	turned := gocv.NewMat()
+	defer turned.Close()
+	gocv.WarpAffine(img, &turned, rot, image.Pt(img.Cols(), img.Rows()))
+	return p.cfg.Extract(turned, region)
+}
+
+// eyeAngle is the angle in degrees of the line from the left eye's centre
+// (dlib points 36-41) to the right eye's (42-47).
+func eyeAngle(lm []image.Point) float64 {
+	mean := func(pts []image.Point) (float64, float64) {
+		var x, y float64
+		for _, p := range pts {
+			x += float64(p.X)
+			y += float64(p.Y)
+		}
+		return x / float64(len(pts)), y / float64(len(pts))
+	}
+	lx, ly := mean(lm[36:42])
+	rx, ry := mean(lm[42:48])
+	return math.Atan2(ry-ly, rx-lx) * 180 / math.Pi
+}
+
+// write encodes the crop with its metadata and puts it in place
+// atomically: a temporary file in the same folder, then a rename.
+func (p *Pool) write(dst string, img gocv.Mat, m Meta) error {
+	var buf []byte
+	var err error
+	if p.cfg.Ext == ".jpg" {
+		buf, err = gocv.IMEncodeWithParams(gocv.JPEGFileExt, img, []int{gocv.IMWriteJpegQuality, p.cfg.Quality})
+	} else {
+		buf, err = gocv.IMEncode(gocv.PNGFileExt, img)
+	}
+	if err == nil && len(buf) == 0 {
+		err = errors.New("OpenCV encoded nothing")
+	}
+	if err != nil {
+		return err
+	}
+	if buf, err = Embed(buf, m); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	_, err = tmp.Write(buf)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), dst)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+	}
+	return err
+}
+
+// reusable reports whether dst is a valid crop of src made with the same
+// settings, and its metadata.
+func (p *Pool) reusable(dst, src string) (Meta, bool) {
+	data, err := os.ReadFile(dst)
+	if err != nil {
+		return Meta{}, false
+	}
+	m, err := Extract(data)
+	if err != nil || m.Settings != p.cfg.Settings || m.Source != src {
+		return Meta{}, false
+	}
+	// A full decode, not just the header: a damaged file is cropped again.
+	img, _, err := image.Decode(bytes.NewReader(data))
+	if err != nil || img.Bounds().Dx() != p.cfg.Size || img.Bounds().Dy() != p.cfg.Size {
+		return Meta{}, false
+	}
+	return m, true
+}

@@ -1,0 +1,52 @@
+package table
+
+import (
+	"fmt"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+)
+
+// ExtendSchema is s with fields added at the end; a field whose name s
+// already has replaces it in place (a stage run twice updates its columns
+// instead of doubling them). Metadata is kept.
+func ExtendSchema(s *arrow.Schema, fields []arrow.Field) *arrow.Schema {
+	out := append([]arrow.Field(nil), s.Fields()...)
+	for _, f := range fields {
+		if idx := s.FieldIndices(f.Name); len(idx) > 0 {
+			out[idx[0]] = f
+			continue
+		}
+		out = append(out, f)
+	}
+	md := s.Metadata()
+	return arrow.NewSchema(out, &md)
+}
+
+// Extend is rec with cols added as schema's extra columns (schema from
+// ExtendSchema(rec.Schema(), fields), cols in the order of fields). Every
+// other column passes through untouched. The caller releases the result.
+func Extend(rec arrow.RecordBatch, schema *arrow.Schema, fields []arrow.Field, cols []arrow.Array) (arrow.RecordBatch, error) {
+	if len(fields) != len(cols) {
+		return nil, fmt.Errorf("table: %d fields, %d columns", len(fields), len(cols))
+	}
+	out := append([]arrow.Array(nil), rec.Columns()...)
+	for i, f := range fields {
+		if int64(cols[i].Len()) != rec.NumRows() {
+			return nil, fmt.Errorf("table: column %s has %d rows, the batch %d", f.Name, cols[i].Len(), rec.NumRows())
+		}
+		idx := schema.FieldIndices(f.Name)
+		if len(idx) != 1 {
+			return nil, fmt.Errorf("table: schema has no single column %s", f.Name)
+		}
+		if idx[0] < len(out) {
+			out[idx[0]] = cols[i]
+		} else {
+			out = append(out, cols[i])
+		}
+	}
+	if len(out) != schema.NumFields() {
+		return nil, fmt.Errorf("table: %d columns for a schema of %d", len(out), schema.NumFields())
+	}
+	return array.NewRecordBatch(schema, out, rec.NumRows()), nil
+}
