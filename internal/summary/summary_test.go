@@ -21,8 +21,8 @@ func TestCounts(t *testing.T) {
 		s.Relabel()
 		samples = append(samples, s)
 	}
-	add("competition", "train", label.Wear, label.Female, 45)  // class 4
-	add("competition", "train", label.Wear, label.Female, 58)  // class 5
+	add("competition", "train", label.Wear, label.Female, 45) // class 4
+	add("competition", "train", label.Wear, label.Female, 58) // class 5
 	add("competition", "eval", label.Unknown, label.Unknown, -1)
 	add("aaf", "train", label.NoMask, label.Male, 20) // class 12
 	add("imagefolder", "train", label.Incorrect, label.Unknown, -1)
