@@ -1,0 +1,63 @@
+package table
+
+import (
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/boostershot/facet/internal/label"
+)
+
+func TestExtendAddsAndReplaces(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	schema := NewSchema(label.Bins{30, 58})
+	recs := Records(mem, schema, testSamples(3))
+	rec := recs[0]
+	defer rec.Release()
+
+	fold := arrow.Field{Name: "fold", Type: arrow.PrimitiveTypes.Int8}
+	mk := func(vals ...int8) arrow.Array {
+		b := array.NewInt8Builder(mem)
+		defer b.Release()
+		b.AppendValues(vals, nil)
+		return b.NewArray()
+	}
+	a := mk(0, 1, 2)
+	defer a.Release()
+	s1 := ExtendSchema(rec.Schema(), []arrow.Field{fold})
+	r1, err := Extend(rec, s1, []arrow.Field{fold}, []arrow.Array{a})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r1.Release()
+	if r1.NumCols() != int64(len(CoreFields))+1 || r1.Schema().Field(len(CoreFields)).Name != "fold" {
+		t.Fatalf("extended schema %v", r1.Schema())
+	}
+	if bins, _ := AgeBins(r1.Schema()); bins != (label.Bins{30, 58}) {
+		t.Error("metadata lost")
+	}
+	// Extending again replaces the column instead of adding a second.
+	b := mk(4, 4, 4)
+	defer b.Release()
+	s2 := ExtendSchema(r1.Schema(), []arrow.Field{fold})
+	r2, err := Extend(r1, s2, []arrow.Field{fold}, []arrow.Array{b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r2.Release()
+	if r2.NumCols() != r1.NumCols() || r2.Column(len(CoreFields)).(*array.Int8).Value(0) != 4 {
+		t.Errorf("re-extending gave %d columns", r2.NumCols())
+	}
+	if got := Samples(r2); got[2] != testSamples(3)[2] {
+		t.Errorf("core columns changed: %+v", got[2])
+	}
+	short := mk(1)
+	defer short.Release()
+	if r, err := Extend(rec, s1, []arrow.Field{fold}, []arrow.Array{short}); err == nil {
+		r.Release()
+		t.Error("a column of the wrong length was accepted")
+	}
+}
