@@ -18,9 +18,12 @@ BINS := $(PROGRAMS:%=bin/facet-%)
 APT_PACKAGES := libopencv-dev opencv-data libdlib-dev libdlib-data libopenblas-dev pkg-config
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
+# Baselines for the benchmarks only: scikit-learn (facet-split comparison).
+BENCH_PACKAGES := python3-sklearn
+
 DEMO_DIR ?= build/demo
 
-.PHONY: deps build test vet interop demo bench clean
+.PHONY: deps bench-deps build test vet interop demo bench bench-split clean
 
 ## deps: install the Debian packages (apt-get; only what is missing)
 deps:
@@ -39,6 +42,9 @@ build: $(BINS)
 bin/facet-%: FORCE
 	@mkdir -p bin
 	$(GO) build -o $@ ./$*
+
+# Pure-Go programs are built without cgo, so they run anywhere.
+bin/facet-split: export CGO_ENABLED = 0
 
 .PHONY: FORCE
 FORCE:
@@ -68,9 +74,21 @@ demo: deps build
 		competition:$(DEMO_DIR)/data/train competition:$(DEMO_DIR)/data/eval aaf:$(DEMO_DIR)/data/aaf
 	@echo "demo: sample table $(DEMO_DIR)/samples.arrow, class chart $(DEMO_DIR)/classes.png"
 
-## bench: every Go benchmark
-bench: deps
+## bench-deps: the Debian packages the benchmark baselines need
+bench-deps: deps
+	@missing=$$(for p in $(BENCH_PACKAGES); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then echo "bench-deps: installing" $$missing; $(SUDO) apt-get update -qq; \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; fi
+
+## bench: every Go benchmark, then the comparisons with outside baselines
+bench: bench-deps build
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(MAKE) --no-print-directory bench-split
+
+## bench-split: facet-split against scikit-learn's StratifiedGroupKFold
+bench-split: bench-deps bin/facet-split bin/facet-prep
+	/usr/bin/python3 bench/split_compare.py --facet bin/facet-split --prep bin/facet-prep
 
 clean:
 	rm -rf bin build interop/node_modules

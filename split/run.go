@@ -1,0 +1,448 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/compute"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/boostershot/facet/internal/cli"
+	"github.com/boostershot/facet/internal/fold"
+	"github.com/boostershot/facet/internal/table"
+)
+
+const synopsis = "facet-split [-k 5 | --val 0.2] [--by person] [--stratify label] [--seed N] [--out DIR] [TABLE]"
+
+const help = `Reads a sample table (stdin when no TABLE or -) and writes it on with a
+fold column: the fold in which the row is validation data (0..k-1), or -1
+for rows that are always training data (--val). Rows of one group never
+fall in two folds; each fold holds every class in about the table's share.
+Rows whose stratification columns are unknown (-1) are spread by group
+like any other class.
+
+With --out DIR it also writes, for each fold k, foldk.train.arrow and
+foldk.val.arrow (Arrow IPC files) and a manifest.json, ready for the trainer.
+
+examples:
+  facet-prep competition:data/train | facet-split -k 5 --out folds > split.arrows
+  facet-split --val 0.2 --stratify mask,gender,age_group --seed 7 --out folds samples.arrow
+`
+
+type options struct {
+	k          int
+	val        float64
+	by         string
+	stratify   string
+	seed       uint64
+	out        string
+	output     string
+	csv, quiet bool
+}
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	var o options
+	fs := cli.NewFlags("facet-split", synopsis, help, stderr)
+	fs.IntVarP(&o.k, "folds", "k", 5, "number of folds")
+	fs.Float64Var(&o.val, "val", 0, "instead of folds, one train/validation split with this validation share")
+	fs.StringVar(&o.by, "by", table.ColPerson, "group column: rows with one value never cross folds")
+	fs.StringVar(&o.stratify, "stratify", table.ColLabel, "column(s) to stratify by, comma separated")
+	fs.Uint64Var(&o.seed, "seed", 1, "random seed")
+	fs.StringVar(&o.out, "out", "", "also write the folds as Arrow files under `DIR`")
+	fs.StringVarP(&o.output, "output", "o", "-", "write the table to `FILE` (- for stdout)")
+	fs.BoolVar(&o.csv, "csv", false, "write the table as CSV for people")
+	fs.BoolVarP(&o.quiet, "quiet", "q", false, "no report on stderr")
+	if err := cli.Parse(fs, args); err != nil {
+		return err
+	}
+	targets, err := o.targets(fs)
+	if err != nil {
+		return err
+	}
+	if fs.NArg() > 1 {
+		return cli.Usagef("one TABLE at most, got %d", fs.NArg())
+	}
+	strat := strings.Split(o.stratify, ",")
+	for i := range strat {
+		strat[i] = strings.TrimSpace(strat[i])
+	}
+	name := "-"
+	if fs.NArg() == 1 {
+		name = fs.Arg(0)
+	}
+	in, closeIn, err := cli.OpenInput(name, stdin)
+	if err != nil {
+		return err
+	}
+	defer closeIn()
+	r, err := table.NewReader(in, append([]string{o.by}, strat...)...)
+	if err != nil {
+		return err
+	}
+	defer r.Release()
+	recs, err := table.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		for _, rec := range recs {
+			rec.Release()
+		}
+	}()
+	if r.Rows() == 0 {
+		return errors.New("the table has no rows")
+	}
+	start := time.Now()
+	p, strataNames, err := problem(recs, o.by, strat)
+	if err != nil {
+		return err
+	}
+	p.Targets, p.Seed = targets, o.seed
+	if p.NumGroups < len(targets) {
+		return fmt.Errorf("%d groups (%s) cannot fill %d folds", p.NumGroups, o.by, len(targets))
+	}
+	warnThinStrata(stderr, p, strataNames, o.val > 0)
+	sp, err := fold.Assign(p)
+	if err != nil {
+		return err
+	}
+	took := time.Since(start)
+	st := fold.StatsOf(p, sp)
+	foldOf := func(f int) int8 {
+		if o.val > 0 {
+			return int8(f - 1) // fold 0 of the problem is train (-1), fold 1 is validation (0)
+		}
+		return int8(f)
+	}
+	// The fold column, batch by batch.
+	fields := []arrow.Field{{Name: "fold", Type: arrow.PrimitiveTypes.Int8}}
+	schema := table.ExtendSchema(recs[0].Schema(), fields)
+	var outRecs []arrow.RecordBatch
+	defer func() {
+		for _, rec := range outRecs {
+			rec.Release()
+		}
+	}()
+	row := 0
+	for _, rec := range recs {
+		b := array.NewInt8Builder(memory.DefaultAllocator)
+		for range rec.NumRows() {
+			b.Append(foldOf(sp.GroupFold[p.Groups[row]]))
+			row++
+		}
+		col := b.NewArray()
+		b.Release()
+		ext, err := table.Extend(rec, schema, fields, []arrow.Array{col})
+		col.Release()
+		if err != nil {
+			return err
+		}
+		outRecs = append(outRecs, ext)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	out, err := cli.CreateOutput(o.output, stdout, !o.csv)
+	if err != nil {
+		return err
+	}
+	defer out.Abort()
+	if err := writeTable(out, schema, outRecs, table.FormatFor(o.output, o.csv)); err != nil {
+		return err
+	}
+	if o.out != "" {
+		if err := writeFolds(ctx, o, schema, outRecs, st); err != nil {
+			return err
+		}
+	}
+	if err := out.Commit(); err != nil {
+		return err
+	}
+	if !o.quiet {
+		fmt.Fprintf(stderr, "facet-split: %d rows, %d groups (%s), stratified by %s, in %s\n", r.Rows(), p.NumGroups, o.by, o.stratify, took.Round(time.Millisecond))
+		foldName := func(f int) string {
+			if o.val > 0 {
+				return [...]string{"train", "val"}[f]
+			}
+			return strconv.Itoa(f)
+		}
+		if err := st.Write(stderr, strataNames, foldName); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (o *options) targets(fs interface{ Changed(string) bool }) ([]float64, error) {
+	if fs.Changed("val") {
+		if fs.Changed("folds") {
+			return nil, cli.Usagef("give -k or --val, not both")
+		}
+		if o.val <= 0 || o.val >= 1 {
+			return nil, cli.Usagef("--val %g: want a share between 0 and 1", o.val)
+		}
+		return []float64{1 - o.val, o.val}, nil
+	}
+	if o.k < 2 || o.k > 100 {
+		return nil, cli.Usagef("-k %d: want 2..100 folds", o.k)
+	}
+	t := make([]float64, o.k)
+	for i := range t {
+		t[i] = 1 / float64(o.k)
+	}
+	return t, nil
+}
+
+// problem reads the group and strata of every row.
+func problem(recs []arrow.RecordBatch, by string, strat []string) (fold.Problem, []string, error) {
+	var p fold.Problem
+	groupIndex := map[string]int{}
+	var groupNames []string
+	strataIndex := map[string]int{}
+	var strataKeys []string
+	for _, rec := range recs {
+		groups, err := columnStrings(rec, by)
+		if err != nil {
+			return p, nil, err
+		}
+		parts := make([][]string, len(strat))
+		for i, name := range strat {
+			if parts[i], err = columnStrings(rec, name); err != nil {
+				return p, nil, err
+			}
+		}
+		for row, g := range groups {
+			gi, ok := groupIndex[g]
+			if !ok {
+				gi = len(groupNames)
+				groupIndex[g] = gi
+				groupNames = append(groupNames, g)
+			}
+			key := make([]string, len(strat))
+			for i := range strat {
+				key[i] = parts[i][row]
+			}
+			k := strings.Join(key, "/")
+			si, ok := strataIndex[k]
+			if !ok {
+				si = len(strataKeys)
+				strataIndex[k] = si
+				strataKeys = append(strataKeys, k)
+			}
+			p.Groups = append(p.Groups, gi)
+			p.Strata = append(p.Strata, si)
+		}
+	}
+	// Number strata in a stable, readable order (numeric where they are).
+	order := make([]int, len(strataKeys))
+	for i := range order {
+		order[i] = i
+	}
+	sort.Slice(order, func(a, b int) bool { return lessKey(strataKeys[order[a]], strataKeys[order[b]]) })
+	renum := make([]int, len(order))
+	names := make([]string, len(order))
+	for newIdx, old := range order {
+		renum[old] = newIdx
+		names[newIdx] = strataKeys[old]
+	}
+	for i, s := range p.Strata {
+		p.Strata[i] = renum[s]
+	}
+	p.NumGroups, p.NumStrata = len(groupNames), len(names)
+	if len(strat) == 1 && strat[0] == table.ColLabel {
+		for i, n := range names {
+			if v, err := strconv.Atoi(n); err == nil {
+				names[i] = fmt.Sprintf("%d", v)
+			}
+		}
+	}
+	return p, names, nil
+}
+
+// lessKey orders "a/b" keys part by part, numerically where both parts are numbers.
+func lessKey(a, b string) bool {
+	pa, pb := strings.Split(a, "/"), strings.Split(b, "/")
+	for i := range min(len(pa), len(pb)) {
+		if pa[i] == pb[i] {
+			continue
+		}
+		na, ea := strconv.Atoi(pa[i])
+		nb, eb := strconv.Atoi(pb[i])
+		if ea == nil && eb == nil {
+			return na < nb
+		}
+		return pa[i] < pb[i]
+	}
+	return len(pa) < len(pb)
+}
+
+// columnStrings reads a column of any type as strings (null as "").
+func columnStrings(rec arrow.RecordBatch, name string) ([]string, error) {
+	idx := rec.Schema().FieldIndices(name)
+	if len(idx) != 1 {
+		return nil, fmt.Errorf("the table has no single %q column", name)
+	}
+	col := rec.Column(idx[0])
+	out := make([]string, col.Len())
+	for i := range out {
+		if col.IsValid(i) {
+			out[i] = col.ValueStr(i)
+		}
+	}
+	return out, nil
+}
+
+// warnThinStrata warns about classes that cannot appear in every fold.
+func warnThinStrata(w io.Writer, p fold.Problem, names []string, val bool) {
+	groups := make([]map[int]bool, p.NumStrata)
+	for i := range groups {
+		groups[i] = map[int]bool{}
+	}
+	for i, s := range p.Strata {
+		groups[s][p.Groups[i]] = true
+	}
+	k := len(p.Targets)
+	for s, g := range groups {
+		if len(g) < k {
+			what := "folds"
+			if val {
+				what = "sides"
+			}
+			fmt.Fprintf(w, "facet-split: warning: class %s has %d groups for %d %s: some will hold none of it\n", names[s], len(g), k, what)
+		}
+	}
+}
+
+func writeTable(w io.Writer, schema *arrow.Schema, recs []arrow.RecordBatch, f table.Format) error {
+	tw, err := table.NewWriter(w, schema, f)
+	if err != nil {
+		return err
+	}
+	for _, rec := range recs {
+		if err := tw.Write(rec); err != nil {
+			return err
+		}
+	}
+	return tw.Close()
+}
+
+// manifest describes the fold files for the trainer and for people.
+type manifest struct {
+	Folds    int         `json:"folds"`
+	Val      float64     `json:"val,omitempty"`
+	By       string      `json:"by"`
+	Stratify string      `json:"stratify"`
+	Seed     uint64      `json:"seed"`
+	AgeBins  string      `json:"age_bins"`
+	Worst    float64     `json:"worst_share_deviation"`
+	Files    []foldFiles `json:"files"`
+	Created  string      `json:"created"`
+	Schema   []string    `json:"columns"`
+}
+
+type foldFiles struct {
+	Fold      int    `json:"fold"`
+	Train     string `json:"train"`
+	Val       string `json:"val"`
+	TrainRows int    `json:"train_rows"`
+	ValRows   int    `json:"val_rows"`
+}
+
+// writeFolds writes foldK.train.arrow / foldK.val.arrow for each fold and
+// the manifest, each file atomically, the manifest last.
+func writeFolds(ctx context.Context, o options, schema *arrow.Schema, recs []arrow.RecordBatch, st fold.Stats) error {
+	if err := os.MkdirAll(o.out, 0o755); err != nil {
+		return err
+	}
+	k := o.k
+	if o.val > 0 {
+		k = 1
+	}
+	bins, _ := table.AgeBins(schema)
+	m := manifest{Folds: k, Val: o.val, By: o.by, Stratify: o.stratify, Seed: o.seed, AgeBins: bins.String(),
+		Worst: st.Worst, Created: time.Now().UTC().Format(time.RFC3339)}
+	for _, f := range schema.Fields() {
+		m.Schema = append(m.Schema, f.Name)
+	}
+	foldCol := schema.FieldIndices("fold")[0]
+	for f := range k {
+		ff := foldFiles{Fold: f, Train: fmt.Sprintf("fold%d.train.arrow", f), Val: fmt.Sprintf("fold%d.val.arrow", f)}
+		for _, side := range []struct {
+			file string
+			val  bool
+			rows *int
+		}{{ff.Train, false, &ff.TrainRows}, {ff.Val, true, &ff.ValRows}} {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			n, err := writeSide(filepath.Join(o.out, side.file), schema, recs, foldCol, int8(f), side.val)
+			if err != nil {
+				return err
+			}
+			*side.rows = n
+		}
+		m.Files = append(m.Files, ff)
+	}
+	data, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	out, err := cli.CreateOutput(filepath.Join(o.out, "manifest.json"), nil, false)
+	if err != nil {
+		return err
+	}
+	defer out.Abort()
+	if _, err := out.Write(append(data, '\n')); err != nil {
+		return err
+	}
+	return out.Commit()
+}
+
+// writeSide writes the rows whose fold is (val) or is not (!val) f.
+func writeSide(path string, schema *arrow.Schema, recs []arrow.RecordBatch, foldCol int, f int8, val bool) (int, error) {
+	out, err := cli.CreateOutput(path, nil, true)
+	if err != nil {
+		return 0, err
+	}
+	defer out.Abort()
+	w, err := table.NewWriter(out, schema, table.File)
+	if err != nil {
+		return 0, err
+	}
+	rows := 0
+	for _, rec := range recs {
+		folds := rec.Column(foldCol).(*array.Int8)
+		mb := array.NewBooleanBuilder(memory.DefaultAllocator)
+		for i := range folds.Len() {
+			mb.Append((folds.Value(i) == f) == val)
+		}
+		mask := mb.NewBooleanArray()
+		mb.Release()
+		sel, err := compute.FilterRecordBatch(context.Background(), rec, mask, compute.DefaultFilterOptions())
+		mask.Release()
+		if err != nil {
+			return 0, fmt.Errorf("selecting fold rows: %w", err)
+		}
+		rows += int(sel.NumRows())
+		err = w.Write(sel)
+		sel.Release()
+		if err != nil {
+			return 0, err
+		}
+	}
+	if err := w.Close(); err != nil {
+		return 0, err
+	}
+	return rows, out.Commit()
+}
