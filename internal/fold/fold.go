@@ -128,7 +128,7 @@ func newState(p Problem) *state {
 	}
 	s.slack = make([]float64, k)
 	for f, t := range p.Targets {
-		s.slack[f] = math.Max(0.01*t*float64(s.n), float64(s.largest))
+		s.slack[f] = math.Max(0.003*t*float64(s.n), float64(s.largest))
 	}
 	return s
 }
