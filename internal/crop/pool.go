@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"gocv.io/x/gocv"
 
@@ -61,6 +62,18 @@ type Pool struct {
 	chains []*face.Chain
 }
 
+// Time is the time all workers spent per step: "read", "decode",
+// "resize", each detector stage, "write" (crop, encode, write the file).
+func (p *Pool) Time() map[string]time.Duration {
+	out := map[string]time.Duration{}
+	for _, c := range p.chains {
+		for k, v := range c.Time {
+			out[k] += v
+		}
+	}
+	return out
+}
+
 // NewPool makes workers chains with newChain.
 func NewPool(cfg Config, workers int, newChain func() (*face.Chain, error)) (*Pool, error) {
 	if cfg.Ext != ".jpg" && cfg.Ext != ".png" {
@@ -72,6 +85,9 @@ func NewPool(cfg Config, workers int, newChain func() (*face.Chain, error)) (*Po
 		if err != nil {
 			p.Close()
 			return nil, err
+		}
+		if c.Time == nil {
+			c.Time = map[string]time.Duration{}
 		}
 		p.chains = append(p.chains, c)
 	}
@@ -136,7 +152,9 @@ func (p *Pool) one(chain *face.Chain, job Job) Outcome {
 			return Outcome{CropPath: dst, Meta: m, Reused: true}
 		}
 	}
+	t := time.Now()
 	data, err := os.ReadFile(job.Path)
+	chain.Time["read"] += time.Since(t)
 	if err != nil {
 		return fail(ReasonRead, "%v", err)
 	}
@@ -151,7 +169,9 @@ func (p *Pool) one(chain *face.Chain, job Job) Outcome {
 	}
 	// OpenCV applies the EXIF orientation and turns grayscale, CMYK and
 	// alpha images into 3-channel BGR.
+	t = time.Now()
 	img, err := gocv.IMDecode(data, gocv.IMReadColor)
+	chain.Time["decode"] += time.Since(t)
 	if err != nil {
 		return fail(ReasonImage, "%v", err)
 	}
@@ -167,6 +187,8 @@ func (p *Pool) one(chain *face.Chain, job Job) Outcome {
 		return fail(ReasonNoFace, "no stage found a face (add center to --detectors for a fixed-crop fallback)")
 	}
 	m := Meta{Settings: p.cfg.Settings, Source: job.Path, Box: res.Box, Stage: res.Stage, Score: res.Score, Faces: res.Faces, Landmarks: res.Landmarks}
+	t = time.Now()
+	defer func() { chain.Time["write"] += time.Since(t) }()
 	cropped, err := p.extract(img, res)
 	if err != nil {
 		return fail(ReasonFace, "%v", err)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image"
 	"math"
+	"time"
 
 	"gocv.io/x/gocv"
 )
@@ -27,6 +28,15 @@ type Chain struct {
 	// DetectSide is the longest side of the copy detectors see (0: the
 	// image as it is). Images already smaller are not enlarged.
 	DetectSide int
+	// Time accumulates the time spent per stage name ("resize" for the
+	// downscaled copy), when not nil. A Chain is used by one goroutine.
+	Time map[string]time.Duration
+}
+
+func (c *Chain) clock(name string, since time.Time) {
+	if c.Time != nil {
+		c.Time[name] += time.Since(since)
+	}
 }
 
 // Close closes every stage.
@@ -49,6 +59,7 @@ func (c *Chain) Find(bgr gocv.Mat) (res Result, ok bool, err error) {
 	if long := max(full.X, full.Y); c.DetectSide > 0 && long > c.DetectSide {
 		scale = float64(c.DetectSide) / float64(long)
 	}
+	t := time.Now()
 	small := bgr
 	if scale != 1 {
 		small = gocv.NewMat()
@@ -59,9 +70,12 @@ func (c *Chain) Find(bgr gocv.Mat) (res Result, ok bool, err error) {
 	gray := gocv.NewMat()
 	defer gray.Close()
 	gocv.CvtColor(small, &gray, gocv.ColorBGRToGray)
+	c.clock("resize", t)
 	frame := Frame{BGR: small, Gray: gray}
 	for _, st := range c.Stages {
+		t := time.Now()
 		dets, err := st.Detect(frame)
+		c.clock(st.Name(), t)
 		if err != nil {
 			return Result{}, false, fmt.Errorf("%s: %w", st.Name(), err)
 		}

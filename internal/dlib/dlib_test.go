@@ -1,0 +1,453 @@
+package dlib
+
+import (
+	"encoding/csv"
+	"fmt"
+	"image"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"gocv.io/x/gocv"
+
+	"github.com/boostershot/facet/internal/testdata"
+)
+
+var (
+	predOnce sync.Once
+	pred     *Predictor
+	predErr  error
+)
+
+// model loads DefaultModel once for all tests, or skips when it is absent.
+func model(tb testing.TB) *Predictor {
+	tb.Helper()
+	if _, err := os.Stat(DefaultModel); err != nil {
+		tb.Skipf("dlib landmark model not installed (%v): skipping", err)
+	}
+	predOnce.Do(func() { pred, predErr = LoadPredictor(DefaultModel) })
+	if predErr != nil {
+		tb.Fatal(predErr)
+	}
+	return pred
+}
+
+func uniform(w, h int, v byte) Gray {
+	g := Gray{Pix: make([]byte, w*h), Stride: w, Width: w, Height: h}
+	for i := range g.Pix {
+		g.Pix[i] = v
+	}
+	return g
+}
+
+func noise(w, h int, seed uint64) Gray {
+	r := rand.New(rand.NewPCG(seed, 1))
+	g := Gray{Pix: make([]byte, w*h), Stride: w, Width: w, Height: h}
+	for i := range g.Pix {
+		g.Pix[i] = byte(r.IntN(256))
+	}
+	return g
+}
+
+func TestLoadPredictorErrors(t *testing.T) {
+	dir := t.TempDir()
+	garbage := filepath.Join(dir, "garbage.dat")
+	if err := os.WriteFile(garbage, []byte(strings.Repeat("this is not a dlib model\n", 100)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	empty := filepath.Join(dir, "empty.dat")
+	if err := os.WriteFile(empty, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Starts like a dlib stream (a version number), then ends.
+	short := filepath.Join(dir, "short.dat")
+	if err := os.WriteFile(short, []byte{0x01, 0x01}, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ name, path, want string }{
+		{"missing", filepath.Join(dir, "nope.dat"), "no such file"},
+		{"directory", dir, "not a regular file"},
+		{"garbage", garbage, "not a dlib shape predictor model"},
+		{"empty", empty, "not a dlib shape predictor model"},
+		{"short", short, "not a dlib shape predictor model"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := LoadPredictor(tc.path)
+			if err == nil {
+				p.Close()
+				t.Fatal("no error")
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %q, want it to mention %q", err, tc.want)
+			}
+			t.Log(err)
+		})
+	}
+}
+
+// The garbage model makes dlib's deserialize throw (tested above); this
+// checks each kind of exception the wrapper catches.
+func TestCxxExceptionBecomesError(t *testing.T) {
+	for kind, want := range []string{"runtime_error", "dlib::error", "unknown C++ exception"} {
+		err := testThrow(kind)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("kind %d: error %v, want one mentioning %q", kind, err, want)
+		}
+	}
+}
+
+func TestBadInputs(t *testing.T) {
+	d, err := NewDetector()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	ok := uniform(100, 100, 128)
+	cases := []struct {
+		name string
+		img  Gray
+		want string
+	}{
+		{"zero size", Gray{Pix: []byte{}, Stride: 0}, "empty image"},
+		{"zero width", Gray{Pix: make([]byte, 10), Stride: 10, Height: 1}, "empty image"},
+		{"negative height", Gray{Pix: make([]byte, 10), Stride: 10, Width: 10, Height: -1}, "empty image"},
+		{"nil pixels", Gray{Stride: 10, Width: 10, Height: 10}, "nil pixels"},
+		{"short pixels", Gray{Pix: make([]byte, 99), Stride: 10, Width: 10, Height: 10}, "need 100"},
+		{"short last row", Gray{Pix: make([]byte, 9*12+9), Stride: 12, Width: 10, Height: 10}, "need 118"},
+		{"stride < width", Gray{Pix: make([]byte, 100), Stride: 9, Width: 10, Height: 10}, "stride 9 < width 10"},
+		{"huge", Gray{Pix: make([]byte, 1), Stride: 1 << 20, Width: 1 << 20, Height: 1 << 20}, "too large"},
+	}
+	for _, tc := range cases {
+		t.Run("detect/"+tc.name, func(t *testing.T) {
+			if _, err := d.Detect(tc.img, 0); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %v, want %q", err, tc.want)
+			}
+		})
+	}
+	for _, up := range []int{-1, MaxUpsample + 1} {
+		if _, err := d.Detect(ok, up); err == nil {
+			t.Errorf("upsample %d: no error", up)
+		}
+	}
+	if _, err := d.Detect(uniform(1<<13, 1<<13, 0), 2); err == nil {
+		t.Error("8192x8192 upsampled twice: no error")
+	}
+
+	p := model(t)
+	for _, tc := range cases {
+		t.Run("landmarks/"+tc.name, func(t *testing.T) {
+			if _, err := p.Landmarks(tc.img, image.Rect(0, 0, 5, 5)); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %v, want %q", err, tc.want)
+			}
+		})
+	}
+	for _, box := range []image.Rectangle{{}, image.Rect(10, 10, 10, 50), image.Rect(200, 200, 300, 300), image.Rect(-50, -50, 0, 0)} {
+		if _, err := p.Landmarks(ok, box); err == nil {
+			t.Errorf("box %v: no error", box)
+		}
+	}
+	// A box partly outside the image is fine: dlib reads outside pixels as 0.
+	if pts, err := p.Landmarks(ok, image.Rect(-20, -20, 60, 60)); err != nil || len(pts) != 68 {
+		t.Errorf("box partly outside: %d points, %v", len(pts), err)
+	}
+}
+
+func TestBlankImageHasNoFaces(t *testing.T) {
+	d, err := NewDetector()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	for _, tc := range []struct {
+		img Gray
+		up  int
+	}{
+		{uniform(192, 256, 0), 0},
+		{uniform(192, 256, 128), 1},
+		{uniform(384, 512, 255), 0},
+		{uniform(1, 1, 7), 0}, // smaller than dlib's 80x80 window
+		{uniform(1, 1, 7), 2},
+		{noise(192, 256, 1), 0},
+	} {
+		faces, err := d.Detect(tc.img, tc.up)
+		if err != nil {
+			t.Fatalf("%dx%d up %d: %v", tc.img.Width, tc.img.Height, tc.up, err)
+		}
+		if len(faces) != 0 {
+			t.Errorf("%dx%d up %d: %d faces %v", tc.img.Width, tc.img.Height, tc.up, len(faces), faces)
+		}
+	}
+}
+
+func TestCloseTwiceAndUseAfterClose(t *testing.T) {
+	d, err := NewDetector()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+	d.Close()
+	if _, err := d.Detect(uniform(100, 100, 0), 0); err == nil {
+		t.Error("Detect after Close: no error")
+	}
+	p, err := LoadPredictor(DefaultModel)
+	if err != nil {
+		t.Skip(err)
+	}
+	if p.Parts() != 68 {
+		t.Errorf("%d parts, want 68", p.Parts())
+	}
+	p.Close()
+	p.Close()
+	if _, err := p.Landmarks(uniform(100, 100, 0), image.Rect(0, 0, 50, 50)); err == nil {
+		t.Error("Landmarks after Close: no error")
+	}
+}
+
+// portrait is one row of portraits/boxes.csv.
+type portrait struct {
+	path   string
+	masked bool
+	box    image.Rectangle
+}
+
+func portraits(tb testing.TB) []portrait {
+	tb.Helper()
+	dir := filepath.Join(testdata.Dir(tb), "portraits")
+	f, err := os.Open(filepath.Join(dir, "boxes.csv"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var ps []portrait
+	for _, r := range rows[1:] { // file,source,masked,x0,y0,x1,y1
+		var v [4]int
+		for i := range v {
+			if v[i], err = strconv.Atoi(r[3+i]); err != nil {
+				tb.Fatalf("boxes.csv: %v", err)
+			}
+		}
+		ps = append(ps, portrait{filepath.Join(dir, r[0]), r[2] == "1", image.Rect(v[0], v[1], v[2], v[3])})
+	}
+	return ps
+}
+
+// readGray loads an image as gray, resized by scale when scale != 1; the
+// caller closes the Mat.
+func readGray(tb testing.TB, path string, scale float64) gocv.Mat {
+	tb.Helper()
+	bgr := gocv.IMRead(path, gocv.IMReadColor)
+	defer bgr.Close()
+	if bgr.Empty() {
+		tb.Fatalf("cannot read %s", path)
+	}
+	gray := gocv.NewMat()
+	gocv.CvtColor(bgr, &gray, gocv.ColorBGRToGray)
+	if scale != 1 {
+		small := gocv.NewMat()
+		gocv.Resize(gray, &small, image.Point{}, scale, scale, gocv.InterpolationArea)
+		gray.Close()
+		gray = small
+	}
+	return gray
+}
+
+func matGray(m *gocv.Mat) Gray {
+	return Gray{Pix: m.DataPtrUint8(), Stride: m.Step(), Width: m.Cols(), Height: m.Rows()}
+}
+
+func centre(r image.Rectangle) image.Point { return r.Min.Add(r.Max).Div(2) }
+
+func area(r image.Rectangle) float64 { return float64(r.Dx()) * float64(r.Dy()) }
+
+func meanY(pts []image.Point) float64 {
+	s := 0
+	for _, p := range pts {
+		s += p.Y
+	}
+	return float64(s) / float64(len(pts))
+}
+
+// TestRealFaces runs detector and landmarks on 40 unmasked portraits at
+// full size (384x512), upsample 0: a face must be found with its centre in
+// the true box and 0.3x to 1.5x its area, for at least 90% of them.
+func TestRealFaces(t *testing.T) {
+	ps := portraits(t)
+	p := model(t)
+	d, err := NewDetector()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	const want = 40
+	tried, found := 0, 0
+	for _, pt := range ps {
+		if pt.masked {
+			continue
+		}
+		if tried == want {
+			break
+		}
+		tried++
+		gray := readGray(t, pt.path, 1)
+		img := matGray(&gray)
+		faces, err := d.Detect(img, 0)
+		if err != nil {
+			gray.Close()
+			t.Fatalf("%s: %v", pt.path, err)
+		}
+		hit := -1
+		for i, f := range faces {
+			if a := area(f.Box) / area(pt.box); centre(f.Box).In(pt.box) && a >= 0.3 && a <= 1.5 {
+				hit = i
+				break
+			}
+		}
+		if hit < 0 {
+			t.Logf("%s: true box %v, found %v", filepath.Base(pt.path), pt.box, faces)
+			gray.Close()
+			continue
+		}
+		found++
+		pts, err := p.Landmarks(img, faces[hit].Box)
+		gray.Close()
+		if err != nil {
+			t.Fatalf("%s: %v", pt.path, err)
+		}
+		if len(pts) != 68 {
+			t.Fatalf("%s: %d landmarks", pt.path, len(pts))
+		}
+		// The true box is the pasted face chip, cropped at the chin and
+		// cheeks: brows, eyes, nose and mouth (17-67) lie inside it, the
+		// jaw line (0-16) may run a little past it (most on turned faces).
+		grow := pt.box.Dx() / 4
+		jawBox := pt.box.Inset(-grow)
+		for i, q := range pts {
+			if i <= 16 && !q.In(jawBox) || i > 16 && !q.In(pt.box) {
+				t.Errorf("%s: landmark %d at %v outside the true box %v (jaw: %v)", filepath.Base(pt.path), i, q, pt.box, jawBox)
+			}
+		}
+		if eyes, mouth := meanY(pts[36:48]), meanY(pts[48:68]); eyes >= mouth {
+			t.Errorf("%s: eyes (y %.0f) not above the mouth (y %.0f)", filepath.Base(pt.path), eyes, mouth)
+		}
+	}
+	t.Logf("found %d of %d unmasked portraits", found, tried)
+	if tried < want {
+		t.Fatalf("only %d unmasked portraits", tried)
+	}
+	if found < want*9/10 {
+		t.Errorf("found %d of %d unmasked portraits, want at least %d", found, tried, want*9/10)
+	}
+}
+
+// TestPredictorConcurrent shares one predictor between goroutines (run
+// with -race) and checks they agree.
+func TestPredictorConcurrent(t *testing.T) {
+	p := model(t)
+	img := noise(200, 200, 2)
+	box := image.Rect(40, 40, 160, 160)
+	ref, err := p.Landmarks(img, box)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for range 8 {
+		wg.Go(func() {
+			for range 50 {
+				pts, err := p.Landmarks(img, box)
+				if err != nil {
+					errs <- err
+					return
+				}
+				for i := range pts {
+					if pts[i] != ref[i] {
+						errs <- fmt.Errorf("point %d: %v, want %v", i, pts[i], ref[i])
+						return
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+// threadCPU is the CPU time the calling OS thread has used: on a busy
+// machine it shows what a call costs better than the wall clock does.
+func threadCPU() time.Duration {
+	var ru syscall.Rusage
+	const rusageThread = 1 // RUSAGE_THREAD, Linux
+	if err := syscall.Getrusage(rusageThread, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkDetect times Detect on a real portrait (skipped without the
+// shared data) and on noise of the same size: HOG scanning costs about the
+// same either way.
+func BenchmarkDetect(b *testing.B) {
+	for _, src := range []string{"portrait", "noise"} {
+		for _, bc := range []struct {
+			name  string
+			scale float64
+			up    int
+		}{
+			{"192x256/up0", 0.5, 0},
+			{"192x256/up1", 0.5, 1},
+			{"384x512/up0", 1, 0},
+		} {
+			b.Run(src+"/"+bc.name, func(b *testing.B) {
+				var img Gray
+				if src == "portrait" {
+					m := readGray(b, portraits(b)[0].path, bc.scale)
+					defer m.Close()
+					img = matGray(&m)
+				} else {
+					img = noise(int(384*bc.scale), int(512*bc.scale), 3)
+				}
+				d, err := NewDetector()
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer d.Close()
+				runtime.LockOSThread()
+				defer runtime.UnlockOSThread()
+				cpu0 := threadCPU()
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := d.Detect(img, bc.up); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/1e6/float64(b.N), "ms/image")
+				b.ReportMetric(float64((threadCPU()-cpu0).Nanoseconds())/1e6/float64(b.N), "cpu-ms/image")
+			})
+		}
+	}
+}
+
+func BenchmarkLandmarks(b *testing.B) {
+	p := model(b)
+	img := noise(384, 512, 4)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := p.Landmarks(img, image.Rect(100, 150, 280, 330)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,118 @@
+package face
+
+import (
+	"errors"
+	"fmt"
+	"image"
+	"math"
+	"unsafe"
+
+	"gocv.io/x/gocv"
+
+	"github.com/boostershot/facet/internal/dlib"
+)
+
+// dlibStage is the "dlib" stage: dlib's HOG frontal face detector on the
+// frame's gray image, with 68 landmarks per face when it has a predictor.
+type dlibStage struct {
+	det      *dlib.Detector
+	pred     *dlib.Predictor // shared, not owned; nil: no landmarks
+	upsample int
+	adjust   float64 // added to dlib's threshold
+}
+
+// NewDlib is the dlib stage: HOG detection on f.Gray after upsampling it
+// upsample times (0 to dlib.MaxUpsample; each doubles the size, so faces
+// down to about 40 instead of 80 pixels are found at 1, for about 3.5
+// times the time), and the 68 landmarks of every face from pred (nil pred:
+// no landmarks). Score is dlib's detection confidence (>= 0). pred is
+// shared, safe for concurrent use, and not closed by Close: its owner
+// closes it after every stage using it.
+func NewDlib(pred *dlib.Predictor, upsample int) (Detector, error) {
+	return NewDlibThreshold(pred, upsample, 0)
+}
+
+// NewDlibThreshold is NewDlib with dlib's detection threshold moved by
+// adjust: below 0 it finds more faces, masked ones especially, and more
+// false ones (on the shared half-size portraits, -0.3 to -0.6 found
+// clearly more masked faces and no fewer unmasked ones); Score can then be
+// as low as adjust.
+func NewDlibThreshold(pred *dlib.Predictor, upsample int, adjust float64) (Detector, error) {
+	if upsample < 0 || upsample > dlib.MaxUpsample {
+		return nil, fmt.Errorf("face: dlib upsample %d out of range 0..%d", upsample, dlib.MaxUpsample)
+	}
+	if math.IsNaN(adjust) || math.IsInf(adjust, 0) {
+		return nil, fmt.Errorf("face: dlib threshold adjustment %v", adjust)
+	}
+	det, err := dlib.NewDetector()
+	if err != nil {
+		return nil, err
+	}
+	return &dlibStage{det: det, pred: pred, upsample: upsample, adjust: adjust}, nil
+}
+
+// Name is "dlib".
+func (*dlibStage) Name() string { return "dlib" }
+
+// Detect finds faces on f.Gray. Boxes are clipped to the frame; landmarks
+// are not (a jaw point can lie just outside it) and are fitted to dlib's
+// unclipped box, the box the predictor was trained on.
+func (s *dlibStage) Detect(f Frame) ([]Detection, error) {
+	img, err := grayImage(&f.Gray)
+	if err != nil {
+		return nil, err
+	}
+	faces, err := s.det.DetectAdjusted(img, s.upsample, s.adjust)
+	if err != nil {
+		return nil, err
+	}
+	frame := image.Rect(0, 0, img.Width, img.Height)
+	var dets []Detection
+	for _, fc := range faces {
+		box := fc.Box.Intersect(frame)
+		if box.Empty() {
+			continue
+		}
+		d := Detection{Box: box, Score: fc.Score}
+		if s.pred != nil {
+			if d.Landmarks, err = s.pred.Landmarks(img, fc.Box); err != nil {
+				return nil, err
+			}
+		}
+		dets = append(dets, d)
+	}
+	return dets, nil
+}
+
+// Close frees the detector (not the predictor); closing twice is harmless.
+func (s *dlibStage) Close() error {
+	s.det.Close()
+	return nil
+}
+
+// grayImage is m's pixels as a dlib.Gray, without a copy. m must be a
+// non-empty 8-bit single-channel Mat; it may be a region of a larger Mat
+// (rows Step bytes apart). The result is valid while m is open.
+func grayImage(m *gocv.Mat) (dlib.Gray, error) {
+	if m.Empty() {
+		return dlib.Gray{}, errors.New("face: empty gray image")
+	}
+	if t := m.Type(); t != gocv.MatTypeCV8UC1 {
+		return dlib.Gray{}, fmt.Errorf("face: gray image has Mat type %d, want 8-bit single channel (%d)", t, gocv.MatTypeCV8UC1)
+	}
+	rows, cols, step := m.Rows(), m.Cols(), m.Step()
+	if step < cols {
+		return dlib.Gray{}, fmt.Errorf("face: gray image step %d < width %d", step, cols)
+	}
+	// DataPtrUint8 covers Rows*Cols bytes from the first pixel: the whole
+	// image when it is continuous, too little for a region of a larger Mat,
+	// whose rows are step bytes apart in memory OpenCV owns.
+	pix := m.DataPtrUint8()
+	if need := (rows-1)*step + cols; len(pix) < need {
+		if len(pix) == 0 {
+			return dlib.Gray{}, errors.New("face: gray image without pixels")
+		}
+		pix = unsafe.Slice(&pix[0], need)
+	}
+	return dlib.Gray{Pix: pix, Stride: step, Width: cols, Height: rows}, nil
+}
