@@ -99,3 +99,20 @@ func Path(dir, id, ext string) (string, error) {
 	}
 	return filepath.Join(dir, rel+ext), nil
 }
+
+// ToCrop maps a point of the photo into the crop's pixels (of a crop
+// size pixels wide): rotated by angle degrees about the centre of box as
+// --align did, then offset and scaled from region.
+func ToCrop(p image.Point, box, region image.Rectangle, angle float64, size int) (x, y float64) {
+	px, py := float64(p.X), float64(p.Y)
+	if angle != 0 {
+		cx, cy := float64(box.Min.X+box.Max.X)/2, float64(box.Min.Y+box.Max.Y)/2
+		a := angle * math.Pi / 180
+		// OpenCV's getRotationMatrix2D: counter-clockwise by angle, y down.
+		dx, dy := px-cx, py-cy
+		px = math.Cos(a)*dx + math.Sin(a)*dy + cx
+		py = -math.Sin(a)*dx + math.Cos(a)*dy + cy
+	}
+	s := float64(size) / float64(region.Dx())
+	return (px - float64(region.Min.X)) * s, (py - float64(region.Min.Y)) * s
+}

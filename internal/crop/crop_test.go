@@ -3,6 +3,7 @@ package crop
 import (
 	"errors"
 	"image"
+	"math"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -152,4 +153,65 @@ func FuzzExtract(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		_, _ = Extract(data) // must not panic or loop
 	})
+}
+
+func TestToCrop(t *testing.T) {
+	box := image.Rect(100, 100, 200, 200)
+	region := image.Rect(50, 50, 250, 250)
+	for _, tc := range []struct {
+		p      image.Point
+		angle  float64
+		wx, wy float64
+	}{
+		{image.Pt(50, 50), 0, 0, 0},
+		{image.Pt(250, 250), 0, 100, 100},
+		{image.Pt(150, 150), 37, 50, 50}, // the box centre does not move
+		// 90 degrees counter-clockwise (y down): a point right of the
+		// centre goes above it.
+		{image.Pt(200, 150), 90, 50, 25},
+	} {
+		x, y := ToCrop(tc.p, box, region, tc.angle, 100)
+		if math.Abs(x-tc.wx) > 1e-9 || math.Abs(y-tc.wy) > 1e-9 {
+			t.Errorf("ToCrop(%v, angle %g) = %.3f,%.3f; want %g,%g", tc.p, tc.angle, x, y, tc.wx, tc.wy)
+		}
+	}
+}
+
+// ToCrop must agree with what OpenCV's rotation does to the pixels.
+func TestToCropMatchesOpenCV(t *testing.T) {
+	img := gocv.NewMatWithSize(300, 300, gocv.MatTypeCV8UC3)
+	defer img.Close()
+	dot := image.Pt(210, 140)
+	for y := dot.Y - 2; y <= dot.Y+2; y++ {
+		for x := dot.X - 2; x <= dot.X+2; x++ {
+			img.SetUCharAt(y, 3*x, 255)
+		}
+	}
+	box := image.Rect(100, 100, 200, 200)
+	for _, angle := range []float64{90, -30, 12.5} {
+		rot := gocv.GetRotationMatrix2D(image.Pt(150, 150), angle, 1)
+		out := gocv.NewMat()
+		gocv.WarpAffine(img, &out, rot, image.Pt(300, 300))
+		cx, cy := centroid(out)
+		out.Close()
+		rot.Close()
+		x, y := ToCrop(dot, box, image.Rect(0, 0, 300, 300), angle, 300)
+		if math.Abs(x-cx) > 0.5 || math.Abs(y-cy) > 0.5 {
+			t.Errorf("angle %g: OpenCV moved the dot to %.1f,%.1f, ToCrop says %.1f,%.1f", angle, cx, cy, x, y)
+		}
+	}
+}
+
+// centroid is the intensity-weighted centre of a BGR Mat's blue channel.
+func centroid(m gocv.Mat) (x, y float64) {
+	data := m.ToBytes()
+	var sum float64
+	for i := 0; i < len(data); i += 3 {
+		v := float64(data[i])
+		p := i / 3
+		x += v * float64(p%m.Cols())
+		y += v * float64(p/m.Cols())
+		sum += v
+	}
+	return x / sum, y / sum
 }

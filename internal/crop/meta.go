@@ -20,6 +20,11 @@ type Meta struct {
 	Score     float64         `json:"score"`
 	Faces     int             `json:"faces"`
 	Landmarks []image.Point   `json:"landmarks,omitempty"`
+	// Region is the square of the photo the crop shows, and Angle the
+	// rotation (degrees, about the box centre) applied first by --align:
+	// together they map photo pixels to crop pixels.
+	Region image.Rectangle `json:"region"`
+	Angle  float64         `json:"angle,omitempty"`
 }
 
 const metaTag = "facet-crop/1"

@@ -189,7 +189,13 @@ func (p *Pool) one(chain *face.Chain, job Job) Outcome {
 	m := Meta{Settings: p.cfg.Settings, Source: job.Path, Box: res.Box, Stage: res.Stage, Score: res.Score, Faces: res.Faces, Landmarks: res.Landmarks}
 	t = time.Now()
 	defer func() { chain.Time["write"] += time.Since(t) }()
-	cropped, err := p.extract(img, res)
+	m.Region = p.cfg.Region(res.Box)
+	if p.cfg.Align && len(res.Landmarks) == 68 {
+		if a := eyeAngle(res.Landmarks); math.Abs(a) >= 0.5 {
+			m.Angle = a
+		}
+	}
+	cropped, err := p.extract(img, res.Box, m.Region, m.Angle)
 	if err != nil {
 		return fail(ReasonFace, "%v", err)
 	}
@@ -200,18 +206,13 @@ func (p *Pool) one(chain *face.Chain, job Job) Outcome {
 	return Outcome{CropPath: dst, Meta: m}
 }
 
-// extract cuts the face region out, first rotating the photo about the
-// face centre so the eyes are level when asked and landmarks are known.
-func (p *Pool) extract(img gocv.Mat, res face.Result) (gocv.Mat, error) {
-	region := p.cfg.Region(res.Box)
-	if !p.cfg.Align || len(res.Landmarks) != 68 {
+// extract cuts region out of the photo, first rotating it by angle
+// degrees about the face box centre (--align; 0: no rotation).
+func (p *Pool) extract(img gocv.Mat, box, region image.Rectangle, angle float64) (gocv.Mat, error) {
+	if angle == 0 {
 		return p.cfg.Extract(img, region)
 	}
-	angle := eyeAngle(res.Landmarks)
-	if math.Abs(angle) < 0.5 {
-		return p.cfg.Extract(img, region)
-	}
-	c := res.Box.Min.Add(res.Box.Max).Div(2)
+	c := box.Min.Add(box.Max).Div(2)
 	rot := gocv.GetRotationMatrix2D(c, angle, 1)
 	defer rot.Close()
 	turned := gocv.NewMat()
