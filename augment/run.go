@@ -1,0 +1,614 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/compute"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"gocv.io/x/gocv"
+
+	"github.com/boostershot/facet/internal/augment"
+	"github.com/boostershot/facet/internal/cli"
+	"github.com/boostershot/facet/internal/crop"
+	"github.com/boostershot/facet/internal/label"
+	"github.com/boostershot/facet/internal/table"
+)
+
+const synopsis = "facet-augment --out DIR [--ops SPEC] [--copies N] [--balance COLUMN[=TARGET]] [--masks wear,incorrect] [--seed N] [TABLE]"
+
+const help = `Reads a sample table (stdin when no TABLE or -) and writes it on with new
+rows added: augmented copies (--copies), copies that balance the classes of
+a column (--balance), and faces with a synthetic mask drawn from their
+landmarks (--masks; needs facet-crop's landmarks). New images go under
+--out DIR. Each new row keeps its parent's person, labels and fold (so it
+never crosses folds), records parent_id and aug_ops, and has source
+"augment"; a drawn mask sets the mask label (wear or incorrect).
+
+The image augmented is the crop (crop_path) when the table has one, else
+the photo (path).
+
+ops (--ops, applied in order, each with a probability after the colon):
+  flip  jitter(b,c,s,h)  affine(r,s,t)  blur(s)  noise(s)  cutout(n,f)  jpeg(q)  gray
+  default: ` + augment.DefaultSpec + `
+
+examples:
+  facet-augment --out aug --copies 2 --seed 1 cropped.arrow > augmented.arrows
+  facet-augment --out aug --balance age_group --ops 'flip:0.5,jitter(b=0.3):0.8' < cropped.arrows > balanced.arrows
+  facet-augment --out aug --masks wear,incorrect --sheet masks.png cropped.arrow > masked.arrows
+`
+
+type options struct {
+	out, ops, balance, masks, sheet, output string
+	copies, workers, quality                int
+	seed                                    uint64
+	csv                                     bool
+}
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	var o options
+	fs := cli.NewFlags("facet-augment", synopsis, help, stderr)
+	fs.StringVar(&o.out, "out", "", "write new images under `DIR` (required)")
+	fs.StringVar(&o.ops, "ops", augment.DefaultSpec, "augmentation pipeline `SPEC`")
+	fs.IntVar(&o.copies, "copies", 0, "augmented copies of every row")
+	fs.StringVar(&o.balance, "balance", "", "oversample the classes of `COLUMN[=TARGET]` up to TARGET rows (a count, or a share of the largest class; default the largest)")
+	fs.StringVar(&o.masks, "masks", "", "draw synthetic masks on unmasked faces: wear, incorrect or both (comma separated)")
+	fs.StringVar(&o.sheet, "sheet", "", "write a contact sheet of faces and their synthetic masks to `FILE.png`")
+	fs.Uint64Var(&o.seed, "seed", 1, "random seed")
+	fs.IntVar(&o.quality, "quality", 95, "JPEG quality of the new images")
+	fs.IntVar(&o.workers, "workers", runtime.NumCPU(), "parallel workers")
+	fs.StringVarP(&o.output, "output", "o", "-", "write the table to `FILE` (- for stdout)")
+	fs.BoolVar(&o.csv, "csv", false, "write the table as CSV for people")
+	if err := cli.Parse(fs, args); err != nil {
+		return err
+	}
+	pipe, masks, bal, err := o.check(fs.NArg())
+	if err != nil {
+		return err
+	}
+	name := "-"
+	if fs.NArg() == 1 {
+		name = fs.Arg(0)
+	}
+	in, closeIn, err := cli.OpenInput(name, stdin)
+	if err != nil {
+		return err
+	}
+	defer closeIn()
+	r, err := table.NewReader(in, table.ColID, table.ColPath)
+	if err != nil {
+		return err
+	}
+	defer r.Release()
+	recs, err := table.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	if r.Rows() == 0 {
+		for _, rec := range recs {
+			rec.Release()
+		}
+		return errors.New("the table has no rows")
+	}
+	all, err := concat(r.Schema(), recs)
+	for _, rec := range recs {
+		rec.Release()
+	}
+	if err != nil {
+		return err
+	}
+	defer all.Release()
+	src, err := newSource(all, bal)
+	if err != nil {
+		return err
+	}
+	if len(masks) > 0 && !src.hasLandmarks {
+		return errors.New("--masks needs the landmarks column facet-crop writes (run facet-crop first)")
+	}
+	jobs := plan(src.rows, o.copies, masks, bal, o.seed, stderr)
+	out, err := cli.CreateOutput(o.output, stdout, !o.csv)
+	if err != nil {
+		return err
+	}
+	defer out.Abort()
+
+	start := time.Now()
+	update, finish := cli.Progress(stderr, "augment")
+	results, err := process(ctx, src, jobs, pipe, o, update)
+	finish()
+	if err != nil {
+		return err
+	}
+	outSchema := table.ExtendSchema(all.Schema(), extraFields)
+	newRows, err := src.newRows(outSchema, jobs, results)
+	if err != nil {
+		return err
+	}
+	defer newRows.Release()
+	if err := writeTable(out, outSchema, all, newRows, table.FormatFor(o.output, o.csv)); err != nil {
+		return err
+	}
+	if o.sheet != "" {
+		if err := writeSheet(o.sheet, src, jobs, results); err != nil {
+			return err
+		}
+	}
+	if err := out.Commit(); err != nil {
+		return err
+	}
+	report(stderr, jobs, results, time.Since(start))
+	return nil
+}
+
+func (o *options) check(nargs int) (augment.Pipeline, []string, *balanceSpec, error) {
+	switch {
+	case o.out == "":
+		return nil, nil, nil, cli.Usagef("--out DIR is required: the folder new images go to")
+	case nargs > 1:
+		return nil, nil, nil, cli.Usagef("one TABLE at most, got %d", nargs)
+	case o.copies < 0 || o.copies > 100:
+		return nil, nil, nil, cli.Usagef("--copies %d: want 0..100", o.copies)
+	case o.workers < 1:
+		return nil, nil, nil, cli.Usagef("--workers must be at least 1")
+	case o.quality < 1 || o.quality > 100:
+		return nil, nil, nil, cli.Usagef("--quality %d: want 1..100", o.quality)
+	case o.sheet != "" && !strings.HasSuffix(strings.ToLower(o.sheet), ".png"):
+		return nil, nil, nil, cli.Usagef("--sheet %s: want a .png file", o.sheet)
+	}
+	pipe, err := augment.Parse(o.ops)
+	if err != nil {
+		return nil, nil, nil, cli.UsageError{Err: err}
+	}
+	var masks []string
+	if o.masks != "" {
+		for _, m := range strings.Split(o.masks, ",") {
+			m = strings.TrimSpace(m)
+			if m != "wear" && m != "incorrect" {
+				return nil, nil, nil, cli.Usagef("--masks: %q is not wear or incorrect", m)
+			}
+			masks = append(masks, m)
+		}
+	}
+	var bal *balanceSpec
+	if o.balance != "" {
+		b, err := parseBalance(o.balance)
+		if err != nil {
+			return nil, nil, nil, cli.UsageError{Err: err}
+		}
+		bal = &b
+	}
+	if o.copies == 0 && len(masks) == 0 && bal == nil {
+		return nil, nil, nil, cli.Usagef("nothing to do: give --copies, --balance or --masks")
+	}
+	return pipe, masks, bal, nil
+}
+
+// concat joins the input batches into one record batch.
+func concat(schema *arrow.Schema, recs []arrow.RecordBatch) (arrow.RecordBatch, error) {
+	cols := make([]arrow.Array, schema.NumFields())
+	var rows int64
+	for _, rec := range recs {
+		rows += rec.NumRows()
+	}
+	for i := range cols {
+		parts := make([]arrow.Array, len(recs))
+		for j, rec := range recs {
+			parts[j] = rec.Column(i)
+		}
+		c, err := array.Concatenate(parts, memory.DefaultAllocator)
+		if err != nil {
+			for _, done := range cols[:i] {
+				done.Release()
+			}
+			return nil, err
+		}
+		cols[i] = c
+	}
+	rec := array.NewRecordBatch(schema, cols, rows)
+	for _, c := range cols {
+		c.Release()
+	}
+	return rec, nil
+}
+
+// source is the input table and what jobs need of it.
+type source struct {
+	rec          arrow.RecordBatch
+	rows         []rowInfo
+	photos       []string // each row's photo (path)
+	images       []string // the image each row's copies start from
+	fromCrop     []bool   // images[i] is the crop, not the photo
+	landmarks    [][]image.Point
+	box, region  []image.Rectangle
+	angle        []float64
+	hasLandmarks bool
+	hasCrop      bool
+}
+
+func newSource(rec arrow.RecordBatch, bal *balanceSpec) (*source, error) {
+	n := int(rec.NumRows())
+	s := &source{rec: rec, rows: make([]rowInfo, n), photos: make([]string, n), images: make([]string, n), fromCrop: make([]bool, n),
+		landmarks: make([][]image.Point, n), box: make([]image.Rectangle, n), region: make([]image.Rectangle, n), angle: make([]float64, n)}
+	samples := table.Samples(rec)
+	cropPath, _ := column[*array.String](rec, "crop_path")
+	lms, _ := column[*array.List](rec, "landmarks")
+	s.hasCrop, s.hasLandmarks = cropPath != nil, lms != nil
+	ints := map[string]*array.Int32{}
+	for _, name := range []string{"x0", "y0", "x1", "y1", "crop_x0", "crop_y0", "crop_side"} {
+		ints[name], _ = column[*array.Int32](rec, name)
+	}
+	angle, _ := column[*array.Float32](rec, "crop_angle")
+	var balCol arrow.Array
+	if bal != nil {
+		idx := rec.Schema().FieldIndices(bal.column)
+		if len(idx) != 1 {
+			return nil, fmt.Errorf("--balance: the table has no single %q column", bal.column)
+		}
+		balCol = rec.Column(idx[0])
+	}
+	for i, smp := range samples {
+		s.rows[i] = rowInfo{id: smp.ID, mask: smp.Mask, gender: smp.Gender, ageGroup: smp.AgeGroup}
+		if balCol != nil && balCol.IsValid(i) {
+			if v := balCol.ValueStr(i); v != "-1" && v != "" {
+				s.rows[i].class = v
+			}
+		}
+		s.photos[i], s.images[i] = smp.Path, smp.Path
+		if cropPath != nil && cropPath.IsValid(i) && cropPath.Value(i) != "" {
+			s.images[i], s.fromCrop[i] = cropPath.Value(i), true
+		}
+		if lms != nil && lms.IsValid(i) {
+			start, end := lms.ValueOffsets(i)
+			vals, ok := lms.ListValues().(*array.Int16)
+			if ok && end-start == 136 {
+				pts := make([]image.Point, 68)
+				for k := range pts {
+					pts[k] = image.Pt(int(vals.Value(int(start)+2*k)), int(vals.Value(int(start)+2*k+1)))
+				}
+				s.landmarks[i] = pts
+			}
+		}
+		if ints["x0"] != nil && ints["y1"] != nil && ints["x1"] != nil && ints["y0"] != nil {
+			s.box[i] = image.Rect(int(ints["x0"].Value(i)), int(ints["y0"].Value(i)), int(ints["x1"].Value(i)), int(ints["y1"].Value(i)))
+		}
+		if c := ints["crop_side"]; c != nil && c.Value(i) > 0 {
+			x0, y0, side := int(ints["crop_x0"].Value(i)), int(ints["crop_y0"].Value(i)), int(c.Value(i))
+			s.region[i] = image.Rect(x0, y0, x0+side, y0+side)
+		}
+		if angle != nil {
+			s.angle[i] = float64(angle.Value(i))
+		}
+		// Landmarks can carry a mask only where they map onto the image.
+		s.rows[i].landmarks = s.landmarks[i] != nil && (!s.fromCrop[i] || !s.region[i].Empty())
+	}
+	return s, nil
+}
+
+// column is the named column as type A, or nil when absent or of another type.
+func column[A arrow.Array](rec arrow.RecordBatch, name string) (A, bool) {
+	var zero A
+	idx := rec.Schema().FieldIndices(name)
+	if len(idx) != 1 {
+		return zero, false
+	}
+	a, ok := rec.Column(idx[0]).(A)
+	return a, ok
+}
+
+// result is what became of a job.
+type result struct {
+	path string // the new image, "" on failure
+	ops  string // the ops applied or the mask drawn
+	err  string
+}
+
+// process runs the jobs on workers and returns their results in order.
+func process(ctx context.Context, s *source, jobs []job, pipe augment.Pipeline, o options, update func(int, int)) ([]result, error) {
+	results := make([]result, len(jobs))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	done := 0
+	for range o.workers {
+		wg.Go(func() {
+			for i := range next {
+				results[i] = one(s, jobs[i], pipe, o)
+				mu.Lock()
+				done++
+				update(done, len(jobs))
+				mu.Unlock()
+			}
+		})
+	}
+feed:
+	for i := range jobs {
+		select {
+		case next <- i:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	return results, ctx.Err()
+}
+
+// one makes one new image.
+func one(s *source, j job, pipe augment.Pipeline, o options) result {
+	id := s.rows[j.parent].id + j.suffix
+	dst, err := crop.Path(o.out, id, ".jpg")
+	if err != nil {
+		return result{err: err.Error()}
+	}
+	img, err := load(s.images[j.parent])
+	if err != nil {
+		return result{err: err.Error()}
+	}
+	rng := rand.New(rand.NewPCG(j.seed, 0x5eed))
+	var ops string
+	if j.masked {
+		lm := s.landmarks[j.parent]
+		if s.fromCrop[j.parent] {
+			lm = make([]image.Point, len(lm))
+			for k, p := range s.landmarks[j.parent] {
+				x, y := crop.ToCrop(p, s.box[j.parent], s.region[j.parent], s.angle[j.parent], img.W)
+				lm[k] = image.Pt(int(x+0.5), int(y+0.5))
+			}
+		}
+		desc, err := augment.DrawMask(img, lm, j.fit, rng)
+		if err != nil {
+			return result{err: err.Error()}
+		}
+		ops = "mask:" + j.fit.String() + ":" + desc
+	} else {
+		var ran []string
+		img, ran = pipe.Apply(img, rng)
+		ops = strings.Join(ran, ",")
+	}
+	if err := save(dst, img, o.quality); err != nil {
+		return result{err: err.Error()}
+	}
+	return result{path: dst, ops: ops}
+}
+
+// load decodes an image file with OpenCV (EXIF orientation applied).
+func load(path string) (*augment.Image, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	m, err := gocv.IMDecode(data, gocv.IMReadColor)
+	if err != nil {
+		return nil, err
+	}
+	defer m.Close()
+	if m.Empty() {
+		return nil, fmt.Errorf("%s: not a decodable image", path)
+	}
+	return augment.FromBGR(m.Cols(), m.Rows(), m.ToBytes())
+}
+
+// save encodes img as JPEG and writes it atomically.
+func save(dst string, img *augment.Image, quality int) error {
+	m, err := gocv.NewMatFromBytes(img.H, img.W, gocv.MatTypeCV8UC3, img.BGR())
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	buf, err := gocv.IMEncodeWithParams(gocv.JPEGFileExt, m, []int{gocv.IMWriteJpegQuality, quality})
+	if err != nil || len(buf) == 0 {
+		return fmt.Errorf("encoding %s: %v", dst, err)
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	_, err = tmp.Write(buf)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), dst)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+	}
+	return err
+}
+
+// extraFields are the columns facet-augment adds.
+var extraFields = []arrow.Field{
+	{Name: "parent_id", Type: arrow.BinaryTypes.String, Nullable: true},
+	{Name: "aug_ops", Type: arrow.BinaryTypes.String, Nullable: true},
+}
+
+// newRows builds the rows of the successful jobs, in outSchema: the
+// parent row with id, source, image, mask and label replaced, landmarks
+// and crop geometry cleared where the image moved, parent_id and aug_ops
+// set. Every other column is the parent's.
+func (s *source) newRows(outSchema *arrow.Schema, jobs []job, results []result) (arrow.RecordBatch, error) {
+	mem := memory.DefaultAllocator
+	var ok []int
+	for i, r := range results {
+		if r.err == "" {
+			ok = append(ok, i)
+		}
+	}
+	ib := array.NewInt64Builder(mem)
+	for _, i := range ok {
+		ib.Append(int64(jobs[i].parent))
+	}
+	indices := ib.NewArray()
+	ib.Release()
+	defer indices.Release()
+	cols := make([]arrow.Array, outSchema.NumFields())
+	defer func() {
+		for _, c := range cols {
+			if c != nil {
+				c.Release()
+			}
+		}
+	}()
+	in := s.rec.Schema()
+	for i, f := range in.Fields() {
+		var err error
+		switch f.Name {
+		case table.ColID, table.ColSource, "crop_path", table.ColPath, table.ColMask, table.ColLabel, "landmarks", "crop_x0", "crop_y0", "crop_side", "crop_angle":
+			cols[i], err = s.replace(f, ok, jobs, results)
+		default:
+			cols[i], err = compute.TakeArray(context.Background(), s.rec.Column(i), indices)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("column %s: %w", f.Name, err)
+		}
+	}
+	parent := array.NewStringBuilder(mem)
+	ops := array.NewStringBuilder(mem)
+	for _, i := range ok {
+		parent.Append(s.rows[jobs[i].parent].id)
+		ops.Append(results[i].ops)
+	}
+	cols[len(in.Fields())] = parent.NewArray()
+	cols[len(in.Fields())+1] = ops.NewArray()
+	parent.Release()
+	ops.Release()
+	return array.NewRecordBatch(outSchema, cols, int64(len(ok))), nil
+}
+
+// replace builds the new rows' values of one column that changes.
+func (s *source) replace(f arrow.Field, ok []int, jobs []job, results []result) (arrow.Array, error) {
+	mem := memory.DefaultAllocator
+	b := array.NewBuilder(mem, f.Type)
+	defer b.Release()
+	for _, i := range ok {
+		j, p := jobs[i], jobs[i].parent
+		moved := !j.masked // the ops move pixels; a drawn mask does not
+		switch f.Name {
+		case table.ColID:
+			b.(*array.StringBuilder).Append(s.rows[p].id + j.suffix)
+		case table.ColSource:
+			b.(*array.StringBuilder).Append("augment")
+		case table.ColPath:
+			if s.fromCrop[p] {
+				b.(*array.StringBuilder).Append(s.photos[p]) // the photo stays; the crop is new
+				continue
+			}
+			b.(*array.StringBuilder).Append(results[i].path)
+		case "crop_path":
+			if s.fromCrop[p] {
+				b.(*array.StringBuilder).Append(results[i].path)
+			} else {
+				b.AppendNull()
+			}
+		case table.ColMask:
+			m := s.rows[p].mask
+			if j.masked {
+				m = maskLabel(j.fit)
+			}
+			b.(*array.Int8Builder).Append(m)
+		case table.ColLabel:
+			m := s.rows[p].mask
+			if j.masked {
+				m = maskLabel(j.fit)
+			}
+			b.(*array.Int8Builder).Append(label.Join(m, s.rows[p].gender, s.rows[p].ageGroup))
+		case "landmarks":
+			lb, okType := b.(*array.ListBuilder)
+			vb, okVals := lb.ValueBuilder().(*array.Int16Builder)
+			if !okType || !okVals {
+				return nil, errors.New("want list<int16>")
+			}
+			if moved || s.landmarks[p] == nil {
+				lb.AppendNull()
+				continue
+			}
+			lb.Append(true)
+			for _, pt := range s.landmarks[p] {
+				vb.Append(int16(pt.X))
+				vb.Append(int16(pt.Y))
+			}
+		case "crop_x0", "crop_y0", "crop_side":
+			ib, okType := b.(*array.Int32Builder)
+			if !okType {
+				return nil, errors.New("want int32")
+			}
+			r := s.region[p]
+			v := map[string]int{"crop_x0": r.Min.X, "crop_y0": r.Min.Y, "crop_side": r.Dx()}[f.Name]
+			if moved || r.Empty() {
+				v = -1
+			}
+			ib.Append(int32(v))
+		case "crop_angle":
+			fb, okType := b.(*array.Float32Builder)
+			if !okType {
+				return nil, errors.New("want float32")
+			}
+			fb.Append(float32(s.angle[p]))
+		}
+	}
+	return b.NewArray(), nil
+}
+
+// writeTable writes the input rows (parent_id and aug_ops null) and then
+// the new rows.
+func writeTable(w io.Writer, outSchema *arrow.Schema, all, newRows arrow.RecordBatch, f table.Format) error {
+	mem := memory.DefaultAllocator
+	nulls := make([]arrow.Array, len(extraFields))
+	for i := range nulls {
+		nulls[i] = array.MakeArrayOfNull(mem, arrow.BinaryTypes.String, int(all.NumRows()))
+		defer nulls[i].Release()
+	}
+	orig, err := table.Extend(all, outSchema, extraFields, nulls)
+	if err != nil {
+		return err
+	}
+	defer orig.Release()
+	tw, err := table.NewWriter(w, outSchema, f)
+	if err != nil {
+		return err
+	}
+	for _, rec := range []arrow.RecordBatch{orig, newRows} {
+		if rec.NumRows() == 0 {
+			continue
+		}
+		if err := tw.Write(rec); err != nil {
+			return err
+		}
+	}
+	return tw.Close()
+}
+
+// report prints what the run made and what failed.
+func report(w io.Writer, jobs []job, results []result, took time.Duration) {
+	made := 0
+	var examples []string
+	for i, r := range results {
+		if r.err == "" {
+			made++
+			continue
+		}
+		if len(examples) < 5 {
+			examples = append(examples, "row "+strconv.Itoa(jobs[i].parent)+jobs[i].suffix+": "+r.err)
+		}
+	}
+	fmt.Fprintf(w, "facet-augment: %d new rows in %.1fs (%.0f images/s), %d failed\n", made, took.Seconds(), float64(len(jobs))/max(took.Seconds(), 1e-9), len(jobs)-made)
+	for _, e := range examples {
+		fmt.Fprintf(w, "  %s\n", e)
+	}
+}
