@@ -1,0 +1,83 @@
+package main
+
+import (
+	"math/rand/v2"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"testing"
+
+	"github.com/boostershot/facet/internal/augment"
+	"github.com/boostershot/facet/internal/testdata"
+)
+
+// benchImages are up to n real images matching pattern under the data dir.
+func benchImages(b *testing.B, pattern string, n int) []string {
+	files, err := filepath.Glob(filepath.Join(testdata.Dir(b), pattern))
+	if err != nil || len(files) == 0 {
+		b.Skipf("no images match %s", pattern)
+	}
+	return files[:min(n, len(files))]
+}
+
+// throughput runs work on every file with all cores and reports images/s.
+func throughput(b *testing.B, files []string, work func(i int, path string)) {
+	b.ReportAllocs()
+	for b.Loop() {
+		next := make(chan int)
+		var wg sync.WaitGroup
+		for range runtime.NumCPU() {
+			wg.Go(func() {
+				for i := range next {
+					work(i, files[i])
+				}
+			})
+		}
+		for i := range files {
+			next <- i
+		}
+		close(next)
+		wg.Wait()
+	}
+	b.ReportMetric(float64(len(files)*b.N)/b.Elapsed().Seconds(), "img/s")
+}
+
+// The floor: decode and encode each image, nothing else.
+func floor(b *testing.B, files []string) {
+	dir := b.TempDir()
+	throughput(b, files, func(i int, path string) {
+		img, err := load(path)
+		if err != nil {
+			b.Error(err)
+			return
+		}
+		if err := save(filepath.Join(dir, filepath.Base(path)), img, 95); err != nil {
+			b.Error(err)
+		}
+	})
+}
+
+// The typical training pipeline (augment.DefaultSpec) between decode and encode.
+func pipeline(b *testing.B, files []string) {
+	p, err := augment.Parse(augment.DefaultSpec)
+	if err != nil {
+		b.Fatal(err)
+	}
+	dir := b.TempDir()
+	throughput(b, files, func(i int, path string) {
+		img, err := load(path)
+		if err != nil {
+			b.Error(err)
+			return
+		}
+		img, _ = p.Apply(img, rand.New(rand.NewPCG(uint64(i), 1)))
+		if err := save(filepath.Join(dir, filepath.Base(path)), img, 95); err != nil {
+			b.Error(err)
+		}
+	})
+}
+
+func BenchmarkCropsFloor(b *testing.B)     { floor(b, benchImages(b, "faces/utkface/*.jpg", 400)) }
+func BenchmarkCropsPipeline(b *testing.B)  { pipeline(b, benchImages(b, "faces/utkface/*.jpg", 400)) }
+func BenchmarkPhotosFloor(b *testing.B)    { floor(b, benchImages(b, "portraits/*.jpg", 200)) }
+func BenchmarkPhotosPipeline(b *testing.B) { pipeline(b, benchImages(b, "portraits/*.jpg", 200)) }
