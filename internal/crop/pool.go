@@ -161,11 +161,17 @@ func (p *Pool) one(chain *face.Chain, job Job) Outcome {
 	if len(data) == 0 {
 		return fail(ReasonImage, "empty file")
 	}
-	if _, _, err := imagefile.Config(bytes.NewReader(data)); err != nil {
+	_, format, err := imagefile.Config(bytes.NewReader(data))
+	if err != nil {
 		if errors.Is(err, imagefile.ErrTooLarge) {
 			return fail(ReasonLarge, "%v", err)
 		}
 		return fail(ReasonImage, "%v", err)
+	}
+	// OpenCV decodes a cut-off JPEG without complaint, filling the missing
+	// rows with grey; a file without its end-of-image marker is refused.
+	if format == "jpeg" && !bytes.Contains(data[max(0, len(data)-4096):], []byte{0xff, 0xd9}) {
+		return fail(ReasonImage, "truncated JPEG (no end-of-image marker)")
 	}
 	// OpenCV applies the EXIF orientation and turns grayscale, CMYK and
 	// alpha images into 3-channel BGR.
