@@ -69,10 +69,19 @@ test: deps vet interop
 demo: deps build
 	rm -rf $(DEMO_DIR)
 	bin/facet-demodata --out $(DEMO_DIR)/data
-	bin/facet-prep --age-bins 30,60 --verify --report $(DEMO_DIR)/classes.png \
-		-o $(DEMO_DIR)/samples.arrow \
-		competition:$(DEMO_DIR)/data/train competition:$(DEMO_DIR)/data/eval aaf:$(DEMO_DIR)/data/aaf
-	@echo "demo: sample table $(DEMO_DIR)/samples.arrow, class chart $(DEMO_DIR)/classes.png"
+	@echo "demo: training data: prep | crop | augment | split"
+	bin/facet-prep --verify --report $(DEMO_DIR)/classes.png \
+		competition:$(DEMO_DIR)/data/train aaf:$(DEMO_DIR)/data/aaf \
+	| bin/facet-crop --out $(DEMO_DIR)/crops \
+	| bin/facet-augment --out $(DEMO_DIR)/augmented --masks wear,incorrect --sheet $(DEMO_DIR)/masks.png \
+	| bin/facet-split -k 5 --out $(DEMO_DIR)/folds -o $(DEMO_DIR)/train.arrow
+	@echo "demo: eval data: prep | crop"
+	bin/facet-prep -q competition:$(DEMO_DIR)/data/eval \
+	| bin/facet-crop --out $(DEMO_DIR)/crops -o $(DEMO_DIR)/eval.arrow
+	@echo
+	@echo "demo: done. Training table $(DEMO_DIR)/train.arrow (folds in $(DEMO_DIR)/folds),"
+	@echo "      eval table $(DEMO_DIR)/eval.arrow, face crops in $(DEMO_DIR)/crops,"
+	@echo "      class chart $(DEMO_DIR)/classes.png, synthetic masks $(DEMO_DIR)/masks.png."
 
 ## bench-deps: the Debian packages the benchmark baselines need
 bench-deps: deps

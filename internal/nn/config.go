@@ -1,0 +1,247 @@
+// Package nn is the model and loss of facet-train: a compact residual CNN
+// for face crops with three heads (mask 3, gender 2, age group 3) or a
+// single 18-class head, built as a gorgonia expression graph and trained
+// with a hand-written Adam.
+//
+// # Architecture
+//
+// Input is a batch of N x 3 x S x S float32 images, channels first,
+// already normalised. The network is
+//
+//	stem:    conv3x3 stride 2 (3 -> W) + BN + ReLU            S/2
+//	stage k: Blocks[k] residual blocks with 2^k * W channels;
+//	         the first block of stages k >= 1 has stride 2
+//	         and a 1x1 conv + BN projection shortcut
+//	block:   conv3x3 + BN + ReLU + conv3x3 + BN, + shortcut, ReLU
+//	pool:    global average over the spatial grid
+//	heads:   one linear layer per head (mask 3, gender 2, age 3),
+//	         or one 18-class linear layer (HeadsSingle18)
+//
+// The default is S = 64, W = 16, Blocks = [1 1 1 1] (ResNet-10 style:
+// 308,568 trained parameters, about 16.2 M multiply-adds per image
+// forward, so about 0.1 GFLOP per image for forward + backward). 64 x 64
+// keeps what tells mask, gender and age group apart on a face crop (mask
+// edges, hair, skin texture at a coarse scale) while costing about 1/12
+// of the 224 x 224 that ImageNet models use; the model has to train to
+// useful accuracy within 30 minutes on two CPU cores, so compute per
+// image, not capacity, is the limit. Measured on the 2-core development
+// machine (go test -bench Step, batch 32): about 118 training images/s
+// with gonum's pure-Go BLAS, about 240 with -tags openblas, peak RSS
+// about 330 MiB.
+//
+// # Convolution
+//
+// Convolutions are this package's own gorgonia op (convOp), not
+// gorgonia's Conv2d, which builds im2col over the whole batch, multiplies
+// and then transposes the batch-sized result back to NCHW, allocating
+// and copying several batch-sized tensors per layer and pass. convOp
+// works one sample at a time on GOMAXPROCS goroutines and writes NCHW
+// directly; it is tested against Conv2d (values and both gradients).
+// UseGorgoniaConv switches back for comparison. With -tags openblas
+// (cgo, Debian's libopenblas-dev) gorgonia's matrix multiplies go to
+// OpenBLAS instead of gonum's pure-Go kernel.
+//
+// # Batch normalisation
+//
+// gorgonia v0.9.18's BatchNorm works in training mode (the forward and the
+// symbolic backward are correct; the test suite checks the gradient
+// numerically) but has traps this package works around: its running
+// statistics live inside the op, SetTraining(true) resets them, and the
+// affine part broadcasts (materialises) the scale and bias over the whole
+// activation. Model keeps the running statistics itself, copies them into
+// and out of the ops around every run, and exports them as named tensors
+// (".running_mean", ".running_var", as PyTorch names them).
+//
+// # Loss
+//
+// Each head's loss is -sum_i sum_k T[i,k] * w_i * log p[i,k] / sum_i w_i,
+// where T is the (smoothed) target row of row i's class and w_i its class
+// weight (1 without class weights); rows whose part is unknown (-1) have
+// w_i = 0 and so contribute neither loss nor gradient to that head. The
+// age head smooths only towards the neighbouring age class (see
+// NeighbourSmoothing), the others uniformly (UniformSmoothing). Focal loss
+// multiplies each term by (1 - p[i,k])^gamma. The single 18-class head
+// drops rows with any unknown part.
+//
+// # Determinism
+//
+// Weights come from a math/rand/v2 PCG generator seeded by Config.Seed;
+// nothing reads global random state. Given the same Config and the same
+// batches, Step returns the same losses (the pure-Go kernels are
+// deterministic).
+package nn
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+)
+
+// Head layouts.
+const (
+	HeadsThree    = "three"    // mask, gender and age heads
+	HeadsSingle18 = "single18" // one head over the 18 classes
+)
+
+// Loss kinds.
+const (
+	LossCE    = "ce"
+	LossFocal = "focal"
+)
+
+// Number of classes per head.
+const (
+	NumMask    = 3
+	NumGender  = 2
+	NumAge     = 3
+	NumClasses = NumMask * NumGender * NumAge // 18
+)
+
+// Config describes a model and its training. It is JSON-serialisable and
+// is stored beside every checkpoint.
+type Config struct {
+	InputSize int    `json:"input_size"` // S: images are 3 x S x S
+	Width     int    `json:"width"`      // channels of the first stage
+	Blocks    []int  `json:"blocks"`     // residual blocks per stage
+	Heads     string `json:"heads"`      // HeadsThree or HeadsSingle18
+	Seed      uint64 `json:"seed"`       // weight initialisation
+
+	LR          float64 `json:"lr"`           // base learning rate
+	LRDecay     float64 `json:"lr_decay"`     // lr * LRDecay^epoch
+	WeightDecay float64 `json:"weight_decay"` // L2 on conv and linear weights (not BN, not biases)
+	Beta1       float64 `json:"beta1"`
+	Beta2       float64 `json:"beta2"`
+	Epsilon     float64 `json:"epsilon"` // Adam's
+
+	BNMomentum float64 `json:"bn_momentum"` // weight of the new batch in the running statistics
+	BNEpsilon  float64 `json:"bn_epsilon"`
+
+	Loss           string  `json:"loss"`            // LossCE or LossFocal
+	FocalGamma     float64 `json:"focal_gamma"`     // for LossFocal
+	LabelSmoothing float64 `json:"label_smoothing"` // uniform, mask and gender heads
+	AgeSmoothing   float64 `json:"age_smoothing"`   // towards the neighbouring age class only
+
+	// Class weights per head (nil = all 1). ClassWeights18 is for the
+	// single 18-class head.
+	MaskWeights    []float64 `json:"mask_weights,omitempty"`
+	GenderWeights  []float64 `json:"gender_weights,omitempty"`
+	AgeWeights     []float64 `json:"age_weights,omitempty"`
+	ClassWeights18 []float64 `json:"class_weights_18,omitempty"`
+
+	// PredictBatch is the batch size of the inference graph; Predict
+	// splits and pads to it. 0 means 32.
+	PredictBatch int `json:"predict_batch,omitempty"`
+}
+
+// DefaultConfig returns the defaults described in the package comment:
+// 64 x 64 input, width 16, four stages of one block, three heads,
+// Adam lr 1e-4 decayed by 0.95 per epoch, weight decay 1e-4, age
+// smoothing 0.1.
+func DefaultConfig() Config {
+	return Config{
+		InputSize:    64,
+		Width:        16,
+		Blocks:       []int{1, 1, 1, 1},
+		Heads:        HeadsThree,
+		Seed:         1,
+		LR:           1e-4,
+		LRDecay:      0.95,
+		WeightDecay:  1e-4,
+		Beta1:        0.9,
+		Beta2:        0.999,
+		Epsilon:      1e-8,
+		BNMomentum:   0.1,
+		BNEpsilon:    1e-5,
+		Loss:         LossCE,
+		FocalGamma:   2,
+		AgeSmoothing: 0.1,
+		PredictBatch: 32,
+	}
+}
+
+// Validate reports the first thing wrong with c.
+func (c Config) Validate() error {
+	if c.InputSize < 4 {
+		return fmt.Errorf("nn: input_size %d: want >= 4", c.InputSize)
+	}
+	if c.Width < 1 {
+		return fmt.Errorf("nn: width %d: want >= 1", c.Width)
+	}
+	if len(c.Blocks) == 0 {
+		return errors.New("nn: blocks: want at least one stage")
+	}
+	size := (c.InputSize + 1) / 2
+	for i, b := range c.Blocks {
+		if b < 1 {
+			return fmt.Errorf("nn: blocks[%d] = %d: want >= 1", i, b)
+		}
+		if i > 0 {
+			size = (size + 1) / 2
+		}
+	}
+	if size < 1 {
+		return fmt.Errorf("nn: input_size %d too small for %d stages", c.InputSize, len(c.Blocks))
+	}
+	switch c.Heads {
+	case HeadsThree, HeadsSingle18:
+	default:
+		return fmt.Errorf("nn: heads %q: want %q or %q", c.Heads, HeadsThree, HeadsSingle18)
+	}
+	switch c.Loss {
+	case LossCE:
+	case LossFocal:
+		if c.FocalGamma < 0 {
+			return fmt.Errorf("nn: focal_gamma %g: want >= 0", c.FocalGamma)
+		}
+	default:
+		return fmt.Errorf("nn: loss %q: want %q or %q", c.Loss, LossCE, LossFocal)
+	}
+	if !(c.LR > 0) {
+		return fmt.Errorf("nn: lr %g: want > 0", c.LR)
+	}
+	if c.LRDecay <= 0 || c.LRDecay > 1 {
+		return fmt.Errorf("nn: lr_decay %g: want in (0, 1]", c.LRDecay)
+	}
+	if c.WeightDecay < 0 {
+		return fmt.Errorf("nn: weight_decay %g: want >= 0", c.WeightDecay)
+	}
+	if c.Beta1 < 0 || c.Beta1 >= 1 || c.Beta2 < 0 || c.Beta2 >= 1 {
+		return fmt.Errorf("nn: beta1 %g, beta2 %g: want in [0, 1)", c.Beta1, c.Beta2)
+	}
+	if !(c.Epsilon > 0) || !(c.BNEpsilon > 0) {
+		return errors.New("nn: epsilon and bn_epsilon must be > 0")
+	}
+	if c.BNMomentum <= 0 || c.BNMomentum > 1 {
+		return fmt.Errorf("nn: bn_momentum %g: want in (0, 1]", c.BNMomentum)
+	}
+	if c.LabelSmoothing < 0 || c.LabelSmoothing >= 1 || c.AgeSmoothing < 0 || c.AgeSmoothing >= 1 {
+		return errors.New("nn: label_smoothing and age_smoothing must be in [0, 1)")
+	}
+	for _, w := range []struct {
+		name string
+		w    []float64
+		k    int
+	}{{"mask_weights", c.MaskWeights, NumMask}, {"gender_weights", c.GenderWeights, NumGender},
+		{"age_weights", c.AgeWeights, NumAge}, {"class_weights_18", c.ClassWeights18, NumClasses}} {
+		if w.w == nil {
+			continue
+		}
+		if len(w.w) != w.k {
+			return fmt.Errorf("nn: %s has %d values: want %d", w.name, len(w.w), w.k)
+		}
+		for _, v := range w.w {
+			if !(v >= 0) {
+				return fmt.Errorf("nn: %s: weight %g: want >= 0", w.name, v)
+			}
+		}
+	}
+	if c.PredictBatch < 0 {
+		return fmt.Errorf("nn: predict_batch %d: want >= 0", c.PredictBatch)
+	}
+	return nil
+}
+
+// MarshalIndent returns c as indented JSON.
+func (c Config) MarshalIndent() ([]byte, error) {
+	return json.MarshalIndent(c, "", "  ")
+}

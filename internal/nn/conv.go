@@ -1,0 +1,338 @@
+package nn
+
+import (
+	"fmt"
+	"hash"
+	"hash/fnv"
+	"runtime"
+	"sync"
+
+	"github.com/chewxy/hm"
+	"gonum.org/v1/gonum/blas"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// convOp is a 2-D convolution without bias (square kernel k, stride s,
+// zero padding p) on float32 NCHW tensors: inputs x (N, C, H, W) and
+// w (O, C, k, k), output (N, O, Ho, Wo).
+//
+// gorgonia's Conv2d builds im2col over the whole batch, one matrix
+// multiply with the batch folded into the rows, a reshape and a
+// transpose back to NCHW; each step allocates a batch-sized tensor and
+// the transpose walks it with a generic iterator. This op instead works
+// sample by sample, the way Caffe does: im2col of one image into a
+// reused (C*k*k, Ho*Wo) buffer and y_n = W * col, which is NCHW already.
+// Samples are spread over GOMAXPROCS goroutines. The backward pass is
+// two ops of the same kind: dW = sum_n dy_n * col_n^T and
+// dx_n = col2im(W^T * dy_n). Matrix multiplies go through gorgonia's
+// BLAS (gonum's by default, OpenBLAS with -tags openblas).
+type convOp struct{ k, s, p int }
+
+var (
+	_ G.Op              = convOp{}
+	_ G.SDOp            = convOp{}
+	_ G.UsePreallocDoer = convOp{}
+)
+
+func (op convOp) outHW(h, w int) (int, int) {
+	return (h+2*op.p-op.k)/op.s + 1, (w+2*op.p-op.k)/op.s + 1
+}
+
+func tensor4() hm.Type { return G.TensorType{Dims: 4, Of: tensor.Float32} }
+
+func (op convOp) Arity() int        { return 2 }
+func (op convOp) Type() hm.Type     { return hm.NewFnType(tensor4(), tensor4(), tensor4()) }
+func (op convOp) ReturnsPtr() bool  { return false }
+func (op convOp) CallsExtern() bool { return false }
+func (op convOp) OverwritesInput() int {
+	return -1
+}
+func (op convOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "facet.conv{%d,%d,%d}", op.k, op.s, op.p) }
+func (op convOp) Hashcode() uint32      { return hashOf(op) }
+func (op convOp) String() string        { return fmt.Sprintf("Conv{k=%d,s=%d,p=%d}", op.k, op.s, op.p) }
+
+func hashOf(op G.Op) uint32 {
+	h := fnv.New32a()
+	op.WriteHash(h)
+	return h.Sum32()
+}
+
+func shapes(in []G.DimSizer) ([]tensor.Shape, error) {
+	out := make([]tensor.Shape, len(in))
+	for i, d := range in {
+		s, ok := d.(tensor.Shape)
+		if !ok || s.Dims() != 4 {
+			return nil, fmt.Errorf("conv: input %d: want a 4-D shape, got %v", i, d)
+		}
+		out[i] = s
+	}
+	return out, nil
+}
+
+func (op convOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
+	s, err := shapes(in)
+	if err != nil {
+		return nil, err
+	}
+	x, w := s[0], s[1]
+	if x[1] != w[1] || w[2] != op.k || w[3] != op.k {
+		return nil, fmt.Errorf("conv: input %v and filter %v do not fit a %dx%d kernel", x, w, op.k, op.k)
+	}
+	ho, wo := op.outHW(x[2], x[3])
+	if ho < 1 || wo < 1 {
+		return nil, fmt.Errorf("conv: input %v too small", x)
+	}
+	return tensor.Shape{x[0], w[0], ho, wo}, nil
+}
+
+func (op convOp) Do(in ...G.Value) (G.Value, error) {
+	s, err := op.InferShape(in[0].Shape(), in[1].Shape())
+	if err != nil {
+		return nil, err
+	}
+	return op.UsePreallocDo(tensor.New(tensor.WithShape(s...), tensor.Of(tensor.Float32)), in...)
+}
+
+func (op convOp) UsePreallocDo(out G.Value, in ...G.Value) (G.Value, error) {
+	x, w, y := f32(in[0]), f32(in[1]), f32(out)
+	xs, ws := in[0].Shape(), in[1].Shape()
+	g := op.geom(xs, ws)
+	eachSample(g.n, g.colSize(), func(n int, col []float32) {
+		c := g.im2col(x[n*g.inSize():(n+1)*g.inSize()], col)
+		G.WhichBLAS().Sgemm(blas.NoTrans, blas.NoTrans, g.o, g.hw, g.ckk, 1, w, g.ckk, c, g.hw, 0, y[n*g.outSize():(n+1)*g.outSize()], g.hw)
+	})
+	return out, nil
+}
+
+func (op convOp) DiffWRT(int) []bool { return []bool{true, true} }
+
+func (op convOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
+	x, w := inputs[0], inputs[1]
+	dx, err := G.ApplyOp(convDxOp{op, x.Shape().Clone()}, w, grad)
+	if err != nil {
+		return nil, err
+	}
+	dw, err := G.ApplyOp(convDwOp{op, w.Shape().Clone()}, x, grad)
+	if err != nil {
+		return nil, err
+	}
+	return G.Nodes{dx, dw}, nil
+}
+
+// convDxOp computes dx from (w, dy).
+type convDxOp struct {
+	convOp
+	xShape tensor.Shape
+}
+
+func (op convDxOp) Arity() int    { return 2 }
+func (op convDxOp) Type() hm.Type { return hm.NewFnType(tensor4(), tensor4(), tensor4()) }
+func (op convDxOp) WriteHash(h hash.Hash) {
+	fmt.Fprintf(h, "facet.convdx{%d,%d,%d,%v}", op.k, op.s, op.p, op.xShape)
+}
+func (op convDxOp) Hashcode() uint32 { return hashOf(op) }
+func (op convDxOp) String() string   { return "ConvDx" + op.convOp.String()[4:] }
+func (op convDxOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
+	return op.xShape.Clone(), nil
+}
+func (op convDxOp) Do(in ...G.Value) (G.Value, error) {
+	return op.UsePreallocDo(tensor.New(tensor.WithShape(op.xShape...), tensor.Of(tensor.Float32)), in...)
+}
+func (op convDxOp) UsePreallocDo(out G.Value, in ...G.Value) (G.Value, error) {
+	w, dy, dx := f32(in[0]), f32(in[1]), f32(out)
+	g := op.geom(op.xShape, in[0].Shape())
+	eachSample(g.n, g.colSize(), func(n int, col []float32) {
+		dxn := dx[n*g.inSize() : (n+1)*g.inSize()]
+		if g.direct() {
+			G.WhichBLAS().Sgemm(blas.Trans, blas.NoTrans, g.ckk, g.hw, g.o, 1, w, g.ckk, dy[n*g.outSize():(n+1)*g.outSize()], g.hw, 0, dxn, g.hw)
+			return
+		}
+		G.WhichBLAS().Sgemm(blas.Trans, blas.NoTrans, g.ckk, g.hw, g.o, 1, w, g.ckk, dy[n*g.outSize():(n+1)*g.outSize()], g.hw, 0, col, g.hw)
+		g.col2im(col, dxn)
+	})
+	return out, nil
+}
+
+// convDwOp computes dw from (x, dy).
+type convDwOp struct {
+	convOp
+	wShape tensor.Shape
+}
+
+func (op convDwOp) Arity() int    { return 2 }
+func (op convDwOp) Type() hm.Type { return hm.NewFnType(tensor4(), tensor4(), tensor4()) }
+func (op convDwOp) WriteHash(h hash.Hash) {
+	fmt.Fprintf(h, "facet.convdw{%d,%d,%d,%v}", op.k, op.s, op.p, op.wShape)
+}
+func (op convDwOp) Hashcode() uint32 { return hashOf(op) }
+func (op convDwOp) String() string   { return "ConvDw" + op.convOp.String()[4:] }
+func (op convDwOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
+	return op.wShape.Clone(), nil
+}
+func (op convDwOp) Do(in ...G.Value) (G.Value, error) {
+	return op.UsePreallocDo(tensor.New(tensor.WithShape(op.wShape...), tensor.Of(tensor.Float32)), in...)
+}
+func (op convDwOp) UsePreallocDo(out G.Value, in ...G.Value) (G.Value, error) {
+	x, dy, dw := f32(in[0]), f32(in[1]), f32(out)
+	g := op.geom(in[0].Shape(), op.wShape)
+	workers := min(runtime.GOMAXPROCS(0), g.n)
+	acc := make([][]float32, workers)
+	var wg sync.WaitGroup
+	for wk := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a := make([]float32, len(dw))
+			var col []float32
+			if !g.direct() {
+				col = make([]float32, g.colSize())
+			}
+			for n := wk; n < g.n; n += workers {
+				c := g.im2col(x[n*g.inSize():(n+1)*g.inSize()], col)
+				G.WhichBLAS().Sgemm(blas.NoTrans, blas.Trans, g.o, g.ckk, g.hw, 1, dy[n*g.outSize():(n+1)*g.outSize()], g.hw, c, g.hw, 1, a, g.ckk)
+			}
+			acc[wk] = a
+		}()
+	}
+	wg.Wait()
+	copy(dw, acc[0])
+	for _, a := range acc[1:] {
+		for i, v := range a {
+			dw[i] += v
+		}
+	}
+	return out, nil
+}
+
+func f32(v G.Value) []float32 { return v.Data().([]float32) }
+
+// eachSample calls f for every sample index on GOMAXPROCS goroutines,
+// each with its own scratch buffer of colSize values.
+func eachSample(n, colSize int, f func(n int, col []float32)) {
+	workers := min(runtime.GOMAXPROCS(0), n)
+	var wg sync.WaitGroup
+	for wk := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			col := make([]float32, colSize)
+			for i := wk; i < n; i += workers {
+				f(i, col)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// convGeom holds the sizes of one convolution.
+type convGeom struct {
+	convOp
+	n, c, h, w, o, ho, wo, hw, ckk int
+}
+
+func (op convOp) geom(x, w tensor.Shape) convGeom {
+	ho, wo := op.outHW(x[2], x[3])
+	return convGeom{convOp: op, n: x[0], c: x[1], h: x[2], w: x[3], o: w[0], ho: ho, wo: wo, hw: ho * wo, ckk: x[1] * op.k * op.k}
+}
+
+func (g convGeom) inSize() int  { return g.c * g.h * g.w }
+func (g convGeom) outSize() int { return g.o * g.hw }
+func (g convGeom) direct() bool { return g.k == 1 && g.s == 1 && g.p == 0 }
+func (g convGeom) colSize() int {
+	if g.direct() {
+		return 0
+	}
+	return g.ckk * g.hw
+}
+
+// im2col lays one image (C, H, W) out as (C*k*k, Ho*Wo) in col and
+// returns it; a 1x1, stride 1, unpadded convolution needs no copy and
+// gets the image itself.
+func (g convGeom) im2col(x, col []float32) []float32 {
+	if g.direct() {
+		return x
+	}
+	row := 0
+	for c := 0; c < g.c; c++ {
+		plane := x[c*g.h*g.w : (c+1)*g.h*g.w]
+		for ki := 0; ki < g.k; ki++ {
+			for kj := 0; kj < g.k; kj++ {
+				dst := col[row*g.hw : (row+1)*g.hw]
+				row++
+				for oy := 0; oy < g.ho; oy++ {
+					d := dst[oy*g.wo : (oy+1)*g.wo]
+					iy := oy*g.s - g.p + ki
+					if iy < 0 || iy >= g.h {
+						clear(d)
+						continue
+					}
+					src := plane[iy*g.w : (iy+1)*g.w]
+					ix := kj - g.p
+					if g.s == 1 {
+						// d[ox] = src[ox+ix] where in range
+						lo, hi := max(0, -ix), min(g.wo, g.w-ix)
+						clear(d[:lo])
+						if hi > lo {
+							copy(d[lo:hi], src[lo+ix:hi+ix])
+						} else {
+							hi = lo
+						}
+						clear(d[hi:])
+						continue
+					}
+					for ox := range d {
+						if ix >= 0 && ix < g.w {
+							d[ox] = src[ix]
+						} else {
+							d[ox] = 0
+						}
+						ix += g.s
+					}
+				}
+			}
+		}
+	}
+	return col
+}
+
+// col2im is the adjoint of im2col: it sets x (C, H, W) to the sum of the
+// col entries that im2col read from each pixel.
+func (g convGeom) col2im(col, x []float32) {
+	clear(x)
+	row := 0
+	for c := 0; c < g.c; c++ {
+		plane := x[c*g.h*g.w : (c+1)*g.h*g.w]
+		for ki := 0; ki < g.k; ki++ {
+			for kj := 0; kj < g.k; kj++ {
+				src := col[row*g.hw : (row+1)*g.hw]
+				row++
+				for oy := 0; oy < g.ho; oy++ {
+					iy := oy*g.s - g.p + ki
+					if iy < 0 || iy >= g.h {
+						continue
+					}
+					s := src[oy*g.wo : (oy+1)*g.wo]
+					dst := plane[iy*g.w : (iy+1)*g.w]
+					ix := kj - g.p
+					if g.s == 1 {
+						lo, hi := max(0, -ix), min(g.wo, g.w-ix)
+						if hi > lo {
+							d := dst[lo+ix : hi+ix]
+							for i, v := range s[lo:hi] {
+								d[i] += v
+							}
+						}
+						continue
+					}
+					for _, v := range s {
+						if ix >= 0 && ix < g.w {
+							dst[ix] += v
+						}
+						ix += g.s
+					}
+				}
+			}
+		}
+	}
+}

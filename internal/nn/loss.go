@@ -1,0 +1,147 @@
+package nn
+
+import "math"
+
+// UniformSmoothing returns the k x k target matrix of ordinary label
+// smoothing: row c is the target distribution for class c, with
+// 1 - eps + eps/k on the diagonal and eps/k elsewhere (PyTorch's
+// CrossEntropyLoss(label_smoothing=eps)).
+func UniformSmoothing(k int, eps float64) [][]float64 {
+	m := make([][]float64, k)
+	for c := range m {
+		m[c] = make([]float64, k)
+		for j := range m[c] {
+			m[c][j] = eps / float64(k)
+		}
+		m[c][c] += 1 - eps
+	}
+	return m
+}
+
+// NeighbourSmoothing returns the k x k target matrix of the age head:
+// class c keeps 1 - eps and gives eps/2 to each neighbouring class
+// (c-1 and c+1); a class at either end has one neighbour and keeps
+// 1 - eps/2. For k = 3 and class 1 the row is (eps/2, 1-eps, eps/2), for
+// class 0 it is (1-eps/2, eps/2, 0). Every row sums to 1. For k = 1 the
+// matrix is (1).
+func NeighbourSmoothing(k int, eps float64) [][]float64 {
+	m := make([][]float64, k)
+	for c := range m {
+		m[c] = make([]float64, k)
+		m[c][c] = 1
+		if k == 1 {
+			continue
+		}
+		if c > 0 {
+			m[c][c-1] = eps / 2
+			m[c][c] -= eps / 2
+		}
+		if c < k-1 {
+			m[c][c+1] = eps / 2
+			m[c][c] -= eps / 2
+		}
+	}
+	return m
+}
+
+// Smoothing18 returns the 18 x 18 target matrix of the single head: the
+// product of the mask, gender (uniform, eps) and age (neighbour, ageEps)
+// targets, so class m*6+g*3+a spreads its mass as the three heads would.
+func Smoothing18(eps, ageEps float64) [][]float64 {
+	mm := UniformSmoothing(NumMask, eps)
+	gg := UniformSmoothing(NumGender, eps)
+	aa := NeighbourSmoothing(NumAge, ageEps)
+	out := make([][]float64, NumClasses)
+	for c := range out {
+		out[c] = make([]float64, NumClasses)
+		m, g, a := Split18(c)
+		for j := range out[c] {
+			m2, g2, a2 := Split18(j)
+			out[c][j] = mm[m][m2] * gg[g][g2] * aa[a][a2]
+		}
+	}
+	return out
+}
+
+// Class18 returns mask*6 + gender*3 + age, or -1 when any part is
+// unknown (negative) or out of range.
+func Class18(mask, gender, age int8) int8 {
+	if mask < 0 || gender < 0 || age < 0 || mask >= NumMask || gender >= NumGender || age >= NumAge {
+		return -1
+	}
+	return mask*6 + gender*3 + age
+}
+
+// Split18 is the inverse of Class18.
+func Split18(c int) (mask, gender, age int) {
+	return c / 6, c / 3 % 2, c % 3
+}
+
+// LR returns the learning rate of an epoch (counted from 0):
+// base * decay^epoch.
+func LR(base, decay float64, epoch int) float64 {
+	return base * math.Pow(decay, float64(epoch))
+}
+
+// Combine18 returns the 18 class probabilities implied by independent
+// mask, gender and age probabilities: p18[m*6+g*3+a] = pm[m]*pg[g]*pa[a].
+// Its argmax is the most probable combination, i.e. the argmax of the sum
+// of the three log-probabilities.
+func Combine18(pm, pg, pa []float32) [NumClasses]float32 {
+	var out [NumClasses]float32
+	for c := range out {
+		m, g, a := Split18(c)
+		out[c] = pm[m] * pg[g] * pa[a]
+	}
+	return out
+}
+
+// Argmax returns the index of the largest value (the first on ties), or
+// -1 for an empty slice.
+func Argmax(p []float32) int {
+	best := -1
+	for i, v := range p {
+		if best < 0 || v > p[best] {
+			best = i
+		}
+	}
+	return best
+}
+
+// targets fills t (n x k, row major) with the loss targets of one head:
+// row i is smooth[labels[i]] * w[labels[i]] / sum of those weights over
+// the labelled rows, and zero for rows whose label is negative (unknown).
+// It reports how many rows were labelled. weights may be nil (all 1).
+func targets(t []float32, labels []int8, k int, smooth [][]float64, weights []float64) int {
+	clear(t)
+	var total float64
+	labelled := 0
+	for _, y := range labels {
+		if y < 0 || int(y) >= k {
+			continue
+		}
+		w := 1.0
+		if weights != nil {
+			w = weights[y]
+		}
+		total += w
+		labelled++
+	}
+	if total == 0 {
+		return labelled
+	}
+	for i, y := range labels {
+		if y < 0 || int(y) >= k {
+			continue
+		}
+		w := 1.0
+		if weights != nil {
+			w = weights[y]
+		}
+		row := t[i*k : (i+1)*k]
+		for j := range row {
+			row[j] = float32(smooth[y][j] * w / total)
+		}
+	}
+	return labelled
+}
