@@ -1,0 +1,384 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"hash/crc32"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/boostershot/facet/internal/crop"
+	"github.com/boostershot/facet/internal/label"
+	"github.com/boostershot/facet/internal/table"
+)
+
+// photo is a 384x512 test picture: white top half, black bottom half.
+func photo() *image.RGBA {
+	img := image.NewRGBA(image.Rect(0, 0, 384, 512))
+	for y := 0; y < 512; y++ {
+		for x := 0; x < 384; x++ {
+			v := uint8(255)
+			if y >= 256 {
+				v = 0
+			}
+			img.Set(x, y, color.RGBA{v, v, v, 255})
+		}
+	}
+	return img
+}
+
+func encJPEG(t *testing.T, img image.Image) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	if err := jpeg.Encode(&b, img, &jpeg.Options{Quality: 90}); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func encPNG(t *testing.T, img image.Image) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// withOrientation inserts an EXIF APP1 segment with the given orientation
+// tag after a JPEG's SOI marker.
+func withOrientation(jpg []byte, orientation uint16) []byte {
+	tiff := []byte("II*\x00\x08\x00\x00\x00")        // little-endian TIFF, IFD at 8
+	tiff = binary.LittleEndian.AppendUint16(tiff, 1) // one entry
+	tiff = binary.LittleEndian.AppendUint16(tiff, 0x0112)
+	tiff = binary.LittleEndian.AppendUint16(tiff, 3) // SHORT
+	tiff = binary.LittleEndian.AppendUint32(tiff, 1)
+	tiff = binary.LittleEndian.AppendUint16(tiff, orientation)
+	tiff = append(tiff, 0, 0, 0, 0, 0, 0) // value padding, next IFD = 0
+	payload := append([]byte("Exif\x00\x00"), tiff...)
+	seg := []byte{0xff, 0xe1, 0, 0}
+	binary.BigEndian.PutUint16(seg[2:], uint16(len(payload)+2))
+	out := append([]byte(nil), jpg[:2]...)
+	out = append(out, seg...)
+	out = append(out, payload...)
+	return append(out, jpg[2:]...)
+}
+
+// bombPNG is a valid PNG header that claims 60000x60000 pixels.
+func bombPNG(t *testing.T) []byte {
+	data := encPNG(t, image.NewGray(image.Rect(0, 0, 4, 4)))
+	binary.BigEndian.PutUint32(data[16:], 60000)
+	binary.BigEndian.PutUint32(data[20:], 60000)
+	binary.BigEndian.PutUint32(data[29:], crc32.ChecksumIEEE(data[12:29]))
+	return data
+}
+
+type row struct{ id, file string }
+
+// inputTable writes files into a temp folder and returns a sample table
+// (Arrow stream) of them with an extra "note" column that crop must pass on.
+func inputTable(t *testing.T, files map[string][]byte, rows []row) ([]byte, string) {
+	t.Helper()
+	dir := t.TempDir()
+	for name, data := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var samples []table.Sample
+	for _, r := range rows {
+		samples = append(samples, table.NewSample(r.id, filepath.Join(dir, r.file), r.id, "test", "train"))
+	}
+	schema := table.NewSchema(label.DefaultBins)
+	recs := table.Records(memory.DefaultAllocator, schema, samples)
+	note := arrow.Field{Name: "note", Type: arrow.BinaryTypes.String}
+	ext := table.ExtendSchema(schema, []arrow.Field{note})
+	var buf bytes.Buffer
+	w, err := table.NewWriter(&buf, ext, table.Stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rec := range recs {
+		nb := array.NewStringBuilder(memory.DefaultAllocator)
+		for i := 0; i < int(rec.NumRows()); i++ {
+			nb.Append("note " + rows[i].id)
+		}
+		col := nb.NewArray()
+		out, err := table.Extend(rec, ext, []arrow.Field{note}, []arrow.Array{col})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Write(out); err != nil {
+			t.Fatal(err)
+		}
+		out.Release()
+		col.Release()
+		nb.Release()
+		rec.Release()
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes(), dir
+}
+
+func runCrop(t *testing.T, stdin []byte, args ...string) ([]byte, string, error) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), args, bytes.NewReader(stdin), &stdout, &stderr)
+	return stdout.Bytes(), stderr.String(), err
+}
+
+// result is one output row's crop columns.
+type result struct {
+	note, cropPath, stage, cropErr string
+	box                            image.Rectangle
+}
+
+func readResults(t *testing.T, data []byte) map[string]result {
+	t.Helper()
+	r, err := table.NewReader(bytes.NewReader(data), "id", "note", "crop_path", "crop_stage", "crop_error", "x0", "y1", "landmarks")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Release()
+	out := map[string]result{}
+	for r.Next() {
+		rec := r.RecordBatch()
+		col := func(name string) arrow.Array { return rec.Column(rec.Schema().FieldIndices(name)[0]) }
+		str := func(name string, i int) string {
+			a := col(name).(*array.String)
+			if a.IsNull(i) {
+				return ""
+			}
+			return a.Value(i)
+		}
+		i32 := func(name string, i int) int { return int(col(name).(*array.Int32).Value(i)) }
+		for i := 0; i < int(rec.NumRows()); i++ {
+			out[str("id", i)] = result{
+				note: str("note", i), cropPath: str("crop_path", i), stage: str("crop_stage", i), cropErr: str("crop_error", i),
+				box: image.Rect(i32("x0", i), i32("y0", i), i32("x1", i), i32("y1", i)),
+			}
+		}
+	}
+	if err := r.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestBadInputKeepsEveryRow(t *testing.T) {
+	good := encJPEG(t, photo())
+	cmyk, err := os.ReadFile("testdata/cmyk.jpg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gray := image.NewGray(image.Rect(0, 0, 300, 400))
+	alpha := image.NewNRGBA(image.Rect(0, 0, 300, 400))
+	for i := range alpha.Pix {
+		alpha.Pix[i] = 128
+	}
+	files := map[string][]byte{
+		"good.jpg": good, "empty.jpg": nil, "truncated.jpg": good[:len(good)/3], "text.jpg": []byte("not an image at all"),
+		"cmyk.jpg": cmyk, "gray.jpg": encJPEG(t, gray), "alpha.png": encPNG(t, alpha), "bomb.png": bombPNG(t),
+		"rotated.jpg": withOrientation(encJPEG(t, photo()), 6),
+	}
+	var rows []row
+	for _, name := range []string{"good.jpg", "empty.jpg", "truncated.jpg", "text.jpg", "cmyk.jpg", "gray.jpg", "alpha.png", "bomb.png", "rotated.jpg", "missing.jpg"} {
+		rows = append(rows, row{"p/" + strings.TrimSuffix(name, filepath.Ext(name)), name})
+	}
+	rows = append(rows, row{"../../escape", "good.jpg"})
+	in, _ := inputTable(t, files, rows)
+	out := t.TempDir()
+	data, stderr, err := runCrop(t, in, "--out", out, "--detectors", "center", "--size", "64")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	res := readResults(t, data)
+	if len(res) != len(rows) {
+		t.Fatalf("%d rows out, %d in", len(res), len(rows))
+	}
+	for id, want := range map[string]string{
+		"p/good": "", "p/cmyk": "", "p/gray": "", "p/alpha": "", "p/rotated": "",
+		"p/empty": crop.ReasonImage, "p/truncated": crop.ReasonImage, "p/text": crop.ReasonImage,
+		"p/bomb": crop.ReasonLarge, "p/missing": crop.ReasonRead, "../../escape": crop.ReasonPath,
+	} {
+		r := res[id]
+		if r.note != "note "+id {
+			t.Errorf("%s: note column %q not passed through", id, r.note)
+		}
+		if !strings.HasPrefix(r.cropErr, want) || (want == "") != (r.cropErr == "") {
+			t.Errorf("%s: crop_error %q, want %q", id, r.cropErr, want)
+			continue
+		}
+		if want != "" {
+			if r.cropPath != "" || r.stage != "" || r.box.Min.X != -1 {
+				t.Errorf("%s failed but has crop columns %+v", id, r)
+			}
+			continue
+		}
+		if r.stage != "center" || r.cropPath != filepath.Join(out, id+".jpg") {
+			t.Errorf("%s: %+v", id, r)
+		}
+		if _, err := os.Stat(r.cropPath); err != nil {
+			t.Errorf("%s: %v", id, err)
+		}
+	}
+	// EXIF orientation 6: the 384x512 photo is shown turned, 512 wide.
+	if b := res["p/rotated"].box; b.Max.X <= 384 || b.Max.Y > 384 {
+		t.Errorf("rotated photo box %v: EXIF orientation not applied", b)
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(out), "escape.jpg")); err == nil {
+		t.Error("an id with .. wrote outside --out")
+	}
+	for _, want := range []string{"11 photos", "5 cropped", "6 failed", "image too large: 1", "truncated JPEG"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("summary lacks %q:\n%s", want, stderr)
+		}
+	}
+}
+
+func TestCropGeometryAndResume(t *testing.T) {
+	in, _ := inputTable(t, map[string][]byte{"a.jpg": encJPEG(t, photo()), "b.png": encPNG(t, photo())}, []row{{"x/a", "a.jpg"}, {"x/b", "b.png"}})
+	out := t.TempDir()
+	args := []string{"--out", out, "--detectors", "center", "--center", "0.25,0.25,0.75,0.75", "--margin", "0", "--size", "32"}
+	data, _, err := runCrop(t, in, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := readResults(t, data)
+	// The centre box of a 384x512 photo: x 96..288, y 128..384.
+	if b := res["x/a"].box; b != image.Rect(96, 128, 288, 384) {
+		t.Errorf("box %v", b)
+	}
+	cropData, err := os.ReadFile(res["x/a"].cropPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := jpeg.Decode(bytes.NewReader(cropData))
+	if err != nil || img.Bounds().Dx() != 32 || img.Bounds().Dy() != 32 {
+		t.Fatalf("crop: %v, %v", img.Bounds(), err)
+	}
+	// Square region 256x256 around the box centre (192,256): rows 128..384,
+	// white above y=256 and black below, so the crop's top is white.
+	if top, bottom := color.GrayModel.Convert(img.At(16, 4)).(color.Gray).Y, color.GrayModel.Convert(img.At(16, 28)).(color.Gray).Y; top < 200 || bottom > 50 {
+		t.Errorf("crop top %d bottom %d: not the expected part of the photo", top, bottom)
+	}
+	meta, err := crop.Extract(cropData)
+	if err != nil || meta.Stage != "center" || meta.Box != res["x/a"].box {
+		t.Errorf("crop metadata %+v, %v", meta, err)
+	}
+
+	// Resume: both crops are reused; the table says the same.
+	data2, stderr, err := runCrop(t, in, append(args, "--resume")...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(stderr, "2 reused") {
+		t.Errorf("resume did not reuse:\n%s", stderr)
+	}
+	if res2 := readResults(t, data2); res2["x/a"] != res["x/a"] || res2["x/b"] != res["x/b"] {
+		t.Errorf("resumed table differs: %+v vs %+v", res2, res)
+	}
+	// A damaged crop and changed settings are redone.
+	if err := os.WriteFile(res["x/a"].cropPath, cropData[:len(cropData)/2], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, stderr, err = runCrop(t, in, append(args, "--resume")...); err != nil || !strings.Contains(stderr, "1 reused") {
+		t.Errorf("damaged crop: %v\n%s", err, stderr)
+	}
+	if _, stderr, err = runCrop(t, in, append(args, "--resume", "--margin", "0.1")...); err != nil || !strings.Contains(stderr, "0 reused") {
+		t.Errorf("changed margin: %v\n%s", err, stderr)
+	}
+}
+
+func TestFolderMode(t *testing.T) {
+	dir := t.TempDir()
+	for _, p := range []string{"a/one.jpg", "b/two.png", "b/.hidden.jpg", "notes.txt"} {
+		os.MkdirAll(filepath.Join(dir, filepath.Dir(p)), 0o755)
+		data := encJPEG(t, photo())
+		if strings.HasSuffix(p, ".png") {
+			data = encPNG(t, photo())
+		}
+		os.WriteFile(filepath.Join(dir, p), data, 0o644)
+	}
+	out := t.TempDir()
+	data, stderr, err := runCrop(t, nil, "--in", dir, "--out", out, "--detectors", "center", "--format", "png", "--csv")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	if len(lines) != 3 || !strings.Contains(lines[0], "crop_path") || !strings.HasPrefix(lines[1], "a/one.jpg,") {
+		t.Errorf("csv:\n%s", data)
+	}
+	for _, p := range []string{"a/one.png", "b/two.png"} {
+		if _, err := os.Stat(filepath.Join(out, p)); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+func TestUsageAndInputErrors(t *testing.T) {
+	in, _ := inputTable(t, map[string][]byte{"a.jpg": encJPEG(t, photo())}, []row{{"a", "a.jpg"}})
+	out := t.TempDir()
+	for name, args := range map[string][]string{
+		"no out":         {"--detectors", "center"},
+		"bad detector":   {"--out", out, "--detectors", "center,magic"},
+		"dnn no model":   {"--out", out, "--detectors", "dnn"},
+		"twice":          {"--out", out, "--detectors", "center,center"},
+		"bad size":       {"--out", out, "--size", "0"},
+		"bad format":     {"--out", out, "--format", "gif"},
+		"bad center":     {"--out", out, "--center", "0.8,0,0.2,1"},
+		"in and a table": {"--out", out, "--in", out, "x.arrow"},
+	} {
+		if _, _, err := runCrop(t, in, args...); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	// A truncated stream (the stage before died) fails the run.
+	if _, _, err := runCrop(t, in[:len(in)-8], "--out", out, "--detectors", "center"); err == nil || !strings.Contains(err.Error(), "end-of-stream") {
+		t.Errorf("truncated input: err = %v", err)
+	}
+	if _, _, err := runCrop(t, []byte("id,path\n"), "--out", out, "--detectors", "center"); err == nil {
+		t.Error("CSV input accepted")
+	}
+}
+
+func TestInterruptLeavesNoPartialFiles(t *testing.T) {
+	in, _ := inputTable(t, map[string][]byte{"a.jpg": encJPEG(t, photo())}, []row{{"a", "a.jpg"}, {"b", "a.jpg"}})
+	out := t.TempDir()
+	tableOut := filepath.Join(t.TempDir(), "t.arrow")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var stdout, stderr bytes.Buffer
+	err := run(ctx, []string{"--out", out, "--detectors", "center", "-o", tableOut}, bytes.NewReader(in), &stdout, &stderr)
+	if err == nil {
+		t.Fatal("a cancelled run succeeded")
+	}
+	if _, err := os.Stat(tableOut); err == nil {
+		t.Error("a cancelled run wrote its table")
+	}
+	filepath.WalkDir(filepath.Dir(tableOut), func(p string, d os.DirEntry, err error) error {
+		if strings.Contains(d.Name(), ".tmp-") {
+			t.Errorf("temporary file left: %s", p)
+		}
+		return nil
+	})
+	filepath.WalkDir(out, func(p string, d os.DirEntry, err error) error {
+		if strings.Contains(d.Name(), ".tmp-") {
+			t.Errorf("temporary file left: %s", p)
+		}
+		return nil
+	})
+}

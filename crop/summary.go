@@ -1,0 +1,92 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"time"
+
+	"github.com/boostershot/facet/internal/crop"
+)
+
+// summary counts what a run did, for the report on stderr.
+type summary struct {
+	done, rows, reused int
+	stages             map[string]int
+	stageOrder         []string
+	reasons            map[string][]string // reason -> "id: detail"
+}
+
+func newSummary() *summary {
+	return &summary{stages: map[string]int{}, reasons: map[string][]string{}}
+}
+
+func (s *summary) add(jobs []crop.Job, outcomes []crop.Outcome) {
+	for i, oc := range outcomes {
+		s.rows++
+		if oc.Reason != "" {
+			s.reasons[oc.Reason] = append(s.reasons[oc.Reason], jobs[i].ID+": "+oc.Detail)
+			continue
+		}
+		if oc.Reused {
+			s.reused++
+		}
+		if _, ok := s.stages[oc.Meta.Stage]; !ok {
+			s.stageOrder = append(s.stageOrder, oc.Meta.Stage)
+		}
+		s.stages[oc.Meta.Stage]++
+	}
+}
+
+func (s *summary) print(w io.Writer, took time.Duration, steps map[string]time.Duration) {
+	failed := 0
+	for _, list := range s.reasons {
+		failed += len(list)
+	}
+	fmt.Fprintf(w, "facet-crop: %d photos in %.1fs (%.0f/s): %d cropped, %d reused from an earlier run, %d failed\n",
+		s.rows, took.Seconds(), float64(s.rows)/max(took.Seconds(), 1e-9), s.rows-failed, s.reused, failed)
+	for _, st := range s.stageOrder {
+		fmt.Fprintf(w, "  found by %-8s %6d (%.1f%%)\n", st, s.stages[st], 100*float64(s.stages[st])/float64(max(1, s.rows)))
+	}
+	if line := timeShares(steps); line != "" {
+		fmt.Fprintf(w, "  worker time: %s\n", line)
+	}
+	reasons := make([]string, 0, len(s.reasons))
+	for r := range s.reasons {
+		reasons = append(reasons, r)
+	}
+	sort.Strings(reasons)
+	for _, r := range reasons {
+		list := s.reasons[r]
+		fmt.Fprintf(w, "  %s: %d\n", r, len(list))
+		for i, item := range list {
+			if i == 5 {
+				fmt.Fprintf(w, "    ... and %d more (the crop_error column lists all)\n", len(list)-5)
+				break
+			}
+			fmt.Fprintf(w, "    %s\n", item)
+		}
+	}
+}
+
+// timeShares reads like "decode 31%, dlib 45%, ...", biggest first.
+func timeShares(steps map[string]time.Duration) string {
+	var total time.Duration
+	names := make([]string, 0, len(steps))
+	for k, v := range steps {
+		total += v
+		names = append(names, k)
+	}
+	if total == 0 {
+		return ""
+	}
+	sort.Slice(names, func(i, j int) bool { return steps[names[i]] > steps[names[j]] })
+	out := ""
+	for i, k := range names {
+		if i > 0 {
+			out += ", "
+		}
+		out += fmt.Sprintf("%s %.0f%%", k, 100*float64(steps[k])/float64(total))
+	}
+	return out
+}
