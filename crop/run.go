@@ -64,6 +64,7 @@ type options struct {
 	format               string
 	quality, workers     int
 	upsample             int
+	dlibAdjust           float64
 	center               string
 	cascadeDir, landmark string
 	dnnModel, dnnConfig  string
@@ -85,6 +86,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.BoolVar(&o.align, "align", false, "rotate each face so its eyes are level (needs dlib landmarks)")
 	fs.IntVar(&o.detectSide, "detect-side", 256, "detect on a copy whose longest side is this many pixels (0: full size)")
 	fs.IntVar(&o.upsample, "upsample", 0, "dlib: upsample the detection copy this many times (finds smaller faces, slower)")
+	fs.Float64Var(&o.dlibAdjust, "dlib-adjust", face.DlibAdjust, "dlib: added to the detection threshold (lower finds more faces, and more false ones)")
 	fs.StringVar(&o.center, "center", "0.2,0.15,0.8,0.65", "fixed-crop box as fractions x0,y0,x1,y1 of the photo")
 	fs.StringVar(&o.cascadeDir, "cascades", face.DefaultCascadeDir, "folder of OpenCV's Haar cascades")
 	fs.StringVar(&o.landmark, "landmarks", "/usr/share/dlib/shape_predictor_68_face_landmarks.dat", "dlib 68-point model (\"\" for none)")
@@ -104,8 +106,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	cfg := crop.Config{
 		Geometry: crop.Geometry{Margin: o.margin, Size: o.size},
 		Dir:      o.out, Ext: ext, Quality: o.quality, Align: o.align, Resume: o.resume,
-		Settings: fmt.Sprintf("detectors=%s detect-side=%d upsample=%d center=%s margin=%g size=%d align=%t format=%s quality=%d",
-			strings.Join(stages, ","), o.detectSide, o.upsample, o.center, o.margin, o.size, o.align, o.format, o.quality),
+		Settings: fmt.Sprintf("detectors=%s detect-side=%d upsample=%d dlib-adjust=%g center=%s margin=%g size=%d align=%t format=%s quality=%d",
+			strings.Join(stages, ","), o.detectSide, o.upsample, o.dlibAdjust, o.center, o.margin, o.size, o.align, o.format, o.quality),
 	}
 
 	var pred *dlib.Predictor
@@ -122,7 +124,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			var err error
 			switch name {
 			case "dlib":
-				d, err = face.NewDlib(pred, o.upsample)
+				d, err = face.NewDlibThreshold(pred, o.upsample, o.dlibAdjust)
 			case "dlib-fine":
 				d, err = face.NewDlibFine(pred)
 			case "cascade":
