@@ -356,6 +356,9 @@ func Generate(ctx context.Context, dir string, cfg Config, progress func(done, t
 	if parent == "" {
 		parent = "."
 	}
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return Summary{}, err
+	}
 	tmp, err := os.MkdirTemp(parent, "."+base+".partial-")
 	if err != nil {
 		return Summary{}, err
