@@ -8,11 +8,9 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -21,11 +19,13 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"gocv.io/x/gocv"
 
+	"github.com/boostershot/facet/internal/atomicfile"
 	"github.com/boostershot/facet/internal/augment"
 	"github.com/boostershot/facet/internal/cli"
 	"github.com/boostershot/facet/internal/crop"
 	"github.com/boostershot/facet/internal/label"
 	"github.com/boostershot/facet/internal/table"
+	"github.com/boostershot/facet/internal/work"
 )
 
 const synopsis = "facet-augment --out DIR [--ops SPEC] [--copies N] [--balance COLUMN[=TARGET]] [--masks wear,incorrect] [--seed N] [TABLE]"
@@ -318,32 +318,10 @@ type result struct {
 // process runs the jobs on workers and returns their results in order.
 func process(ctx context.Context, s *source, jobs []job, pipe augment.Pipeline, o options, update func(int, int)) ([]result, error) {
 	results := make([]result, len(jobs))
-	next := make(chan int)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
 	done := 0
-	for range o.workers {
-		wg.Go(func() {
-			for i := range next {
-				results[i] = one(s, jobs[i], pipe, o)
-				mu.Lock()
-				done++
-				update(done, len(jobs))
-				mu.Unlock()
-			}
-		})
-	}
-feed:
-	for i := range jobs {
-		select {
-		case next <- i:
-		case <-ctx.Done():
-			break feed
-		}
-	}
-	close(next)
-	wg.Wait()
-	return results, ctx.Err()
+	err := work.Each(ctx, len(jobs), o.workers, func(_, i int) { results[i] = one(s, jobs[i], pipe, o) },
+		func() { done++; update(done, len(jobs)) })
+	return results, err
 }
 
 // one makes one new image.
@@ -412,24 +390,7 @@ func save(dst string, img *augment.Image, quality int) error {
 	if err != nil || len(buf) == 0 {
 		return fmt.Errorf("encoding %s: %v", dst, err)
 	}
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	_, err = tmp.Write(buf)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), dst)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-	}
-	return err
+	return atomicfile.Write(dst, buf)
 }
 
 // extraFields are the columns facet-augment adds.

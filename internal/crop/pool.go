@@ -8,14 +8,14 @@ import (
 	"image"
 	"math"
 	"os"
-	"path/filepath"
-	"sync"
 	"time"
 
 	"gocv.io/x/gocv"
 
+	"github.com/boostershot/facet/internal/atomicfile"
 	"github.com/boostershot/facet/internal/face"
 	"github.com/boostershot/facet/internal/imagefile"
+	"github.com/boostershot/facet/internal/work"
 )
 
 // Job is one photo to crop.
@@ -109,32 +109,8 @@ func (p *Pool) Close() error {
 // context is an error; a job is never left half-written.
 func (p *Pool) Crop(ctx context.Context, jobs []Job, done func()) ([]Outcome, error) {
 	out := make([]Outcome, len(jobs))
-	next := make(chan int)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	for _, chain := range p.chains {
-		wg.Go(func() {
-			for i := range next {
-				out[i] = p.one(chain, jobs[i])
-				if done != nil {
-					mu.Lock()
-					done()
-					mu.Unlock()
-				}
-			}
-		})
-	}
-feed:
-	for i := range jobs {
-		select {
-		case next <- i:
-		case <-ctx.Done():
-			break feed
-		}
-	}
-	close(next)
-	wg.Wait()
-	return out, ctx.Err()
+	err := work.Each(ctx, len(jobs), len(p.chains), func(w, i int) { out[i] = p.one(p.chains[w], jobs[i]) }, done)
+	return out, err
 }
 
 func fail(reason, format string, args ...any) Outcome {
@@ -244,7 +220,7 @@ func eyeAngle(lm []image.Point) float64 {
 }
 
 // write encodes the crop with its metadata and puts it in place
-// atomically: a temporary file in the same folder, then a rename.
+// atomically.
 func (p *Pool) write(dst string, img gocv.Mat, m Meta) error {
 	var buf []byte
 	var err error
@@ -262,24 +238,7 @@ func (p *Pool) write(dst string, img gocv.Mat, m Meta) error {
 	if buf, err = Embed(buf, m); err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	_, err = tmp.Write(buf)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), dst)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-	}
-	return err
+	return atomicfile.Write(dst, buf)
 }
 
 // reusable reports whether dst is a valid crop of src made with the same
