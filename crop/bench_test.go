@@ -2,13 +2,10 @@ package main
 
 import (
 	"context"
-	"encoding/csv"
 	"fmt"
 	"image"
 	"os"
-	"path/filepath"
 	"runtime"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -21,34 +18,9 @@ import (
 	"github.com/boostershot/facet/internal/testdata"
 )
 
-// portrait is one of ../shared/data/portraits with its true face box.
-type portrait struct {
-	path   string
-	masked bool
-	box    image.Rectangle
-}
+type portrait = testdata.Portrait
 
-func portraits(tb testing.TB) []portrait {
-	dir := filepath.Join(testdata.Dir(tb), "portraits")
-	f, err := os.Open(filepath.Join(dir, "boxes.csv"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var out []portrait
-	for _, r := range rows[1:] { // file,source,masked,x0,y0,x1,y1
-		n := make([]int, 4)
-		for i := range n {
-			n[i], _ = strconv.Atoi(r[3+i])
-		}
-		out = append(out, portrait{path: filepath.Join(dir, r[0]), masked: r[2] == "1", box: image.Rect(n[0], n[1], n[2], n[3])})
-	}
-	return out
-}
+func portraits(tb testing.TB) []portrait { return testdata.Portraits(tb) }
 
 // found is the benchmark's criterion: the detected box's centre lies in
 // the true box and its area is 0.3x..1.5x the true box's.
@@ -96,7 +68,7 @@ func defaultPool(tb testing.TB, dir string, workers int) *crop.Pool {
 func evaluate(tb testing.TB, ps []portrait, pool *crop.Pool) (unmasked, masked float64, stages map[string]int, took time.Duration) {
 	jobs := make([]crop.Job, len(ps))
 	for i, p := range ps {
-		jobs[i] = crop.Job{ID: fmt.Sprintf("p%04d", i), Path: p.path}
+		jobs[i] = crop.Job{ID: fmt.Sprintf("p%04d", i), Path: p.Path}
 	}
 	start := time.Now()
 	outs, err := pool.Crop(context.Background(), jobs, nil)
@@ -108,11 +80,11 @@ func evaluate(tb testing.TB, ps []portrait, pool *crop.Pool) (unmasked, masked f
 	var nu, nm, fu, fm int
 	for i, o := range outs {
 		if o.Reason != "" {
-			tb.Fatalf("%s: %s: %s", ps[i].path, o.Reason, o.Detail)
+			tb.Fatalf("%s: %s: %s", ps[i].Path, o.Reason, o.Detail)
 		}
 		stages[o.Meta.Stage]++
-		ok := o.Meta.Stage != "center" && found(o.Meta.Box, ps[i].box)
-		if ps[i].masked {
+		ok := o.Meta.Stage != "center" && found(o.Meta.Box, ps[i].Box)
+		if ps[i].Masked {
 			nm++
 			if ok {
 				fm++
@@ -168,7 +140,7 @@ func BenchmarkDecodeFloor(b *testing.B) {
 			})
 		}
 		for _, p := range ps {
-			next <- p.path
+			next <- p.Path
 		}
 		close(next)
 		wg.Wait()

@@ -1,14 +1,12 @@
 package dlib
 
 import (
-	"encoding/csv"
 	"fmt"
 	"image"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -210,37 +208,9 @@ func TestCloseTwiceAndUseAfterClose(t *testing.T) {
 	}
 }
 
-// portrait is one row of portraits/boxes.csv.
-type portrait struct {
-	path   string
-	masked bool
-	box    image.Rectangle
-}
+type portrait = testdata.Portrait
 
-func portraits(tb testing.TB) []portrait {
-	tb.Helper()
-	dir := filepath.Join(testdata.Dir(tb), "portraits")
-	f, err := os.Open(filepath.Join(dir, "boxes.csv"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var ps []portrait
-	for _, r := range rows[1:] { // file,source,masked,x0,y0,x1,y1
-		var v [4]int
-		for i := range v {
-			if v[i], err = strconv.Atoi(r[3+i]); err != nil {
-				tb.Fatalf("boxes.csv: %v", err)
-			}
-		}
-		ps = append(ps, portrait{filepath.Join(dir, r[0]), r[2] == "1", image.Rect(v[0], v[1], v[2], v[3])})
-	}
-	return ps
-}
+func portraits(tb testing.TB) []portrait { return testdata.Portraits(tb) }
 
 // readGray loads an image as gray, resized by scale when scale != 1; the
 // caller closes the Mat.
@@ -292,29 +262,29 @@ func TestRealFaces(t *testing.T) {
 	const want = 40
 	tried, found := 0, 0
 	for _, pt := range ps {
-		if pt.masked {
+		if pt.Masked {
 			continue
 		}
 		if tried == want {
 			break
 		}
 		tried++
-		gray := readGray(t, pt.path, 1)
+		gray := readGray(t, pt.Path, 1)
 		img := matGray(&gray)
 		faces, err := d.Detect(img, 0)
 		if err != nil {
 			gray.Close()
-			t.Fatalf("%s: %v", pt.path, err)
+			t.Fatalf("%s: %v", pt.Path, err)
 		}
 		hit := -1
 		for i, f := range faces {
-			if a := area(f.Box) / area(pt.box); centre(f.Box).In(pt.box) && a >= 0.3 && a <= 1.5 {
+			if a := area(f.Box) / area(pt.Box); centre(f.Box).In(pt.Box) && a >= 0.3 && a <= 1.5 {
 				hit = i
 				break
 			}
 		}
 		if hit < 0 {
-			t.Logf("%s: true box %v, found %v", filepath.Base(pt.path), pt.box, faces)
+			t.Logf("%s: true box %v, found %v", filepath.Base(pt.Path), pt.Box, faces)
 			gray.Close()
 			continue
 		}
@@ -322,23 +292,23 @@ func TestRealFaces(t *testing.T) {
 		pts, err := p.Landmarks(img, faces[hit].Box)
 		gray.Close()
 		if err != nil {
-			t.Fatalf("%s: %v", pt.path, err)
+			t.Fatalf("%s: %v", pt.Path, err)
 		}
 		if len(pts) != 68 {
-			t.Fatalf("%s: %d landmarks", pt.path, len(pts))
+			t.Fatalf("%s: %d landmarks", pt.Path, len(pts))
 		}
 		// The true box is the pasted face chip, cropped at the chin and
 		// cheeks: brows, eyes, nose and mouth (17-67) lie inside it, the
 		// jaw line (0-16) may run a little past it (most on turned faces).
-		grow := pt.box.Dx() / 4
-		jawBox := pt.box.Inset(-grow)
+		grow := pt.Box.Dx() / 4
+		jawBox := pt.Box.Inset(-grow)
 		for i, q := range pts {
-			if i <= 16 && !q.In(jawBox) || i > 16 && !q.In(pt.box) {
-				t.Errorf("%s: landmark %d at %v outside the true box %v (jaw: %v)", filepath.Base(pt.path), i, q, pt.box, jawBox)
+			if i <= 16 && !q.In(jawBox) || i > 16 && !q.In(pt.Box) {
+				t.Errorf("%s: landmark %d at %v outside the true box %v (jaw: %v)", filepath.Base(pt.Path), i, q, pt.Box, jawBox)
 			}
 		}
 		if eyes, mouth := meanY(pts[36:48]), meanY(pts[48:68]); eyes >= mouth {
-			t.Errorf("%s: eyes (y %.0f) not above the mouth (y %.0f)", filepath.Base(pt.path), eyes, mouth)
+			t.Errorf("%s: eyes (y %.0f) not above the mouth (y %.0f)", filepath.Base(pt.Path), eyes, mouth)
 		}
 	}
 	t.Logf("found %d of %d unmasked portraits", found, tried)
@@ -414,7 +384,7 @@ func BenchmarkDetect(b *testing.B) {
 			b.Run(src+"/"+bc.name, func(b *testing.B) {
 				var img Gray
 				if src == "portrait" {
-					m := readGray(b, portraits(b)[0].path, bc.scale)
+					m := readGray(b, portraits(b)[0].Path, bc.scale)
 					defer m.Close()
 					img = matGray(&m)
 				} else {

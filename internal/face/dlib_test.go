@@ -1,14 +1,12 @@
 package face_test
 
 import (
-	"encoding/csv"
 	"fmt"
 	"image"
 	"math"
 	"os"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"sync"
 	"syscall"
 	"testing"
@@ -114,37 +112,9 @@ func TestDlibBlankFrame(t *testing.T) {
 	}
 }
 
-// dlibPortrait is one row of portraits/boxes.csv.
-type dlibPortrait struct {
-	path   string
-	masked bool
-	box    image.Rectangle // in full-size pixels
-}
+type dlibPortrait = testdata.Portrait
 
-func dlibPortraits(tb testing.TB) []dlibPortrait {
-	tb.Helper()
-	dir := filepath.Join(testdata.Dir(tb), "portraits")
-	f, err := os.Open(filepath.Join(dir, "boxes.csv"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var ps []dlibPortrait
-	for _, r := range rows[1:] { // file,source,masked,x0,y0,x1,y1
-		var v [4]int
-		for i := range v {
-			if v[i], err = strconv.Atoi(r[3+i]); err != nil {
-				tb.Fatalf("boxes.csv: %v", err)
-			}
-		}
-		ps = append(ps, dlibPortrait{filepath.Join(dir, r[0]), r[2] == "1", image.Rect(v[0], v[1], v[2], v[3])})
-	}
-	return ps
-}
+func dlibPortraits(tb testing.TB) []dlibPortrait { return testdata.Portraits(tb) }
 
 // dlibFrame reads an image at the given scale as a Frame, as the crop
 // stage makes it (area resize of the colour image, then gray); the caller
@@ -194,35 +164,35 @@ func TestDlibPortraits(t *testing.T) {
 	const want, scale = 40, 0.5
 	tried, hits := 0, 0
 	for _, p := range ps {
-		if p.masked {
+		if p.Masked {
 			continue
 		}
 		if tried == want {
 			break
 		}
 		tried++
-		f := dlibFrame(t, p.path, scale)
+		f := dlibFrame(t, p.Path, scale)
 		size := f.Size()
 		dets, err := d.Detect(f)
 		closeFrame(f)
 		if err != nil {
-			t.Fatalf("%s: %v", p.path, err)
+			t.Fatalf("%s: %v", p.Path, err)
 		}
 		for _, det := range dets {
 			if !det.Box.In(image.Rectangle{Max: size}) || det.Box.Empty() {
-				t.Errorf("%s: box %v not inside the %v frame", filepath.Base(p.path), det.Box, size)
+				t.Errorf("%s: box %v not inside the %v frame", filepath.Base(p.Path), det.Box, size)
 			}
 			if det.Score < 0 {
-				t.Errorf("%s: score %v < 0", filepath.Base(p.path), det.Score)
+				t.Errorf("%s: score %v < 0", filepath.Base(p.Path), det.Score)
 			}
 			if len(det.Landmarks) != 68 {
-				t.Fatalf("%s: %d landmarks", filepath.Base(p.path), len(det.Landmarks))
+				t.Fatalf("%s: %d landmarks", filepath.Base(p.Path), len(det.Landmarks))
 			}
 		}
-		if dlibHit(dets, size, scale, p.box) {
+		if dlibHit(dets, size, scale, p.Box) {
 			hits++
 		} else {
-			t.Logf("%s: true box %v (full size), found %v at half size", filepath.Base(p.path), p.box, dets)
+			t.Logf("%s: true box %v (full size), found %v at half size", filepath.Base(p.Path), p.Box, dets)
 		}
 	}
 	t.Logf("found %d of %d unmasked portraits", hits, tried)
@@ -236,7 +206,7 @@ func TestDlibPortraits(t *testing.T) {
 func TestDlibRegion(t *testing.T) {
 	ps := dlibPortraits(t)
 	d := newDlib(t, dlibModel(t), 0)
-	f := dlibFrame(t, ps[0].path, 1)
+	f := dlibFrame(t, ps[0].Path, 1)
 	defer closeFrame(f)
 	w, h := f.Gray.Cols(), f.Gray.Rows()
 	big := gocv.NewMatWithSizeFromScalar(gocv.NewScalar(0, 0, 0, 0), h+40, w+60, gocv.MatTypeCV8UC1)
@@ -283,7 +253,7 @@ func BenchmarkDlib(b *testing.B) {
 	const scale = 0.5
 	frames := make([]face.Frame, len(ps))
 	for i, p := range ps {
-		frames[i] = dlibFrame(b, p.path, scale)
+		frames[i] = dlibFrame(b, p.Path, scale)
 	}
 	defer func() {
 		for _, f := range frames {
@@ -320,11 +290,11 @@ func BenchmarkDlib(b *testing.B) {
 					b.Fatal(err)
 				}
 				m := 0
-				if p.masked {
+				if p.Masked {
 					m = 1
 				}
 				n[m]++
-				if dlibHit(dets, frames[i].Size(), scale, p.box) {
+				if dlibHit(dets, frames[i].Size(), scale, p.Box) {
 					hits[m]++
 				}
 			}

@@ -4,9 +4,13 @@
 package testdata
 
 import (
+	"encoding/csv"
+	"image"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -27,4 +31,42 @@ func Dir(tb testing.TB) string {
 		tb.Skipf("real face data not found at %s (set FACET_TESTDATA): skipping", d)
 	}
 	return d
+}
+
+// Portrait is one of the real 384x512 portraits with its true face box:
+// the whole pasted face chip (forehead to chin, some hair).
+type Portrait struct {
+	Path   string
+	Masked bool // a mask covers the face (MaskedFace-Net), worn in any way
+	Box    image.Rectangle
+}
+
+// Portraits reads portraits/boxes.csv (file,source,masked,x0,y0,x1,y1),
+// or skips the test when the data is absent.
+func Portraits(tb testing.TB) []Portrait {
+	tb.Helper()
+	dir := filepath.Join(Dir(tb), "portraits")
+	f, err := os.Open(filepath.Join(dir, "boxes.csv"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if len(rows) < 2 || strings.Join(rows[0], ",") != "file,source,masked,x0,y0,x1,y1" {
+		tb.Fatalf("boxes.csv: unexpected header %v", rows[0])
+	}
+	out := make([]Portrait, 0, len(rows)-1)
+	for _, r := range rows[1:] {
+		var v [4]int
+		for i := range v {
+			if v[i], err = strconv.Atoi(r[3+i]); err != nil {
+				tb.Fatalf("boxes.csv %s: %v", r[0], err)
+			}
+		}
+		out = append(out, Portrait{Path: filepath.Join(dir, r[0]), Masked: r[2] == "1", Box: image.Rect(v[0], v[1], v[2], v[3])})
+	}
+	return out
 }
