@@ -133,25 +133,35 @@ func field(row []string, header map[string]int, name string) string {
 	return ""
 }
 
-func loadCompetitionTrain(src Source, dir string, bins label.Bins, res *Result) error {
-	header, rows, err := readCSV(filepath.Join(dir, "train.csv"), "id", "gender", "age", "path")
+// listDir lists a folder's entries: name -> is a folder, and the names in
+// sorted order; hidden system files are counted in res.Ignored.
+func listDir(dir string, res *Result) (map[string]bool, []string, error) {
+	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	imagesDir := filepath.Join(dir, "images")
-	entries, err := os.ReadDir(imagesDir)
-	if err != nil {
-		return fmt.Errorf("train images: %w", err)
-	}
-	onDisk := map[string]bool{}
+	isDir := map[string]bool{}
 	var names []string // sorted, as ReadDir gives them
 	for _, e := range entries {
 		if IsHidden(e.Name()) {
 			res.Ignored++
 			continue
 		}
-		onDisk[e.Name()] = e.IsDir()
+		isDir[e.Name()] = e.IsDir()
 		names = append(names, e.Name())
+	}
+	return isDir, names, nil
+}
+
+func loadCompetitionTrain(src Source, dir string, bins label.Bins, res *Result) error {
+	header, rows, err := readCSV(filepath.Join(dir, "train.csv"), "id", "gender", "age", "path")
+	if err != nil {
+		return err
+	}
+	imagesDir := filepath.Join(dir, "images")
+	onDisk, names, err := listDir(imagesDir, res)
+	if err != nil {
+		return fmt.Errorf("train images: %w", err)
 	}
 	listed := map[string]bool{}
 	for n, row := range rows {
@@ -274,19 +284,9 @@ func loadCompetitionEval(src Source, dir string, res *Result) error {
 		return err
 	}
 	imagesDir := filepath.Join(dir, "images")
-	entries, err := os.ReadDir(imagesDir)
+	onDisk, names, err := listDir(imagesDir, res)
 	if err != nil {
 		return fmt.Errorf("eval images: %w", err)
-	}
-	onDisk := map[string]bool{}
-	var names []string // sorted, as ReadDir gives them
-	for _, e := range entries {
-		if IsHidden(e.Name()) {
-			res.Ignored++
-			continue
-		}
-		onDisk[e.Name()] = true
-		names = append(names, e.Name())
 	}
 	listed := map[string]bool{}
 	for n, row := range rows {
@@ -300,7 +300,7 @@ func loadCompetitionEval(src Source, dir string, res *Result) error {
 			continue
 		}
 		listed[id] = true
-		if !onDisk[id] {
+		if isDir, ok := onDisk[id]; !ok || isDir {
 			res.problem(src, "eval/images/"+id, ReasonMissing, "listed in info.csv, not on disk")
 			continue
 		}

@@ -41,20 +41,20 @@ package face
 // proposal window fires on, a third lose to textured background.
 
 import (
-	"encoding/csv"
+	"context"
 	"errors"
 	"fmt"
 	"image"
 	"os"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/boostershot/facet/internal/testdata"
+	"github.com/boostershot/facet/internal/work"
 	"gocv.io/x/gocv"
 )
 
@@ -445,60 +445,31 @@ type portrait struct {
 	gray   gocv.Mat
 }
 
-// loadPortraits reads boxes.csv and the portraits at half size, as the
-// chain makes them (INTER_AREA). limit > 0 keeps the first limit rows.
+// loadPortraits reads the portraits at half size, as the chain makes them
+// (INTER_AREA). limit > 0 keeps the first limit.
 func loadPortraits(tb testing.TB, limit int) []portrait {
 	tb.Helper()
-	dir := filepath.Join(testdata.Dir(tb), "portraits")
-	f, err := os.Open(filepath.Join(dir, "boxes.csv"))
-	if err != nil {
-		tb.Fatal(err)
+	truth := testdata.Portraits(tb)
+	if limit > 0 && len(truth) > limit {
+		truth = truth[:limit]
 	}
-	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if len(recs) < 2 || strings.Join(recs[0], ",") != "file,source,masked,x0,y0,x1,y1" {
-		tb.Fatalf("boxes.csv: unexpected header %v", recs[0])
-	}
-	recs = recs[1:]
-	if limit > 0 && len(recs) > limit {
-		recs = recs[:limit]
-	}
-	ps := make([]portrait, len(recs))
-	var wg sync.WaitGroup
-	errs := make([]error, len(recs))
-	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
-	for i, r := range recs {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			var v [4]int
-			for j := range v {
-				n, err := strconv.Atoi(r[3+j])
-				if err != nil {
-					errs[i] = fmt.Errorf("%s: %v", r[0], err)
-					return
-				}
-				v[j] = n
-			}
-			p := portrait{file: r[0], masked: r[2] == "1", truth: image.Rect(v[0], v[1], v[2], v[3])}
-			full := gocv.IMRead(filepath.Join(dir, r[0]), gocv.IMReadColor)
-			defer full.Close()
-			if full.Empty() {
-				errs[i] = fmt.Errorf("%s: does not decode", r[0])
-				return
-			}
-			p.bgr = gocv.NewMat()
-			gocv.Resize(full, &p.bgr, image.Pt(full.Cols()/2, full.Rows()/2), 0, 0, gocv.InterpolationArea)
-			p.gray = gocv.NewMat()
-			gocv.CvtColor(p.bgr, &p.gray, gocv.ColorBGRToGray)
-			ps[i] = p
-		}()
-	}
-	wg.Wait()
+	ps := make([]portrait, len(truth))
+	errs := make([]error, len(truth))
+	_ = work.Each(context.Background(), len(truth), runtime.GOMAXPROCS(0), func(_, i int) {
+		t := truth[i]
+		p := portrait{file: filepath.Base(t.Path), masked: t.Masked, truth: t.Box}
+		full := gocv.IMRead(t.Path, gocv.IMReadColor)
+		defer full.Close()
+		if full.Empty() {
+			errs[i] = fmt.Errorf("%s: does not decode", p.file)
+			return
+		}
+		p.bgr = gocv.NewMat()
+		gocv.Resize(full, &p.bgr, image.Pt(full.Cols()/2, full.Rows()/2), 0, 0, gocv.InterpolationArea)
+		p.gray = gocv.NewMat()
+		gocv.CvtColor(p.bgr, &p.gray, gocv.ColorBGRToGray)
+		ps[i] = p
+	}, nil)
 	tb.Cleanup(func() {
 		for i := range ps {
 			ps[i].bgr.Close()
