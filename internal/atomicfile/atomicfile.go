@@ -20,6 +20,9 @@ func Write(path string, data []byte) error {
 		return err
 	}
 	_, err = tmp.Write(data)
+	if err == nil {
+		err = tmp.Chmod(0o644) // CreateTemp makes 0600; a result is for others to read too
+	}
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}

@@ -18,6 +18,9 @@ func TestWrite(t *testing.T) {
 	if data, err := os.ReadFile(path); err != nil || string(data) != "two" {
 		t.Fatalf("read %q, %v", data, err)
 	}
+	if st, err := os.Stat(path); err != nil || st.Mode().Perm() != 0o644 {
+		t.Errorf("mode %v, want 0644", st.Mode().Perm())
+	}
 	entries, _ := os.ReadDir(filepath.Dir(path))
 	if len(entries) != 1 {
 		t.Errorf("%d files in the folder, want 1 (no temporary left)", len(entries))

@@ -69,7 +69,10 @@ func (o *Output) Commit() error {
 	}
 	o.done = true
 	tmp := o.f.Name()
-	err := o.f.Sync()
+	err := o.f.Chmod(0o644) // CreateTemp makes 0600; a result is for others to read too
+	if err == nil {
+		err = o.f.Sync()
+	}
 	if cerr := o.f.Close(); err == nil {
 		err = cerr
 	}

@@ -1,0 +1,136 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"gocv.io/x/gocv"
+
+	"github.com/boostershot/facet/internal/augment"
+	"github.com/boostershot/facet/internal/table"
+	"github.com/boostershot/facet/internal/work"
+)
+
+// dataset is one table (train or validation) with its images decoded and
+// resized to the model's input size once, so every epoch only augments
+// small images.
+type dataset struct {
+	path   string
+	schema *arrow.Schema
+	recs   []arrow.RecordBatch // the table as read, kept for oof.arrow
+	ids    []string
+	images []string // the file each row's image comes from
+	mask   []int8
+	gender []int8
+	age    []int8
+	pix    []*augment.Image // S x S, filled by load
+}
+
+func (d *dataset) Len() int { return len(d.ids) }
+
+func (d *dataset) Release() {
+	for _, r := range d.recs {
+		r.Release()
+	}
+	d.recs = nil
+}
+
+// readTable reads an Arrow table (file or stream) and its label columns.
+// The image of a row is crop_path when present and not empty, else path;
+// a relative path that does not exist from the working directory is tried
+// relative to the table's folder.
+func readTable(path string) (*dataset, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	r, err := table.NewReader(f, table.ColID, table.ColPath, table.ColMask, table.ColGender, table.ColAgeGroup)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	defer r.Release()
+	recs, err := table.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	d := &dataset{path: path, schema: r.Schema(), recs: recs}
+	dir := filepath.Dir(path)
+	for _, rec := range recs {
+		var crop *array.String
+		if idx := rec.Schema().FieldIndices("crop_path"); len(idx) == 1 {
+			crop, _ = rec.Column(idx[0]).(*array.String)
+		}
+		for i, s := range table.Samples(rec) {
+			img := s.Path
+			if crop != nil && crop.IsValid(i) && crop.Value(i) != "" {
+				img = crop.Value(i)
+			}
+			if !filepath.IsAbs(img) {
+				if _, err := os.Stat(img); err != nil {
+					if _, err2 := os.Stat(filepath.Join(dir, img)); err2 == nil {
+						img = filepath.Join(dir, img)
+					}
+				}
+			}
+			d.ids = append(d.ids, s.ID)
+			d.images = append(d.images, img)
+			d.mask = append(d.mask, s.Mask)
+			d.gender = append(d.gender, s.Gender)
+			d.age = append(d.age, s.AgeGroup)
+		}
+	}
+	if len(d.ids) == 0 {
+		d.Release()
+		return nil, fmt.Errorf("%s: the table has no rows", path)
+	}
+	return d, nil
+}
+
+// load decodes every image and resizes it to size x size on workers
+// goroutines. progress is called after each image.
+func (d *dataset) load(ctx context.Context, size, workers int, progress func(done, total int)) error {
+	d.pix = make([]*augment.Image, d.Len())
+	errs := make([]error, d.Len())
+	var done atomic.Int64
+	err := work.Each(ctx, d.Len(), workers, func(_, i int) {
+		d.pix[i], errs[i] = loadImage(d.images[i], size)
+	}, func() { progress(int(done.Add(1)), d.Len()) })
+	if err != nil {
+		return err
+	}
+	for i, e := range errs {
+		if e != nil {
+			return fmt.Errorf("%s: row %s: %w", d.path, d.ids[i], e)
+		}
+	}
+	return nil
+}
+
+// loadImage decodes an image file with OpenCV and resizes it to
+// size x size with area interpolation.
+func loadImage(path string, size int) (*augment.Image, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	m, err := gocv.IMDecode(data, gocv.IMReadColor)
+	if err != nil {
+		return nil, err
+	}
+	defer m.Close()
+	if m.Empty() {
+		return nil, errors.New(path + ": not a decodable image")
+	}
+	small := gocv.NewMat()
+	defer small.Close()
+	gocv.Resize(m, &small, image.Pt(size, size), 0, 0, gocv.InterpolationArea)
+	return augment.FromBGR(small.Cols(), small.Rows(), small.ToBytes())
+}

@@ -1,0 +1,288 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"github.com/boostershot/facet/internal/atomicfile"
+	"github.com/boostershot/facet/internal/augment"
+	"github.com/boostershot/facet/internal/cli"
+	"github.com/boostershot/facet/internal/nn"
+)
+
+const synopsis = "facet-train --out RUNDIR (--folds DIR --fold K | --train T.arrow --val V.arrow) [--epochs N] [--batch 32] [--resume] [--backend gorgonia | --backend exec -- CMD ARGS...]"
+
+const help = `Trains the mask / gender / age classifier (internal/nn: a compact residual
+CNN with three heads, Adam, lr * 0.95^epoch) on a train table and scores it
+on a validation table every epoch: per-head accuracy and macro F1 (rows
+with an unknown part left out of that head), 18-class macro F1 and accuracy
+(rows with all three parts). Training stops early when the validation
+18-class macro F1 (the mean head macro F1 when no row has all three parts)
+has not improved for --patience epochs.
+
+The image of a row is its crop (crop_path) when the table has one, else
+the photo (path). Images are decoded once, resized to --size, and
+augmented online (--ops, seeded per sample and epoch; --ops '' turns it off).
+
+RUNDIR receives:
+  config.json                   the run's settings (facet-train's and the model's)
+  metrics.jsonl                 one JSON object per epoch (see train/PROTOCOL.md)
+  best.safetensors, best.json   weights of the best epoch and the model config
+  last.safetensors, last.json   weights and optimiser state of the last epoch
+  oof.arrow                     the validation rows with the best model's
+                                probabilities (prob_mask, prob_gender, prob_age,
+                                prob18) and predictions (pred, pred_mask,
+                                pred_gender, pred_age_group)
+
+--resume continues a run in RUNDIR from last.safetensors with the settings
+of its config.json (--epochs and --patience may be raised).
+
+--backend exec -- CMD ARGS... hands the training to an external program
+(see train/PROTOCOL.md) and checks the checkpoint and metrics it writes.
+
+examples:
+  facet-train --out runs/f0 --folds build/folds --fold 0 --epochs 20
+  facet-train --out runs/x --train a.arrow --val b.arrow --size 48 --width 8 --ops 'flip:0.5'
+  facet-train --out runs/f0 --folds build/folds --fold 0 --backend exec -- python3 plugins/torch_train.py
+`
+
+// runConfig is config.json: everything a run needs to be repeated or
+// resumed.
+type runConfig struct {
+	Train        string    `json:"train"`
+	Val          string    `json:"val"`
+	Fold         int       `json:"fold"` // -1 without --folds
+	Epochs       int       `json:"epochs"`
+	Batch        int       `json:"batch"`
+	Patience     int       `json:"patience"`
+	Ops          string    `json:"ops"`
+	Seed         uint64    `json:"seed"`
+	ClassWeights string    `json:"class_weights"`
+	Backend      string    `json:"backend"`
+	Command      []string  `json:"command,omitempty"`
+	TrainRows    int       `json:"train_rows"`
+	ValRows      int       `json:"val_rows"`
+	Model        nn.Config `json:"model"`
+}
+
+type options struct {
+	out, folds, train, val, ops, classWeights, heads, loss, backend string
+	fold, epochs, batch, size, width, patience, workers             int
+	lr, ageSmoothing, labelSmoothing, weightDecay                   float64
+	seed                                                            uint64
+	resume                                                          bool
+}
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	def := nn.DefaultConfig()
+	var o options
+	fs := cli.NewFlags("facet-train", synopsis, help, stderr)
+	fs.StringVar(&o.out, "out", "", "run folder `RUNDIR` (required)")
+	fs.StringVar(&o.folds, "folds", "", "fold files from facet-split in `DIR`")
+	fs.IntVar(&o.fold, "fold", -1, "fold `K` of --folds")
+	fs.StringVar(&o.train, "train", "", "training table `T.arrow`")
+	fs.StringVar(&o.val, "val", "", "validation table `V.arrow`")
+	fs.IntVar(&o.epochs, "epochs", 20, "epochs")
+	fs.IntVar(&o.batch, "batch", 32, "batch size (fixed; the last batch of an epoch is filled from its start)")
+	fs.IntVar(&o.size, "size", def.InputSize, "input size `S` (images are S x S)")
+	fs.IntVar(&o.width, "width", def.Width, "channels of the first stage")
+	fs.StringVar(&o.heads, "heads", def.Heads, "head layout: three or single18")
+	fs.Float64Var(&o.lr, "lr", def.LR, "Adam learning rate (decayed by 0.95 per epoch)")
+	fs.Float64Var(&o.weightDecay, "weight-decay", def.WeightDecay, "L2 weight decay of conv and linear weights")
+	fs.StringVar(&o.loss, "loss", def.Loss, "loss: ce or focal")
+	fs.Float64Var(&o.ageSmoothing, "age-smoothing", def.AgeSmoothing, "label smoothing of the age head towards the neighbouring age class")
+	fs.Float64Var(&o.labelSmoothing, "label-smoothing", def.LabelSmoothing, "uniform label smoothing of the mask and gender heads")
+	fs.StringVar(&o.classWeights, "class-weights", "", "class weights: '' (none) or auto (inverse training frequency)")
+	fs.IntVar(&o.patience, "patience", 5, "stop after N epochs without a better validation score (0: never)")
+	fs.StringVar(&o.ops, "ops", augment.DefaultSpec, "online augmentation `SPEC` ('' for none)")
+	fs.Uint64Var(&o.seed, "seed", 1, "random seed (weights, shuffling, augmentation)")
+	fs.IntVar(&o.workers, "workers", runtime.NumCPU(), "image loading workers")
+	fs.BoolVar(&o.resume, "resume", false, "continue the run in RUNDIR from last.safetensors")
+	fs.StringVar(&o.backend, "backend", "gorgonia", "trainer: gorgonia, or exec (the command after --)")
+	if err := cli.Parse(fs, args); err != nil {
+		return err
+	}
+	var command []string
+	if at := fs.ArgsLenAtDash(); at >= 0 {
+		if at > 0 {
+			return cli.Usagef("unexpected arguments before --: %s", strings.Join(fs.Args()[:at], " "))
+		}
+		command = fs.Args()
+	} else if fs.NArg() > 0 {
+		return cli.Usagef("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	if o.out == "" {
+		return cli.Usagef("--out RUNDIR is required")
+	}
+	var rc runConfig
+	if o.resume {
+		if o.backend != "gorgonia" {
+			return cli.Usagef("--resume works with the gorgonia backend only")
+		}
+		b, err := os.ReadFile(filepath.Join(o.out, "config.json"))
+		if err != nil {
+			return fmt.Errorf("--resume: %w", err)
+		}
+		if err := json.Unmarshal(b, &rc); err != nil {
+			return fmt.Errorf("--resume: %s: %w", filepath.Join(o.out, "config.json"), err)
+		}
+		if fs.Changed("epochs") {
+			rc.Epochs = o.epochs
+		}
+		if fs.Changed("patience") {
+			rc.Patience = o.patience
+		}
+	} else {
+		var err error
+		if rc, err = o.config(command); err != nil {
+			return err
+		}
+	}
+	if o.workers < 1 {
+		return cli.Usagef("--workers must be at least 1")
+	}
+	pipe, err := augment.Parse(rc.Ops)
+	if err != nil {
+		return cli.UsageError{Err: err}
+	}
+
+	tr, err := readTable(rc.Train)
+	if err != nil {
+		return err
+	}
+	defer tr.Release()
+	va, err := readTable(rc.Val)
+	if err != nil {
+		return err
+	}
+	defer va.Release()
+	if !o.resume {
+		rc.TrainRows, rc.ValRows = tr.Len(), va.Len()
+		if rc.ClassWeights == "auto" {
+			setClassWeights(&rc.Model, tr)
+		}
+		if err := rc.Model.Validate(); err != nil {
+			return cli.UsageError{Err: err}
+		}
+		if err := os.MkdirAll(o.out, 0o755); err != nil {
+			return err
+		}
+		if err := removeOld(o.out); err != nil {
+			return err
+		}
+		b, _ := json.MarshalIndent(rc, "", "  ")
+		if err := atomicfile.Write(filepath.Join(o.out, "config.json"), append(b, '\n')); err != nil {
+			return err
+		}
+	}
+	if rc.Backend == "exec" {
+		return execTrain(ctx, o.out, rc, va, o.workers, stderr)
+	}
+	t := &trainer{rc: rc, dir: o.out, tr: tr, va: va, pipe: pipe, workers: o.workers, stderr: stderr}
+	return t.run(ctx, o.resume)
+}
+
+// config checks the flags of a new run and turns them into its config.
+func (o *options) config(command []string) (runConfig, error) {
+	rc := runConfig{Fold: -1, Epochs: o.epochs, Batch: o.batch, Patience: o.patience, Ops: o.ops,
+		Seed: o.seed, ClassWeights: o.classWeights, Backend: o.backend, Command: command}
+	switch {
+	case o.folds != "" && (o.train != "" || o.val != ""):
+		return rc, cli.Usagef("give --folds DIR --fold K or --train and --val, not both")
+	case o.folds != "":
+		if o.fold < 0 {
+			return rc, cli.Usagef("--folds needs --fold K")
+		}
+		rc.Fold = o.fold
+		rc.Train = filepath.Join(o.folds, fmt.Sprintf("fold%d.train.arrow", o.fold))
+		rc.Val = filepath.Join(o.folds, fmt.Sprintf("fold%d.val.arrow", o.fold))
+	case o.train == "" || o.val == "":
+		return rc, cli.Usagef("give --folds DIR --fold K, or --train T.arrow and --val V.arrow")
+	default:
+		rc.Train, rc.Val = o.train, o.val
+	}
+	switch {
+	case o.epochs < 1:
+		return rc, cli.Usagef("--epochs %d: want >= 1", o.epochs)
+	case o.batch < 1:
+		return rc, cli.Usagef("--batch %d: want >= 1", o.batch)
+	case o.patience < 0:
+		return rc, cli.Usagef("--patience %d: want >= 0", o.patience)
+	case o.classWeights != "" && o.classWeights != "auto":
+		return rc, cli.Usagef("--class-weights %q: want auto or ''", o.classWeights)
+	}
+	switch o.backend {
+	case "gorgonia":
+		if len(command) > 0 {
+			return rc, cli.Usagef("a command after -- needs --backend exec")
+		}
+	case "exec":
+		if len(command) == 0 {
+			return rc, cli.Usagef("--backend exec needs the command after --")
+		}
+	default:
+		return rc, cli.Usagef("--backend %q: want gorgonia or exec", o.backend)
+	}
+	m := nn.DefaultConfig()
+	m.InputSize, m.Width, m.Heads, m.Seed = o.size, o.width, o.heads, o.seed
+	m.LR, m.WeightDecay, m.Loss = o.lr, o.weightDecay, o.loss
+	m.AgeSmoothing, m.LabelSmoothing = o.ageSmoothing, o.labelSmoothing
+	m.PredictBatch = o.batch
+	rc.Model = m
+	if err := m.Validate(); err != nil {
+		return rc, cli.UsageError{Err: err}
+	}
+	return rc, nil
+}
+
+// removeOld deletes the outputs of an earlier run in dir, so a new run
+// never mixes its metrics with old ones.
+func removeOld(dir string) error {
+	for _, name := range []string{"job.json", "metrics.jsonl", "best.safetensors", "best.json", "last.safetensors", "last.json", "oof.arrow"} {
+		if err := os.Remove(filepath.Join(dir, name)); err != nil && !os.IsNotExist(err) {
+			return err
+		}
+	}
+	return nil
+}
+
+// setClassWeights sets inverse-frequency class weights from the training
+// labels: w_c = n / (k * count_c) over the rows that know the part, 1 for
+// a class with no row.
+func setClassWeights(c *nn.Config, d *dataset) {
+	weights := func(labels []int8, k int) []float64 {
+		count := make([]int, k)
+		n := 0
+		for _, l := range labels {
+			if l >= 0 && int(l) < k {
+				count[l]++
+				n++
+			}
+		}
+		w := make([]float64, k)
+		for i := range w {
+			w[i] = 1
+			if count[i] > 0 {
+				w[i] = float64(n) / float64(k*count[i])
+			}
+		}
+		return w
+	}
+	if c.Heads == nn.HeadsSingle18 {
+		l18 := make([]int8, d.Len())
+		for i := range l18 {
+			l18[i] = nn.Class18(d.mask[i], d.gender[i], d.age[i])
+		}
+		c.ClassWeights18 = weights(l18, nn.NumClasses)
+		return
+	}
+	c.MaskWeights = weights(d.mask, nn.NumMask)
+	c.GenderWeights = weights(d.gender, nn.NumGender)
+	c.AgeWeights = weights(d.age, nn.NumAge)
+}

@@ -1,0 +1,415 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/boostershot/facet/internal/atomicfile"
+	"github.com/boostershot/facet/internal/augment"
+	"github.com/boostershot/facet/internal/checkpoint"
+	"github.com/boostershot/facet/internal/cli"
+	"github.com/boostershot/facet/internal/nn"
+	"github.com/boostershot/facet/internal/work"
+)
+
+// epochMetrics is one line of metrics.jsonl. Epochs count from 0. Head
+// scores leave out rows whose part is unknown; the 18-class scores use
+// the rows with all three parts. Score is what early stopping watches:
+// val_f1_18, or the mean macro F1 of the heads with labelled rows when
+// no row has all three parts.
+type epochMetrics struct {
+	Epoch           int     `json:"epoch"`
+	LR              float64 `json:"lr"`
+	TrainLoss       float64 `json:"train_loss"`
+	TrainLossMask   float64 `json:"train_loss_mask"`
+	TrainLossGender float64 `json:"train_loss_gender"`
+	TrainLossAge    float64 `json:"train_loss_age"`
+	ValLoss         float64 `json:"val_loss"`
+	ValAccMask      float64 `json:"val_acc_mask"`
+	ValF1Mask       float64 `json:"val_f1_mask"`
+	ValNMask        int     `json:"val_n_mask"`
+	ValAccGender    float64 `json:"val_acc_gender"`
+	ValF1Gender     float64 `json:"val_f1_gender"`
+	ValNGender      int     `json:"val_n_gender"`
+	ValAccAge       float64 `json:"val_acc_age"`
+	ValF1Age        float64 `json:"val_f1_age"`
+	ValNAge         int     `json:"val_n_age"`
+	ValAcc18        float64 `json:"val_acc_18"`
+	ValF118         float64 `json:"val_f1_18"`
+	ValN18          int     `json:"val_n_18"`
+	Score           float64 `json:"score"`
+	Best            bool    `json:"best"`
+	Seconds         float64 `json:"seconds"`
+	ImagesPerSec    float64 `json:"images_per_s"`
+}
+
+type trainer struct {
+	rc      runConfig
+	dir     string
+	tr, va  *dataset
+	pipe    augment.Pipeline
+	workers int
+	stderr  io.Writer
+	m       *nn.Model
+}
+
+func (t *trainer) path(name string) string { return filepath.Join(t.dir, name) }
+
+func (t *trainer) logf(format string, args ...any) {
+	fmt.Fprintf(t.stderr, "facet-train: "+format+"\n", args...)
+}
+
+func modelTensors(m *nn.Model, withOptimizer bool) []checkpoint.Tensor {
+	ps := m.Params()
+	if withOptimizer {
+		ps = append(append([]*nn.Param(nil), ps...), m.OptimizerParams()...)
+	}
+	ts := make([]checkpoint.Tensor, len(ps))
+	for i, p := range ps {
+		ts[i] = checkpoint.Tensor{Name: p.Name, Shape: p.Shape, Data: p.Data}
+	}
+	return ts
+}
+
+func (t *trainer) run(ctx context.Context, resume bool) error {
+	m, err := nn.New(t.rc.Model)
+	if err != nil {
+		return err
+	}
+	t.m = m
+	start, best, sinceBest := 0, -1.0, 0
+	if resume {
+		if start, best, sinceBest, err = t.restore(); err != nil {
+			return err
+		}
+		t.logf("resuming at epoch %d of %d (best score %.4f)", start+1, t.rc.Epochs, best)
+	}
+	size := t.rc.Model.InputSize
+	for _, d := range []*dataset{t.tr, t.va} {
+		update, finish := cli.Progress(t.stderr, "loading "+filepath.Base(d.path))
+		begin := time.Now()
+		err := d.load(ctx, size, t.workers, update)
+		finish()
+		if err != nil {
+			return err
+		}
+		t.logf("%s: %d images decoded and resized to %dx%d in %.1fs", d.path, d.Len(), size, size, time.Since(begin).Seconds())
+	}
+	for epoch := start; epoch < t.rc.Epochs; epoch++ {
+		if t.rc.Patience > 0 && sinceBest >= t.rc.Patience {
+			t.logf("early stop: no better validation score for %d epochs", sinceBest)
+			break
+		}
+		em, err := t.epoch(ctx, epoch)
+		if err != nil {
+			return err
+		}
+		if em.Score > best {
+			best, sinceBest, em.Best = em.Score, 0, true
+			meta := map[string]string{"epoch": strconv.Itoa(epoch), "score": strconv.FormatFloat(em.Score, 'g', -1, 64)}
+			if err := checkpoint.Save(t.path("best.safetensors"), t.rc.Model, modelTensors(m, false), meta); err != nil {
+				return err
+			}
+		} else {
+			sinceBest++
+		}
+		meta := map[string]string{"epoch": strconv.Itoa(epoch), "steps": strconv.Itoa(m.Steps())}
+		if err := checkpoint.Save(t.path("last.safetensors"), t.rc.Model, modelTensors(m, true), meta); err != nil {
+			return err
+		}
+		if err := appendMetrics(t.path("metrics.jsonl"), em); err != nil {
+			return err
+		}
+		mark := ""
+		if em.Best {
+			mark = " *"
+		}
+		t.logf("epoch %d/%d lr %.2e loss %.4f | val loss %.4f acc18 %.3f f1_18 %.3f | mask %.3f/%.3f gender %.3f/%.3f age %.3f/%.3f (acc/f1) | %.0f img/s %.1fs%s",
+			epoch+1, t.rc.Epochs, em.LR, em.TrainLoss, em.ValLoss, em.ValAcc18, em.ValF118,
+			em.ValAccMask, em.ValF1Mask, em.ValAccGender, em.ValF1Gender, em.ValAccAge, em.ValF1Age,
+			em.ImagesPerSec, em.Seconds, mark)
+	}
+	if best < 0 {
+		return errors.New("no epoch finished")
+	}
+	return t.writeOOF()
+}
+
+// restore loads last.safetensors and the metrics of the epochs it
+// covers; metrics lines of later epochs (written before a crash that
+// lost their checkpoint) are dropped.
+func (t *trainer) restore() (start int, best float64, sinceBest int, err error) {
+	meta, err := checkpoint.Read(t.path("last.safetensors"), modelTensors(t.m, true))
+	if err != nil {
+		return 0, 0, 0, fmt.Errorf("--resume: %w", err)
+	}
+	last, err1 := strconv.Atoi(meta["epoch"])
+	steps, err2 := strconv.Atoi(meta["steps"])
+	if err1 != nil || err2 != nil {
+		return 0, 0, 0, errors.New("--resume: last.safetensors lacks epoch and steps metadata")
+	}
+	t.m.SetSteps(steps)
+	lines, err := readMetrics(t.path("metrics.jsonl"))
+	if err != nil {
+		return 0, 0, 0, fmt.Errorf("--resume: %w", err)
+	}
+	var kept bytes.Buffer
+	best = -1
+	for _, em := range lines {
+		if em.Epoch > last {
+			break
+		}
+		if em.Score > best {
+			best, sinceBest = em.Score, 0
+		} else {
+			sinceBest++
+		}
+		b, _ := json.Marshal(em)
+		kept.Write(append(b, '\n'))
+	}
+	if len(lines) == 0 || lines[0].Epoch != 0 || best < 0 {
+		return 0, 0, 0, errors.New("--resume: metrics.jsonl does not cover the checkpoint's epochs")
+	}
+	if err := atomicfile.Write(t.path("metrics.jsonl"), kept.Bytes()); err != nil {
+		return 0, 0, 0, err
+	}
+	return last + 1, best, sinceBest, nil
+}
+
+func readMetrics(path string) ([]epochMetrics, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []epochMetrics
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if len(bytes.TrimSpace(sc.Bytes())) == 0 {
+			continue
+		}
+		var em epochMetrics
+		if err := json.Unmarshal(sc.Bytes(), &em); err != nil {
+			return nil, fmt.Errorf("%s: line %d: %w", path, len(out)+1, err)
+		}
+		out = append(out, em)
+	}
+	return out, sc.Err()
+}
+
+func appendMetrics(path string, em epochMetrics) error {
+	b, err := json.Marshal(em)
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(append(b, '\n')); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// batchJob is the rows of one training batch.
+type batchJob struct {
+	rows  []int
+	batch nn.Batch
+	err   error
+}
+
+// epoch trains one epoch and scores the model on the validation set.
+func (t *trainer) epoch(ctx context.Context, epoch int) (epochMetrics, error) {
+	m, B, n := t.m, t.rc.Batch, t.tr.Len()
+	m.SetEpoch(epoch)
+	em := epochMetrics{Epoch: epoch, LR: m.LR()}
+	perm := rand.New(rand.NewPCG(t.rc.Seed, 0x7368756666<<8|uint64(epoch))).Perm(n)
+	batches := (n + B - 1) / B
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	// One goroutine prepares the next batches while the model trains on
+	// the current one.
+	ready := make(chan batchJob, 2)
+	go func() {
+		defer close(ready)
+		for b := range batches {
+			rows := make([]int, B)
+			for j := range rows {
+				rows[j] = perm[(b*B+j)%n] // the last batch wraps to the start
+			}
+			job := batchJob{rows: rows}
+			job.batch, job.err = t.makeBatch(ctx, epoch, rows)
+			select {
+			case ready <- job:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	update, finish := cli.Progress(t.stderr, fmt.Sprintf("epoch %d/%d", epoch+1, t.rc.Epochs))
+	begin := time.Now()
+	done := 0
+	for job := range ready {
+		if job.err != nil {
+			finish()
+			return em, job.err
+		}
+		l, err := m.Step(job.batch)
+		if err != nil {
+			finish()
+			return em, err
+		}
+		if t.rc.Model.Heads == nn.HeadsSingle18 {
+			em.TrainLoss += l.Class18
+		} else {
+			em.TrainLoss += l.Total
+		}
+		em.TrainLossMask += l.Mask
+		em.TrainLossGender += l.Gender
+		em.TrainLossAge += l.Age
+		done++
+		update(done*B, batches*B)
+	}
+	finish()
+	if err := ctx.Err(); err != nil {
+		return em, err
+	}
+	if done != batches {
+		return em, fmt.Errorf("epoch %d: %d of %d batches ran", epoch, done, batches)
+	}
+	em.Seconds = time.Since(begin).Seconds()
+	em.ImagesPerSec = float64(batches*B) / em.Seconds
+	k := float64(batches)
+	em.TrainLoss /= k
+	em.TrainLossMask /= k
+	em.TrainLossGender /= k
+	em.TrainLossAge /= k
+	p, err := predict(ctx, m, t.va, t.workers)
+	if err != nil {
+		return em, err
+	}
+	validation(&em, t.va, p, t.rc.Model.Heads)
+	return em, nil
+}
+
+// makeBatch augments the images of rows (seeded by the run's seed, the
+// epoch and the row) and stacks them into a batch with their labels.
+func (t *trainer) makeBatch(ctx context.Context, epoch int, rows []int) (nn.Batch, error) {
+	s := t.rc.Model.InputSize
+	per := 3 * s * s
+	b := nn.Batch{N: len(rows), Images: make([]float32, len(rows)*per),
+		Mask: make([]int8, len(rows)), Gender: make([]int8, len(rows)), Age: make([]int8, len(rows))}
+	errs := make([]error, len(rows))
+	err := work.Each(ctx, len(rows), t.workers, func(_, j int) {
+		r := rows[j]
+		img := t.tr.pix[r]
+		if len(t.pipe) > 0 {
+			rng := rand.New(rand.NewPCG(t.rc.Seed^0x9e3779b97f4a7c15, uint64(epoch)<<32|uint64(r)))
+			img, _ = t.pipe.Apply(img.Clone(), rng)
+		}
+		if img.W != s || img.H != s {
+			errs[j] = fmt.Errorf("augmentation changed the image size to %dx%d", img.W, img.H)
+			return
+		}
+		errs[j] = augment.Tensor(img, b.Images[j*per:(j+1)*per], augment.MeanRGB, augment.StdRGB)
+	}, nil)
+	if err != nil {
+		return b, err
+	}
+	for j, r := range rows {
+		if errs[j] != nil {
+			return b, errs[j]
+		}
+		b.Mask[j], b.Gender[j], b.Age[j] = t.tr.mask[r], t.tr.gender[r], t.tr.age[r]
+	}
+	return b, nil
+}
+
+// predict runs the model on every image of d, without augmentation, in
+// chunks so the input tensor stays small.
+func predict(ctx context.Context, m *nn.Model, d *dataset, workers int) (*nn.Probs, error) {
+	s := m.Config().InputSize
+	per := 3 * s * s
+	const chunk = 256
+	all := &nn.Probs{}
+	for lo := 0; lo < d.Len(); lo += chunk {
+		hi := min(lo+chunk, d.Len())
+		images := make([]float32, (hi-lo)*per)
+		errs := make([]error, hi-lo)
+		if err := work.Each(ctx, hi-lo, workers, func(_, j int) {
+			errs[j] = augment.Tensor(d.pix[lo+j], images[j*per:(j+1)*per], augment.MeanRGB, augment.StdRGB)
+		}, nil); err != nil {
+			return nil, err
+		}
+		if err := errors.Join(errs...); err != nil {
+			return nil, err
+		}
+		p, err := m.Predict(images)
+		if err != nil {
+			return nil, err
+		}
+		all.N += p.N
+		all.Mask = append(all.Mask, p.Mask...)
+		all.Gender = append(all.Gender, p.Gender...)
+		all.Age = append(all.Age, p.Age...)
+		all.Class18 = append(all.Class18, p.Class18...)
+		all.Pred18 = append(all.Pred18, p.Pred18...)
+	}
+	return all, nil
+}
+
+func argmaxRows(p []float32, k int) []int {
+	out := make([]int, len(p)/k)
+	for i := range out {
+		out[i] = nn.Argmax(p[i*k : (i+1)*k])
+	}
+	return out
+}
+
+// validation fills em's validation fields from the predictions p of d.
+func validation(em *epochMetrics, d *dataset, p *nn.Probs, heads string) {
+	mk := score(d.mask, argmaxRows(p.Mask, nn.NumMask), nn.NumMask)
+	g := score(d.gender, argmaxRows(p.Gender, nn.NumGender), nn.NumGender)
+	a := score(d.age, argmaxRows(p.Age, nn.NumAge), nn.NumAge)
+	l18 := make([]int8, d.Len())
+	for i := range l18 {
+		l18[i] = nn.Class18(d.mask[i], d.gender[i], d.age[i])
+	}
+	c := score(l18, p.Pred18, nn.NumClasses)
+	em.ValAccMask, em.ValF1Mask, em.ValNMask = mk.Acc, mk.F1, mk.N
+	em.ValAccGender, em.ValF1Gender, em.ValNGender = g.Acc, g.F1, g.N
+	em.ValAccAge, em.ValF1Age, em.ValNAge = a.Acc, a.F1, a.N
+	em.ValAcc18, em.ValF118, em.ValN18 = c.Acc, c.F1, c.N
+	if em.ValN18 > 0 {
+		em.Score = c.F1
+	} else {
+		sum, heads := 0.0, 0
+		for _, h := range []headScore{mk, g, a} {
+			if h.N > 0 {
+				sum += h.F1
+				heads++
+			}
+		}
+		if heads > 0 {
+			em.Score = sum / float64(heads)
+		}
+	}
+	if heads == nn.HeadsSingle18 {
+		em.ValLoss = crossEntropy(l18, p.Class18, nn.NumClasses)
+		return
+	}
+	em.ValLoss = crossEntropy(d.mask, p.Mask, nn.NumMask) + crossEntropy(d.gender, p.Gender, nn.NumGender) +
+		crossEntropy(d.age, p.Age, nn.NumAge)
+}
