@@ -78,10 +78,15 @@ demo: deps build
 	@echo "demo: eval data: prep | crop"
 	bin/facet-prep -q competition:$(DEMO_DIR)/data/eval \
 	| bin/facet-crop --out $(DEMO_DIR)/crops -o $(DEMO_DIR)/eval.arrow
+	@echo "demo: train on fold 0 (short)"
+	bin/facet-train --out $(DEMO_DIR)/run --folds $(DEMO_DIR)/folds --fold 0 --epochs 8 --lr 1e-3 --class-weights auto
 	@echo
 	@echo "demo: done. Training table $(DEMO_DIR)/train.arrow (folds in $(DEMO_DIR)/folds),"
 	@echo "      eval table $(DEMO_DIR)/eval.arrow, face crops in $(DEMO_DIR)/crops,"
-	@echo "      class chart $(DEMO_DIR)/classes.png, synthetic masks $(DEMO_DIR)/masks.png."
+	@echo "      class chart $(DEMO_DIR)/classes.png, synthetic masks $(DEMO_DIR)/masks.png,"
+	@echo "      model and metrics in $(DEMO_DIR)/run (best.safetensors, metrics.jsonl, oof.arrow)."
+	@grep '"best":true' $(DEMO_DIR)/run/metrics.jsonl | tail -n 1 \
+		| sed -E 's/.*"epoch":([0-9]+).*"val_acc_18":([0-9.]{1,5}).*"val_f1_18":([0-9.]{1,5}).*/      best epoch \1 (counted from 0): validation 18-class macro F1 \3, accuracy \2/'
 
 ## bench-deps: the Debian packages the benchmark baselines need
 bench-deps: deps
