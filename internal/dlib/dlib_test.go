@@ -421,3 +421,45 @@ func BenchmarkLandmarks(b *testing.B) {
 		}
 	}
 }
+
+func TestDetectorPoses(t *testing.T) {
+	for _, bad := range [][]int{{5}, {-1}, {0, 0}} {
+		if d, err := NewDetector(bad...); err == nil {
+			d.Close()
+			t.Errorf("poses %v accepted", bad)
+		}
+	}
+	ps := portraits(t)
+	some, err := NewDetector(1, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer some.Close()
+	all, err := NewDetector()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer all.Close()
+	fewer := 0
+	for _, p := range ps[:40] {
+		m := readGray(t, p.Path, 0.5)
+		img := Gray{Pix: m.ToBytes(), Stride: m.Cols(), Width: m.Cols(), Height: m.Rows()}
+		a, err1 := all.Detect(img, 0)
+		s, err2 := some.Detect(img, 0)
+		m.Close()
+		if err1 != nil || err2 != nil {
+			t.Fatal(err1, err2)
+		}
+		for _, f := range s {
+			if f.Pose != 1 && f.Pose != 2 {
+				t.Errorf("detector of poses 1,2 reported pose %d", f.Pose)
+			}
+		}
+		if len(s) < len(a) {
+			fewer++
+		}
+	}
+	if fewer == 0 {
+		t.Error("leaving out the frontal filter found every face all five found")
+	}
+}

@@ -52,6 +52,7 @@ struct facet_dlib_detector {
 	dlib::array2d<unsigned char> up[2];  // upsampling buffers, reused
 	std::vector<dlib::rect_detection> raw;
 	std::vector<facet_dlib_face> faces;
+	std::vector<long> poses;  // filter index in det -> pose of the full detector
 };
 
 struct facet_dlib_predictor {
@@ -115,10 +116,24 @@ void facet_dlib_free_error(char *err) {
 	if (err != nullptr && err != oom_msg) std::free(err);
 }
 
-char *facet_dlib_detector_new(facet_dlib_detector **out) {
+char *facet_dlib_detector_new(const int *poses, int n, facet_dlib_detector **out) {
 	*out = nullptr;
 	return guard([&] {
-		facet_dlib_detector *d = new facet_dlib_detector{prototype(), {}, {}, {}};
+		const dlib::frontal_face_detector &full = prototype();
+		std::vector<long> keep;
+		if (n == 0) {
+			for (unsigned long i = 0; i < full.num_detectors(); ++i) keep.push_back(static_cast<long>(i));
+		}
+		std::vector<dlib::frontal_face_detector::feature_vector_type> w;
+		for (int i = 0; i < n; ++i) {
+			if (poses[i] < 0 || static_cast<unsigned long>(poses[i]) >= full.num_detectors())
+				throw std::runtime_error("pose out of range");
+			keep.push_back(poses[i]);
+			w.push_back(full.get_w(static_cast<unsigned long>(poses[i])));
+		}
+		facet_dlib_detector *d = n == 0
+			? new facet_dlib_detector{full, {}, {}, {}, keep}
+			: new facet_dlib_detector{dlib::frontal_face_detector(full.get_scanner(), full.get_overlap_tester(), w), {}, {}, {}, keep};
 		*out = d;
 	});
 }
@@ -160,7 +175,7 @@ char *facet_dlib_detect(facet_dlib_detector *d, const uint8_t *pix, long stride,
 			f.x1 = r.rect.right() + 1;  // dlib's rectangles are inclusive
 			f.y1 = r.rect.bottom() + 1;
 			f.score = r.detection_confidence;
-			f.pose = static_cast<long>(r.weight_index);
+			f.pose = d->poses.at(r.weight_index);
 			d->faces.push_back(f);
 		}
 	});

@@ -28,7 +28,9 @@ typedef struct {
 
 void facet_dlib_free_error(char *err);
 
-char *facet_dlib_detector_new(facet_dlib_detector **out);
+/* Makes a detector with the given poses (indices of the frontal face
+ * detector's five filters, in increasing order); n == 0 keeps all five. */
+char *facet_dlib_detector_new(const int *poses, int n, facet_dlib_detector **out);
 void facet_dlib_detector_free(facet_dlib_detector *d);
 /* Runs the detector on the image, upsampled `upsample` times by 2 first,
  * with dlib's threshold moved by `adjust`; the faces, in input pixels, stay

@@ -45,12 +45,19 @@ func NewDlibThreshold(pred *dlib.Predictor, upsample int, adjust float64) (Detec
 	if math.IsNaN(adjust) || math.IsInf(adjust, 0) {
 		return nil, fmt.Errorf("face: dlib threshold adjustment %v", adjust)
 	}
-	det, err := dlib.NewDetector()
+	det, err := dlib.NewDetector(DlibPoses...)
 	if err != nil {
 		return nil, err
 	}
 	return &dlibStage{name: "dlib", det: det, pred: pred, upsample: upsample, adjust: adjust}, nil
 }
+
+// DlibPoses are the filters of dlib's frontal face detector the stages
+// run: frontal, looking left, looking right. The two rotated-frontal
+// filters found no face the others missed on the real portraits of
+// ../shared/data (same shares by stage, same found rates), and leaving
+// them out makes the whole crop stage 20% faster.
+var DlibPoses = []int{0, 1, 2}
 
 // DlibAdjust is the threshold adjustment facet-crop's plain dlib stage
 // uses by default: on the real portraits of ../shared/data it lets the
