@@ -44,6 +44,9 @@ func (t *trainer) writeOOF() error {
 	if err := writeOOFTable(t.path("oof.arrow"), t.va, p); err != nil {
 		return err
 	}
+	if err := writeConfusion(t.path("confusion.png"), t.va.mask, t.va.gender, t.va.age, p); err != nil {
+		return err
+	}
 	t.logf("wrote %s (%d rows)", t.path("oof.arrow"), p.N)
 	return nil
 }

@@ -35,6 +35,8 @@ RUNDIR receives:
   metrics.jsonl                 one JSON object per epoch (see train/PROTOCOL.md)
   best.safetensors, best.json   weights of the best epoch and the model config
   last.safetensors, last.json   weights and optimiser state of the last epoch
+  learning.png, confusion.png   loss and validation F1 per epoch; the best
+                                model's 18-class confusion on validation
   oof.arrow                     the validation rows with the best model's
                                 probabilities (prob_mask, prob_gender, prob_age,
                                 prob18) and predictions (pred, pred_mask,

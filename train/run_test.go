@@ -102,6 +102,11 @@ func TestTrainSynthetic(t *testing.T) {
 			t.Error(err)
 		}
 	}
+	for _, name := range []string{"learning.png", "confusion.png"} {
+		if data, err := os.ReadFile(filepath.Join(out, name)); err != nil || !strings.HasPrefix(string(data), "\x89PNG") {
+			t.Errorf("%s is not a PNG: %v", name, err)
+		}
+	}
 	lines := metricLines(t, filepath.Join(out, "metrics.jsonl"))
 	if len(lines) != 2 {
 		t.Fatalf("metrics.jsonl has %d lines, want 2", len(lines))

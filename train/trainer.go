@@ -142,7 +142,14 @@ func (t *trainer) run(ctx context.Context, resume bool) error {
 	if best < 0 {
 		return errors.New("no epoch finished")
 	}
-	return t.writeOOF()
+	if err := t.writeOOF(); err != nil {
+		return err
+	}
+	lines, err := readMetrics(t.path("metrics.jsonl"))
+	if err != nil {
+		return err
+	}
+	return writeLearningCurve(t.path("learning.png"), lines)
 }
 
 // restore loads last.safetensors and the metrics of the epochs it
