@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/boostershot/facet/internal/augment"
+	"github.com/boostershot/facet/internal/cvimage"
 	"github.com/boostershot/facet/internal/testdata"
 )
 
@@ -46,12 +47,12 @@ func throughput(b *testing.B, files []string, work func(i int, path string)) {
 func floor(b *testing.B, files []string) {
 	dir := b.TempDir()
 	throughput(b, files, func(i int, path string) {
-		img, err := load(path)
+		img, err := cvimage.Load(path, 0)
 		if err != nil {
 			b.Error(err)
 			return
 		}
-		if err := save(filepath.Join(dir, filepath.Base(path)), img, 95); err != nil {
+		if err := cvimage.SaveJPEG(filepath.Join(dir, filepath.Base(path)), img, 95); err != nil {
 			b.Error(err)
 		}
 	})
@@ -65,13 +66,13 @@ func pipeline(b *testing.B, files []string) {
 	}
 	dir := b.TempDir()
 	throughput(b, files, func(i int, path string) {
-		img, err := load(path)
+		img, err := cvimage.Load(path, 0)
 		if err != nil {
 			b.Error(err)
 			return
 		}
 		img, _ = p.Apply(img, rand.New(rand.NewPCG(uint64(i), 1)))
-		if err := save(filepath.Join(dir, filepath.Base(path)), img, 95); err != nil {
+		if err := cvimage.SaveJPEG(filepath.Join(dir, filepath.Base(path)), img, 95); err != nil {
 			b.Error(err)
 		}
 	})

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/boostershot/facet/internal/augment"
+	"github.com/boostershot/facet/internal/cvimage"
 	"github.com/boostershot/facet/internal/dlib"
 	"github.com/boostershot/facet/internal/testdata"
 )
@@ -31,7 +32,7 @@ func TestMasksSitOnRealFaces(t *testing.T) {
 	defer det.Close()
 	checked := 0
 	for i, f := range files[:30] {
-		img, err := load(f)
+		img, err := cvimage.Load(f, 0)
 		if err != nil {
 			t.Fatal(err)
 		}

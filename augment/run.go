@@ -7,7 +7,6 @@ import (
 	"image"
 	"io"
 	"math/rand/v2"
-	"os"
 	"runtime"
 	"strconv"
 	"strings"
@@ -17,12 +16,11 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/compute"
 	"github.com/apache/arrow-go/v18/arrow/memory"
-	"gocv.io/x/gocv"
 
-	"github.com/boostershot/facet/internal/atomicfile"
 	"github.com/boostershot/facet/internal/augment"
 	"github.com/boostershot/facet/internal/cli"
 	"github.com/boostershot/facet/internal/crop"
+	"github.com/boostershot/facet/internal/cvimage"
 	"github.com/boostershot/facet/internal/label"
 	"github.com/boostershot/facet/internal/table"
 	"github.com/boostershot/facet/internal/work"
@@ -331,7 +329,7 @@ func one(s *source, j job, pipe augment.Pipeline, o options) result {
 	if err != nil {
 		return result{err: err.Error()}
 	}
-	img, err := load(s.images[j.parent])
+	img, err := cvimage.Load(s.images[j.parent], 0)
 	if err != nil {
 		return result{err: err.Error()}
 	}
@@ -356,41 +354,10 @@ func one(s *source, j job, pipe augment.Pipeline, o options) result {
 		img, ran = pipe.Apply(img, rng)
 		ops = strings.Join(ran, ",")
 	}
-	if err := save(dst, img, o.quality); err != nil {
+	if err := cvimage.SaveJPEG(dst, img, o.quality); err != nil {
 		return result{err: err.Error()}
 	}
 	return result{path: dst, ops: ops}
-}
-
-// load decodes an image file with OpenCV (EXIF orientation applied).
-func load(path string) (*augment.Image, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	m, err := gocv.IMDecode(data, gocv.IMReadColor)
-	if err != nil {
-		return nil, err
-	}
-	defer m.Close()
-	if m.Empty() {
-		return nil, fmt.Errorf("%s: not a decodable image", path)
-	}
-	return augment.FromBGR(m.Cols(), m.Rows(), m.ToBytes())
-}
-
-// save encodes img as JPEG and writes it atomically.
-func save(dst string, img *augment.Image, quality int) error {
-	m, err := gocv.NewMatFromBytes(img.H, img.W, gocv.MatTypeCV8UC3, img.BGR())
-	if err != nil {
-		return err
-	}
-	defer m.Close()
-	buf, err := gocv.IMEncodeWithParams(gocv.JPEGFileExt, m, []int{gocv.IMWriteJpegQuality, quality})
-	if err != nil || len(buf) == 0 {
-		return fmt.Errorf("encoding %s: %v", dst, err)
-	}
-	return atomicfile.Write(dst, buf)
 }
 
 // extraFields are the columns facet-augment adds.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/boostershot/facet/internal/augment"
 	"github.com/boostershot/facet/internal/cli"
+	"github.com/boostershot/facet/internal/cvimage"
 )
 
 // sheetCell is the side of one picture on the contact sheet.
@@ -38,7 +39,7 @@ func writeSheet(path string, s *source, jobs []job, results []result) error {
 	for k, p := range pairs {
 		x, y := (k%cols)*2*sheetCell, (k/cols)*(sheetCell+14)
 		for side, file := range []string{p.parent, p.masked} {
-			img, err := load(file)
+			img, err := cvimage.Load(file, 0)
 			if err != nil {
 				continue
 			}

@@ -2,18 +2,16 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"image"
 	"os"
 	"path/filepath"
 	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"gocv.io/x/gocv"
 
 	"github.com/boostershot/facet/internal/augment"
+	"github.com/boostershot/facet/internal/cvimage"
 	"github.com/boostershot/facet/internal/table"
 	"github.com/boostershot/facet/internal/work"
 )
@@ -101,7 +99,7 @@ func (d *dataset) load(ctx context.Context, size, workers int, progress func(don
 	errs := make([]error, d.Len())
 	var done atomic.Int64
 	err := work.Each(ctx, d.Len(), workers, func(_, i int) {
-		d.pix[i], errs[i] = loadImage(d.images[i], size)
+		d.pix[i], errs[i] = cvimage.Load(d.images[i], size)
 	}, func() { progress(int(done.Add(1)), d.Len()) })
 	if err != nil {
 		return err
@@ -112,25 +110,4 @@ func (d *dataset) load(ctx context.Context, size, workers int, progress func(don
 		}
 	}
 	return nil
-}
-
-// loadImage decodes an image file with OpenCV and resizes it to
-// size x size with area interpolation.
-func loadImage(path string, size int) (*augment.Image, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	m, err := gocv.IMDecode(data, gocv.IMReadColor)
-	if err != nil {
-		return nil, err
-	}
-	defer m.Close()
-	if m.Empty() {
-		return nil, errors.New(path + ": not a decodable image")
-	}
-	small := gocv.NewMat()
-	defer small.Close()
-	gocv.Resize(m, &small, image.Pt(size, size), 0, 0, gocv.InterpolationArea)
-	return augment.FromBGR(small.Cols(), small.Rows(), small.ToBytes())
 }

@@ -1,0 +1,54 @@
+// Package cvimage reads and writes augment.Images with OpenCV (gocv):
+// libjpeg-turbo decoding with the EXIF orientation applied, area
+// resizing, JPEG encoding. It keeps the cgo side of image files in one
+// place so internal/augment stays pure Go.
+package cvimage
+
+import (
+	"fmt"
+	"image"
+	"os"
+
+	"gocv.io/x/gocv"
+
+	"github.com/boostershot/facet/internal/atomicfile"
+	"github.com/boostershot/facet/internal/augment"
+)
+
+// Load decodes an image file; with size > 0 it is resized to size x size
+// (area interpolation).
+func Load(path string, size int) (*augment.Image, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	m, err := gocv.IMDecode(data, gocv.IMReadColor)
+	if err != nil {
+		return nil, err
+	}
+	defer m.Close()
+	if m.Empty() {
+		return nil, fmt.Errorf("%s: not a decodable image", path)
+	}
+	if size > 0 {
+		small := gocv.NewMat()
+		defer small.Close()
+		gocv.Resize(m, &small, image.Pt(size, size), 0, 0, gocv.InterpolationArea)
+		return augment.FromBGR(small.Cols(), small.Rows(), small.ToBytes())
+	}
+	return augment.FromBGR(m.Cols(), m.Rows(), m.ToBytes())
+}
+
+// SaveJPEG encodes img as JPEG at quality and writes it atomically.
+func SaveJPEG(path string, img *augment.Image, quality int) error {
+	m, err := gocv.NewMatFromBytes(img.H, img.W, gocv.MatTypeCV8UC3, img.BGR())
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	buf, err := gocv.IMEncodeWithParams(gocv.JPEGFileExt, m, []int{gocv.IMWriteJpegQuality, quality})
+	if err != nil || len(buf) == 0 {
+		return fmt.Errorf("encoding %s: %v", path, err)
+	}
+	return atomicfile.Write(path, buf)
+}
