@@ -16,7 +16,7 @@ import (
 	"github.com/boostershot/facet/internal/nn"
 )
 
-const synopsis = "facet-train --out RUNDIR (--folds DIR --fold K | --train T.arrow --val V.arrow) [--epochs N] [--batch 32] [--resume] [--backend gorgonia | --backend exec -- CMD ARGS...]"
+const synopsis = "facet-train --out RUNDIR (--folds DIR (--fold K | --all-folds) | --train T.arrow --val V.arrow) [--epochs N] [--batch 32] [--resume] [--backend gorgonia | --backend exec -- CMD ARGS...]"
 
 const help = `Trains the mask / gender / age classifier (internal/nn: a compact residual
 CNN with three heads, Adam, lr * 0.95^epoch) on a train table and scores it
@@ -50,6 +50,7 @@ of its config.json (--epochs and --patience may be raised).
 
 examples:
   facet-train --out runs/f0 --folds build/folds --fold 0 --epochs 20
+  facet-train --out runs/all --folds build/folds --all-folds --epochs 20
   facet-train --out runs/x --train a.arrow --val b.arrow --size 48 --width 8 --ops 'flip:0.5'
   facet-train --out runs/f0 --folds build/folds --fold 0 --backend exec -- python3 plugins/torch_train.py
 `
@@ -78,7 +79,7 @@ type options struct {
 	fold, epochs, batch, size, width, patience, workers             int
 	lr, ageSmoothing, labelSmoothing, weightDecay                   float64
 	seed                                                            uint64
-	resume                                                          bool
+	resume, allFolds                                                bool
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -88,6 +89,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.StringVar(&o.out, "out", "", "run folder `RUNDIR` (required)")
 	fs.StringVar(&o.folds, "folds", "", "fold files from facet-split in `DIR`")
 	fs.IntVar(&o.fold, "fold", -1, "fold `K` of --folds")
+	fs.BoolVar(&o.allFolds, "all-folds", false, "train every fold of --folds in turn (RUNDIR/foldK) and join their out-of-fold predictions")
 	fs.StringVar(&o.train, "train", "", "training table `T.arrow`")
 	fs.StringVar(&o.val, "val", "", "validation table `V.arrow`")
 	fs.IntVar(&o.epochs, "epochs", 20, "epochs")
@@ -121,6 +123,17 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	if o.out == "" {
 		return cli.Usagef("--out RUNDIR is required")
+	}
+	if o.allFolds {
+		switch {
+		case o.folds == "":
+			return cli.Usagef("--all-folds needs --folds DIR")
+		case fs.Changed("fold"):
+			return cli.Usagef("give --fold K or --all-folds, not both")
+		case o.resume:
+			return cli.Usagef("--resume works on one fold's RUNDIR, not with --all-folds")
+		}
+		return allFolds(ctx, args, o.out, o.folds, stdin, stdout, stderr)
 	}
 	var rc runConfig
 	if o.resume {
