@@ -18,12 +18,13 @@ BINS := $(PROGRAMS:%=bin/facet-%)
 APT_PACKAGES := libopencv-dev opencv-data libdlib-dev libdlib-data libopenblas-dev pkg-config
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-# Baselines for the benchmarks only: scikit-learn (facet-split comparison).
-BENCH_PACKAGES := python3-sklearn
+# Baselines for the benchmarks only: scikit-learn (facet-split comparison),
+# PyTorch (facet-train comparison).
+BENCH_PACKAGES := python3-sklearn python3-torch
 
 DEMO_DIR ?= build/demo
 
-.PHONY: deps bench-deps build test vet interop demo bench bench-split clean
+.PHONY: deps bench-deps build test vet interop demo bench bench-split bench-train clean
 
 ## deps: install the Debian packages (apt-get; only what is missing)
 deps:
@@ -98,11 +99,16 @@ bench-deps: deps
 ## bench: every Go benchmark, then the comparisons with outside baselines
 bench: bench-deps build
 	$(GO) test -run '^$$' -bench . -benchmem ./...
-	$(MAKE) --no-print-directory bench-split
+	$(MAKE) --no-print-directory bench-split bench-train
 
 ## bench-split: facet-split against scikit-learn's StratifiedGroupKFold
 bench-split: bench-deps bin/facet-split bin/facet-prep
 	/usr/bin/python3 bench/split_compare.py --facet bin/facet-split --prep bin/facet-prep
+
+## bench-train: facet-train's training speed against the same network in PyTorch (CPU)
+bench-train: bench-deps
+	/usr/bin/python3 bench/train_compare.py
+	/usr/bin/python3 bench/train_compare.py --tags openblas
 
 clean:
 	rm -rf bin build interop/node_modules

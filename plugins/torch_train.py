@@ -12,12 +12,13 @@ Pillow and safetensors. Untested in the facet CI (no torch there).
 import json, math, os, sys, time
 
 import numpy as np
-import pyarrow as pa
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from PIL import Image
-from safetensors.torch import save_file
+
+# pyarrow, Pillow and safetensors are imported where the data is read and
+# the weights written, so the network (Net) can be imported without them,
+# as bench/train_compare.py does.
 
 
 class ConvBN(nn.Module):
@@ -96,6 +97,8 @@ def head_loss(logits, labels, target, weights, cfg):
 
 
 def load_table(path, size, mean, std):
+    import pyarrow as pa
+    from PIL import Image
     try:
         tbl = pa.ipc.open_file(path).read_all()
     except pa.ArrowInvalid:
@@ -219,6 +222,7 @@ def main():
             with open(os.path.join(run_dir, "best.json.tmp"), "w") as f:
                 json.dump(cfg, f, indent=2)
             os.replace(os.path.join(run_dir, "best.json.tmp"), os.path.join(run_dir, "best.json"))
+            from safetensors.torch import save_file
             save_file(state, tmp, metadata={"epoch": str(epoch), "score": str(m["score"])})
             os.replace(tmp, os.path.join(run_dir, "best.safetensors"))
         else:
