@@ -4,11 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"hash/crc32"
 	"image"
 	"image/color"
 	"image/jpeg"
-	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,6 +19,7 @@ import (
 	"github.com/boostershot/facet/internal/crop"
 	"github.com/boostershot/facet/internal/label"
 	"github.com/boostershot/facet/internal/table"
+	"github.com/boostershot/facet/internal/testdata"
 )
 
 // photo is a 384x512 test picture: white top half, black bottom half.
@@ -36,24 +35,6 @@ func photo() *image.RGBA {
 		}
 	}
 	return img
-}
-
-func encJPEG(t *testing.T, img image.Image) []byte {
-	t.Helper()
-	var b bytes.Buffer
-	if err := jpeg.Encode(&b, img, &jpeg.Options{Quality: 90}); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
-}
-
-func encPNG(t *testing.T, img image.Image) []byte {
-	t.Helper()
-	var b bytes.Buffer
-	if err := png.Encode(&b, img); err != nil {
-		t.Fatal(err)
-	}
-	return b.Bytes()
 }
 
 // withOrientation inserts an EXIF APP1 segment with the given orientation
@@ -73,15 +54,6 @@ func withOrientation(jpg []byte, orientation uint16) []byte {
 	out = append(out, seg...)
 	out = append(out, payload...)
 	return append(out, jpg[2:]...)
-}
-
-// bombPNG is a valid PNG header that claims 60000x60000 pixels.
-func bombPNG(t *testing.T) []byte {
-	data := encPNG(t, image.NewGray(image.Rect(0, 0, 4, 4)))
-	binary.BigEndian.PutUint32(data[16:], 60000)
-	binary.BigEndian.PutUint32(data[20:], 60000)
-	binary.BigEndian.PutUint32(data[29:], crc32.ChecksumIEEE(data[12:29]))
-	return data
 }
 
 type row struct{ id, file string }
@@ -179,7 +151,7 @@ func readResults(t *testing.T, data []byte) map[string]result {
 }
 
 func TestBadInputKeepsEveryRow(t *testing.T) {
-	good := encJPEG(t, photo())
+	good := testdata.JPEG(t, photo())
 	cmyk, err := os.ReadFile("testdata/cmyk.jpg")
 	if err != nil {
 		t.Fatal(err)
@@ -191,8 +163,8 @@ func TestBadInputKeepsEveryRow(t *testing.T) {
 	}
 	files := map[string][]byte{
 		"good.jpg": good, "empty.jpg": nil, "truncated.jpg": good[:len(good)/3], "text.jpg": []byte("not an image at all"),
-		"cmyk.jpg": cmyk, "gray.jpg": encJPEG(t, gray), "alpha.png": encPNG(t, alpha), "bomb.png": bombPNG(t),
-		"rotated.jpg": withOrientation(encJPEG(t, photo()), 6),
+		"cmyk.jpg": cmyk, "gray.jpg": testdata.JPEG(t, gray), "alpha.png": testdata.PNG(t, alpha), "bomb.png": testdata.PNGBomb(t, 60000),
+		"rotated.jpg": withOrientation(testdata.JPEG(t, photo()), 6),
 	}
 	var rows []row
 	for _, name := range []string{"good.jpg", "empty.jpg", "truncated.jpg", "text.jpg", "cmyk.jpg", "gray.jpg", "alpha.png", "bomb.png", "rotated.jpg", "missing.jpg"} {
@@ -250,7 +222,7 @@ func TestBadInputKeepsEveryRow(t *testing.T) {
 }
 
 func TestCropGeometryAndResume(t *testing.T) {
-	in, _ := inputTable(t, map[string][]byte{"a.jpg": encJPEG(t, photo()), "b.png": encPNG(t, photo())}, []row{{"x/a", "a.jpg"}, {"x/b", "b.png"}})
+	in, _ := inputTable(t, map[string][]byte{"a.jpg": testdata.JPEG(t, photo()), "b.png": testdata.PNG(t, photo())}, []row{{"x/a", "a.jpg"}, {"x/b", "b.png"}})
 	out := t.TempDir()
 	args := []string{"--out", out, "--detectors", "center", "--center", "0.25,0.25,0.75,0.75", "--margin", "0", "--size", "32"}
 	data, _, err := runCrop(t, in, args...)
@@ -307,9 +279,9 @@ func TestFolderMode(t *testing.T) {
 	dir := t.TempDir()
 	for _, p := range []string{"a/one.jpg", "b/two.png", "b/.hidden.jpg", "notes.txt"} {
 		os.MkdirAll(filepath.Join(dir, filepath.Dir(p)), 0o755)
-		data := encJPEG(t, photo())
+		data := testdata.JPEG(t, photo())
 		if strings.HasSuffix(p, ".png") {
-			data = encPNG(t, photo())
+			data = testdata.PNG(t, photo())
 		}
 		os.WriteFile(filepath.Join(dir, p), data, 0o644)
 	}
@@ -330,7 +302,7 @@ func TestFolderMode(t *testing.T) {
 }
 
 func TestUsageAndInputErrors(t *testing.T) {
-	in, _ := inputTable(t, map[string][]byte{"a.jpg": encJPEG(t, photo())}, []row{{"a", "a.jpg"}})
+	in, _ := inputTable(t, map[string][]byte{"a.jpg": testdata.JPEG(t, photo())}, []row{{"a", "a.jpg"}})
 	out := t.TempDir()
 	for name, args := range map[string][]string{
 		"no out":         {"--detectors", "center"},
@@ -356,7 +328,7 @@ func TestUsageAndInputErrors(t *testing.T) {
 }
 
 func TestInterruptLeavesNoPartialFiles(t *testing.T) {
-	in, _ := inputTable(t, map[string][]byte{"a.jpg": encJPEG(t, photo())}, []row{{"a", "a.jpg"}, {"b", "a.jpg"}})
+	in, _ := inputTable(t, map[string][]byte{"a.jpg": testdata.JPEG(t, photo())}, []row{{"a", "a.jpg"}, {"b", "a.jpg"}})
 	out := t.TempDir()
 	tableOut := filepath.Join(t.TempDir(), "t.arrow")
 	ctx, cancel := context.WithCancel(context.Background())
