@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -111,7 +112,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 
 	var pred *dlib.Predictor
-	if (contains(stages, "dlib") || contains(stages, "dlib-fine")) && o.landmark != "" {
+	if (slices.Contains(stages, "dlib") || slices.Contains(stages, "dlib-fine")) && o.landmark != "" {
 		if pred, err = dlib.LoadPredictor(o.landmark); err != nil {
 			return fmt.Errorf("landmark model: %w", err)
 		}
@@ -247,7 +248,7 @@ func (o *options) check(args []string) (stages []string, center face.Center, err
 		default:
 			return nil, center, cli.Usagef("--detectors: unknown detector %q (want dlib, dlib-fine, cascade, dnn, center)", s)
 		}
-		if contains(stages, s) {
+		if slices.Contains(stages, s) {
 			return nil, center, cli.Usagef("--detectors: %s given twice", s)
 		}
 		if s == "dnn" && o.dnnModel == "" {
@@ -256,15 +257,6 @@ func (o *options) check(args []string) (stages []string, center face.Center, err
 		stages = append(stages, s)
 	}
 	return stages, center, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // cropFields are the columns facet-crop adds (or replaces).

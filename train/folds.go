@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -65,7 +66,7 @@ func withoutFlags(args []string, names ...string) []string {
 			return append(out, args[i:]...)
 		}
 		name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
-		drop := strings.HasPrefix(a, "-") && contains(names, name)
+		drop := strings.HasPrefix(a, "-") && slices.Contains(names, name)
 		if !drop {
 			out = append(out, a)
 			continue
@@ -86,15 +87,6 @@ func insertFlags(args []string, flags ...string) []string {
 		}
 	}
 	return append(append([]string(nil), args...), flags...)
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // joinTables writes the rows of every Arrow file in paths, which must

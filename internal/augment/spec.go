@@ -3,6 +3,7 @@ package augment
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -151,7 +152,7 @@ func newOp(name string, kv map[string]Range) (Op, error) {
 		return nil, fmt.Errorf("unknown op %q (want flip, jitter, affine, blur, noise, cutout, jpeg, gray)", name)
 	}
 	for k := range kv {
-		if !contains(keys, k) {
+		if !slices.Contains(keys, k) {
 			return nil, fmt.Errorf("%s takes no argument %q (it takes %s)", name, k, strings.Join(keys, ", "))
 		}
 	}
@@ -227,15 +228,6 @@ func newOp(name string, kv map[string]Range) (Op, error) {
 		return JPEG{r}, err
 	}
 	return nil, fmt.Errorf("unknown op %q", name)
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func ftoa(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
