@@ -19,7 +19,7 @@ import (
 
 	"github.com/boostershot/facet/internal/atomicfile"
 	"github.com/boostershot/facet/internal/label"
-	"github.com/boostershot/facet/internal/nn"
+	"github.com/boostershot/facet/internal/pred"
 )
 
 // writeLearningCurve draws the losses (left) and the validation scores
@@ -78,7 +78,7 @@ func (b *bufferWriter) Write(p []byte) (int, error) { *b = append(*b, p...); ret
 // writeConfusion draws the 18-class confusion matrix of the validation
 // rows with all three parts known (rows: truth, columns: prediction;
 // cells shaded by their share of the row, counts written) to path as PNG.
-func writeConfusion(path string, truthMask, truthGender, truthAge []int8, p *nn.Probs) error {
+func writeConfusion(path string, truthMask, truthGender, truthAge []int8, p *pred.Probs) error {
 	const k, cell, left, top = label.NumClasses, 34, 180, 44
 	var counts [k][k]int
 	n := 0

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/boostershot/facet/internal/pred"
 	"image"
 	"image/color"
 	"image/png"
@@ -195,16 +196,16 @@ func checkOOF(t *testing.T, path string, rows int) {
 	for r.Next() {
 		rec := r.RecordBatch()
 		p18 := rec.Column(rec.Schema().FieldIndices("prob18")[0]).(*array.List)
-		pred := rec.Column(rec.Schema().FieldIndices("pred")[0]).(*array.Int8)
+		predCol := rec.Column(rec.Schema().FieldIndices("pred")[0]).(*array.Int8)
 		vals := p18.ListValues().(*array.Float32)
 		for i := range int(rec.NumRows()) {
 			lo, hi := p18.ValueOffsets(i)
 			if hi-lo != 18 {
 				t.Fatalf("row %d: prob18 has %d values", i, hi-lo)
 			}
-			best := int8(nn.Argmax(vals.Float32Values()[lo:hi]))
-			if pred.Value(i) != best {
-				t.Errorf("row %d: pred %d, argmax of prob18 %d", i, pred.Value(i), best)
+			best := int8(pred.Argmax(vals.Float32Values()[lo:hi]))
+			if predCol.Value(i) != best {
+				t.Errorf("row %d: pred %d, argmax of prob18 %d", i, predCol.Value(i), best)
 			}
 		}
 		n += int(rec.NumRows())

@@ -19,6 +19,7 @@ import (
 	"github.com/boostershot/facet/internal/checkpoint"
 	"github.com/boostershot/facet/internal/cli"
 	"github.com/boostershot/facet/internal/nn"
+	"github.com/boostershot/facet/internal/pred"
 	"github.com/boostershot/facet/internal/work"
 )
 
@@ -346,11 +347,11 @@ func (t *trainer) makeBatch(ctx context.Context, epoch int, rows []int) (nn.Batc
 
 // predict runs the model on every image of d, without augmentation, in
 // chunks so the input tensor stays small.
-func predict(ctx context.Context, m *nn.Model, d *dataset, workers int) (*nn.Probs, error) {
+func predict(ctx context.Context, m *nn.Model, d *dataset, workers int) (*pred.Probs, error) {
 	s := m.Config().InputSize
 	per := 3 * s * s
 	const chunk = 256
-	all := &nn.Probs{}
+	all := &pred.Probs{}
 	for lo := 0; lo < d.Len(); lo += chunk {
 		hi := min(lo+chunk, d.Len())
 		images := make([]float32, (hi-lo)*per)
@@ -367,29 +368,16 @@ func predict(ctx context.Context, m *nn.Model, d *dataset, workers int) (*nn.Pro
 		if err != nil {
 			return nil, err
 		}
-		all.N += p.N
-		all.Mask = append(all.Mask, p.Mask...)
-		all.Gender = append(all.Gender, p.Gender...)
-		all.Age = append(all.Age, p.Age...)
-		all.Class18 = append(all.Class18, p.Class18...)
-		all.Pred18 = append(all.Pred18, p.Pred18...)
+		all.Append(p)
 	}
 	return all, nil
 }
 
-func argmaxRows(p []float32, k int) []int {
-	out := make([]int, len(p)/k)
-	for i := range out {
-		out[i] = nn.Argmax(p[i*k : (i+1)*k])
-	}
-	return out
-}
-
 // validation fills em's validation fields from the predictions p of d.
-func validation(em *epochMetrics, d *dataset, p *nn.Probs, heads string) {
-	mk := score(d.mask, argmaxRows(p.Mask, nn.NumMask), nn.NumMask)
-	g := score(d.gender, argmaxRows(p.Gender, nn.NumGender), nn.NumGender)
-	a := score(d.age, argmaxRows(p.Age, nn.NumAge), nn.NumAge)
+func validation(em *epochMetrics, d *dataset, p *pred.Probs, heads string) {
+	mk := score(d.mask, pred.ArgmaxRows(p.Mask, nn.NumMask), nn.NumMask)
+	g := score(d.gender, pred.ArgmaxRows(p.Gender, nn.NumGender), nn.NumGender)
+	a := score(d.age, pred.ArgmaxRows(p.Age, nn.NumAge), nn.NumAge)
 	l18 := make([]int8, d.Len())
 	for i := range l18 {
 		l18[i] = nn.Class18(d.mask[i], d.gender[i], d.age[i])

@@ -83,31 +83,6 @@ func LR(base, decay float64, epoch int) float64 {
 	return base * math.Pow(decay, float64(epoch))
 }
 
-// Combine18 returns the 18 class probabilities implied by independent
-// mask, gender and age probabilities: p18[m*6+g*3+a] = pm[m]*pg[g]*pa[a].
-// Its argmax is the most probable combination, i.e. the argmax of the sum
-// of the three log-probabilities.
-func Combine18(pm, pg, pa []float32) [NumClasses]float32 {
-	var out [NumClasses]float32
-	for c := range out {
-		m, g, a := Split18(c)
-		out[c] = pm[m] * pg[g] * pa[a]
-	}
-	return out
-}
-
-// Argmax returns the index of the largest value (the first on ties), or
-// -1 for an empty slice.
-func Argmax(p []float32) int {
-	best := -1
-	for i, v := range p {
-		if best < 0 || v > p[best] {
-			best = i
-		}
-	}
-	return best
-}
-
 // targets fills t (n x k, row major) with the loss targets of one head:
 // row i is smooth[labels[i]] * w[labels[i]] / sum of those weights over
 // the labelled rows, and zero for rows whose label is negative (unknown).

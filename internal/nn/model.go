@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 
 	G "gorgonia.org/gorgonia"
+
+	"github.com/boostershot/facet/internal/pred"
 	"gorgonia.org/tensor"
 )
 
@@ -53,18 +55,8 @@ type Loss struct {
 	LabelledMask, LabelledGender, LabelledAge, Labelled18 int
 }
 
-// Probs holds per-head class probabilities, row major (N x k), and the
-// 18-class probabilities with their argmax. In the three-head layout
-// Class18 is the product of the heads; in the single-head layout the
-// heads are the marginals of Class18.
-type Probs struct {
-	N       int
-	Mask    []float32 // N x 3
-	Gender  []float32 // N x 2
-	Age     []float32 // N x 3
-	Class18 []float32 // N x 18
-	Pred18  []int     // N
-}
+// Probs are the model's predictions (see package pred).
+type Probs = pred.Probs
 
 // Model is a network with its weights, optimiser state and compiled
 // graphs. It is not safe for concurrent use.
@@ -627,8 +619,7 @@ func (m *Model) Predict(images []float32) (*Probs, error) {
 		m.eval = gr
 	}
 	gr := m.eval
-	out := &Probs{N: n, Mask: make([]float32, n*NumMask), Gender: make([]float32, n*NumGender),
-		Age: make([]float32, n*NumAge), Class18: make([]float32, n*NumClasses), Pred18: make([]int, n)}
+	out := pred.New(n)
 	for lo := 0; lo < n; lo += pb {
 		hi := min(lo+pb, n)
 		x := gr.x.Float32s()
@@ -650,23 +641,10 @@ func (m *Model) Predict(images []float32) (*Probs, error) {
 		}
 		gr.vm.Reset()
 	}
-	for i := 0; i < n; i++ {
-		pm := out.Mask[i*NumMask : (i+1)*NumMask]
-		pg := out.Gender[i*NumGender : (i+1)*NumGender]
-		pa := out.Age[i*NumAge : (i+1)*NumAge]
-		p18 := out.Class18[i*NumClasses : (i+1)*NumClasses]
-		if m.cfg.Heads == HeadsSingle18 {
-			for c, v := range p18 {
-				mm, g, a := Split18(c)
-				pm[mm] += v
-				pg[g] += v
-				pa[a] += v
-			}
-		} else {
-			c18 := Combine18(pm, pg, pa)
-			copy(p18, c18[:])
-		}
-		out.Pred18[i] = Argmax(p18)
+	if m.cfg.Heads == HeadsSingle18 {
+		out.Marginalise()
+	} else {
+		out.CombineHeads()
 	}
 	return out, nil
 }

@@ -2,6 +2,7 @@ package nn
 
 import (
 	"encoding/json"
+	"github.com/boostershot/facet/internal/pred"
 	"math"
 	"math/rand/v2"
 	"reflect"
@@ -110,35 +111,6 @@ func TestClass18(t *testing.T) {
 	}
 	if Class18(-1, 0, 0) != -1 || Class18(0, 2, 0) != -1 {
 		t.Error("unknown part should give -1")
-	}
-	// the argmax of the product is the argmax of the sum of logs
-	rng := rand.New(rand.NewPCG(3, 4))
-	for range 100 {
-		p := func(k int) []float32 {
-			v := make([]float32, k)
-			var s float32
-			for i := range v {
-				v[i] = rng.Float32() + 1e-3
-				s += v[i]
-			}
-			for i := range v {
-				v[i] /= s
-			}
-			return v
-		}
-		pm, pg, pa := p(3), p(2), p(3)
-		c18 := Combine18(pm, pg, pa)
-		best, bestLog := -1, math.Inf(-1)
-		for c := range c18 {
-			mm, g, a := Split18(c)
-			l := math.Log(float64(pm[mm])) + math.Log(float64(pg[g])) + math.Log(float64(pa[a]))
-			if l > bestLog {
-				best, bestLog = c, l
-			}
-		}
-		if Argmax(c18[:]) != best {
-			t.Fatalf("argmax product %d, argmax log-sum %d", Argmax(c18[:]), best)
-		}
 	}
 }
 
@@ -526,7 +498,7 @@ func TestPredict(t *testing.T) {
 					t.Fatalf("%s: probabilities sum to %v", heads, s)
 				}
 			}
-			if all.Pred18[i] != Argmax(all.Class18[i*18:i*18+18]) {
+			if all.Pred18[i] != pred.Argmax(all.Class18[i*18:i*18+18]) {
 				t.Fatalf("Pred18 is not the argmax")
 			}
 		}
