@@ -112,7 +112,7 @@ func execTrain(ctx context.Context, dir string, rc runConfig, va *dataset, worke
 		return fmt.Errorf("backend output: best.json describes another model (input %d width %d blocks %v heads %s) than the run's (input %d width %d blocks %v heads %s)",
 			got.InputSize, got.Width, got.Blocks, got.Heads, rc.Model.InputSize, rc.Model.Width, rc.Model.Blocks, rc.Model.Heads)
 	}
-	if _, err := checkpoint.Read(best, modelTensors(m, false)); err != nil {
+	if _, err := checkpoint.Read(best, m.Tensors(false)); err != nil {
 		return fmt.Errorf("backend output: %w", err)
 	}
 	lines, err := checkMetrics(filepath.Join(dir, "metrics.jsonl"))

@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/boostershot/facet/internal/atomicfile"
-	"github.com/boostershot/facet/internal/checkpoint"
 	"github.com/boostershot/facet/internal/nn"
 	"github.com/boostershot/facet/internal/pred"
 	"github.com/boostershot/facet/internal/table"
@@ -15,11 +14,8 @@ import (
 // writeOOF loads best.safetensors, predicts the validation rows and
 // writes them with the predictions to oof.arrow.
 func (t *trainer) writeOOF() error {
-	m, err := nn.New(t.rc.Model)
+	m, err := nn.Load(t.path("best.safetensors"))
 	if err != nil {
-		return err
-	}
-	if _, err := checkpoint.Read(t.path("best.safetensors"), modelTensors(m, false)); err != nil {
 		return err
 	}
 	p, err := predict(context.Background(), m, t.va, t.workers)

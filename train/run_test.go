@@ -139,10 +139,10 @@ func TestTrainSynthetic(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := checkpoint.Read(filepath.Join(out, "best.safetensors"), modelTensors(m, false)); err != nil {
+	if _, err := checkpoint.Read(filepath.Join(out, "best.safetensors"), m.Tensors(false)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := checkpoint.Read(filepath.Join(out, "last.safetensors"), modelTensors(m, true)); err != nil {
+	if _, err := checkpoint.Read(filepath.Join(out, "last.safetensors"), m.Tensors(true)); err != nil {
 		t.Fatal(err)
 	}
 	checkOOF(t, filepath.Join(out, "oof.arrow"), 32)

@@ -70,18 +70,6 @@ func (t *trainer) logf(format string, args ...any) {
 	fmt.Fprintf(t.stderr, "facet-train: "+format+"\n", args...)
 }
 
-func modelTensors(m *nn.Model, withOptimizer bool) []checkpoint.Tensor {
-	ps := m.Params()
-	if withOptimizer {
-		ps = append(append([]*nn.Param(nil), ps...), m.OptimizerParams()...)
-	}
-	ts := make([]checkpoint.Tensor, len(ps))
-	for i, p := range ps {
-		ts[i] = checkpoint.Tensor{Name: p.Name, Shape: p.Shape, Data: p.Data}
-	}
-	return ts
-}
-
 func (t *trainer) run(ctx context.Context, resume bool) error {
 	m, err := nn.New(t.rc.Model)
 	if err != nil {
@@ -118,14 +106,14 @@ func (t *trainer) run(ctx context.Context, resume bool) error {
 		if em.Score > best {
 			best, sinceBest, em.Best = em.Score, 0, true
 			meta := map[string]string{"epoch": strconv.Itoa(epoch), "score": strconv.FormatFloat(em.Score, 'g', -1, 64)}
-			if err := checkpoint.Save(t.path("best.safetensors"), t.rc.Model, modelTensors(m, false), meta); err != nil {
+			if err := checkpoint.Save(t.path("best.safetensors"), t.rc.Model, m.Tensors(false), meta); err != nil {
 				return err
 			}
 		} else {
 			sinceBest++
 		}
 		meta := map[string]string{"epoch": strconv.Itoa(epoch), "steps": strconv.Itoa(m.Steps())}
-		if err := checkpoint.Save(t.path("last.safetensors"), t.rc.Model, modelTensors(m, true), meta); err != nil {
+		if err := checkpoint.Save(t.path("last.safetensors"), t.rc.Model, m.Tensors(true), meta); err != nil {
 			return err
 		}
 		if err := appendMetrics(t.path("metrics.jsonl"), em); err != nil {
@@ -157,7 +145,7 @@ func (t *trainer) run(ctx context.Context, resume bool) error {
 // covers; metrics lines of later epochs (written before a crash that
 // lost their checkpoint) are dropped.
 func (t *trainer) restore() (start int, best float64, sinceBest int, err error) {
-	meta, err := checkpoint.Read(t.path("last.safetensors"), modelTensors(t.m, true))
+	meta, err := checkpoint.Read(t.path("last.safetensors"), t.m.Tensors(true))
 	if err != nil {
 		return 0, 0, 0, fmt.Errorf("--resume: %w", err)
 	}

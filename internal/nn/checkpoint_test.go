@@ -7,14 +7,6 @@ import (
 	"github.com/boostershot/facet/internal/checkpoint"
 )
 
-func tensorsOf(m *Model) []checkpoint.Tensor {
-	var ts []checkpoint.Tensor
-	for _, p := range m.Params() {
-		ts = append(ts, checkpoint.Tensor{Name: p.Name, Shape: p.Shape, Data: p.Data})
-	}
-	return ts
-}
-
 // TestCheckpointRoundTrip trains a little, saves the weights and running
 // statistics, loads them into a model with other initial weights and
 // asks for identical predictions; a model of another width is refused.
@@ -34,7 +26,7 @@ func TestCheckpointRoundTrip(t *testing.T) {
 		t.Error("training did not move the BN running mean")
 	}
 	path := filepath.Join(t.TempDir(), "best.safetensors")
-	if err := checkpoint.Save(path, m.Config(), tensorsOf(m), map[string]string{"format": "pt"}); err != nil {
+	if err := checkpoint.Save(path, m.Config(), m.Tensors(false), map[string]string{"format": "pt"}); err != nil {
 		t.Fatal(err)
 	}
 	var back Config
@@ -46,7 +38,7 @@ func TestCheckpointRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := checkpoint.Read(path, tensorsOf(m2)); err != nil {
+	if _, err := checkpoint.Read(path, m2.Tensors(false)); err != nil {
 		t.Fatal(err)
 	}
 	p1, err := m.Predict(b.Images)
@@ -65,7 +57,7 @@ func TestCheckpointRoundTrip(t *testing.T) {
 	wide := cfg
 	wide.Width = 4
 	m3, _ := New(wide)
-	if _, err := checkpoint.Read(path, tensorsOf(m3)); err == nil {
+	if _, err := checkpoint.Read(path, m3.Tensors(false)); err == nil {
 		t.Error("a checkpoint of width 3 loaded into a model of width 4")
 	} else {
 		t.Log(err)
@@ -84,7 +76,7 @@ func TestResumeMatches(t *testing.T) {
 	}
 	path := filepath.Join(t.TempDir(), "last.safetensors")
 	all := func(m *Model) []checkpoint.Tensor {
-		ts := tensorsOf(m)
+		ts := m.Tensors(false)
 		for _, p := range m.OptimizerParams() {
 			ts = append(ts, checkpoint.Tensor{Name: p.Name, Shape: p.Shape, Data: p.Data})
 		}
