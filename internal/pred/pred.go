@@ -146,20 +146,14 @@ var Fields = []arrow.Field{
 // Schema returns s with the prediction columns (replacing any it had).
 func Schema(s *arrow.Schema) *arrow.Schema { return table.ExtendSchema(s, Fields) }
 
-// Extend returns rec with the prediction columns of p's rows
-// [row, row+rec.NumRows()), in the layout of schema (from Schema).
-func Extend(rec arrow.RecordBatch, schema *arrow.Schema, p *Probs, row int) (arrow.RecordBatch, error) {
-	n := int(rec.NumRows())
-	if row < 0 || row+n > p.N {
+// Columns returns the prediction columns (in the order of Fields) of p's
+// rows [row, row+n). The caller releases them.
+func Columns(p *Probs, row, n int) ([]arrow.Array, error) {
+	if row < 0 || n < 0 || row+n > p.N {
 		return nil, fmt.Errorf("pred: rows %d..%d of %d predictions", row, row+n, p.N)
 	}
 	mem := memory.DefaultAllocator
 	var cols []arrow.Array
-	defer func() {
-		for _, c := range cols {
-			c.Release()
-		}
-	}()
 	for _, l := range []struct {
 		p []float32
 		k int
@@ -185,6 +179,21 @@ func Extend(rec arrow.RecordBatch, schema *arrow.Schema, p *Probs, row int) (arr
 		cols = append(cols, b.NewArray())
 		b.Release()
 	}
+	return cols, nil
+}
+
+// Extend returns rec with the prediction columns of p's rows
+// [row, row+rec.NumRows()), in the layout of schema (from Schema).
+func Extend(rec arrow.RecordBatch, schema *arrow.Schema, p *Probs, row int) (arrow.RecordBatch, error) {
+	cols, err := Columns(p, row, int(rec.NumRows()))
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		for _, c := range cols {
+			c.Release()
+		}
+	}()
 	return table.Extend(rec, schema, Fields, cols)
 }
 

@@ -1,0 +1,7 @@
+// Command facet-infer predicts the mask, gender and age group of every
+// row of a sample table with a trained model. See facet-infer --help.
+package main
+
+import "github.com/boostershot/facet/internal/cli"
+
+func main() { cli.Main("facet-infer", run) }

@@ -1,0 +1,38 @@
+package main
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/boostershot/facet/internal/pred"
+	"github.com/boostershot/facet/internal/submission"
+	"github.com/boostershot/facet/internal/table"
+)
+
+// submissionRows collects each row's id, photo and prediction for
+// --submission.
+type submissionRows []submission.Row
+
+func (s *submissionRows) add(rec arrow.RecordBatch, p *pred.Probs) {
+	ids := rec.Column(rec.Schema().FieldIndices(table.ColID)[0]).(*array.String)
+	_, photos := table.ImageFiles(rec)
+	for i := range int(rec.NumRows()) {
+		*s = append(*s, submission.Row{ID: ids.Value(i), Path: photos[i], Class: p.Pred18[i]})
+	}
+}
+
+func (s submissionRows) write(path, info string, stderr io.Writer) error {
+	unused, err := submission.Write(path, info, s)
+	if err != nil {
+		return fmt.Errorf("--submission: %w", err)
+	}
+	fmt.Fprintf(stderr, "facet-infer: wrote %s (%d predictions", path, len(s)-unused)
+	if unused > 0 {
+		fmt.Fprintf(stderr, "; %d rows of the table are not in %s", unused, info)
+	}
+	fmt.Fprintln(stderr, ")")
+	return nil
+}
