@@ -28,7 +28,7 @@ DATA ?= $(or $(FACET_TESTDATA),../shared/data)
 REAL_DIR ?= build/real
 REAL_EPOCHS ?= 14
 
-.PHONY: deps bench-deps build test vet interop demo real bench bench-split bench-train clean
+.PHONY: deps bench-deps build test vet interop demo real bench bench-split bench-train bench-infer clean
 
 ## deps: install the Debian packages (apt-get; only what is missing)
 deps:
@@ -111,7 +111,7 @@ bench-deps: deps
 ## bench: every Go benchmark, then the comparisons with outside baselines
 bench: bench-deps build
 	$(GO) test -run '^$$' -bench . -benchmem ./...
-	$(MAKE) --no-print-directory bench-split bench-train
+	$(MAKE) --no-print-directory bench-split bench-train bench-infer
 
 ## bench-split: facet-split against scikit-learn's StratifiedGroupKFold
 bench-split: bench-deps bin/facet-split bin/facet-prep
@@ -121,6 +121,11 @@ bench-split: bench-deps bin/facet-split bin/facet-prep
 bench-train: bench-deps
 	/usr/bin/python3 bench/train_compare.py
 	/usr/bin/python3 bench/train_compare.py --tags openblas
+
+## bench-infer: the model's inference speed against the same network in PyTorch (CPU)
+bench-infer: bench-deps
+	/usr/bin/python3 bench/infer_compare.py
+	/usr/bin/python3 bench/infer_compare.py --tags openblas
 
 clean:
 	rm -rf bin build interop/node_modules

@@ -49,7 +49,7 @@ func tinyModel(t *testing.T, heads string) (string, *nn.Model) {
 
 // photos writes n random 20x24 JPEGs (left and right halves differ, so a
 // mirror image is another input) and returns a table of them.
-func photos(t *testing.T, dir string, n int) []table.Sample {
+func photos(t testing.TB, dir string, n int) []table.Sample {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(uint64(n), 9))
 	var ss []table.Sample
@@ -76,7 +76,7 @@ func photos(t *testing.T, dir string, n int) []table.Sample {
 
 // tableOf encodes samples as an Arrow stream in batches of batch rows,
 // with an extra column that must pass through.
-func tableOf(t *testing.T, ss []table.Sample, batch int) []byte {
+func tableOf(t testing.TB, ss []table.Sample, batch int) []byte {
 	t.Helper()
 	schema := table.ExtendSchema(table.NewSchema(label.DefaultBins), []arrow.Field{{Name: "note", Type: arrow.BinaryTypes.String}})
 	var buf bytes.Buffer
