@@ -16,6 +16,7 @@ import (
 	"github.com/boostershot/facet/internal/cvimage"
 	"github.com/boostershot/facet/internal/nn"
 	"github.com/boostershot/facet/internal/pred"
+	"github.com/boostershot/facet/internal/shard"
 	"github.com/boostershot/facet/internal/table"
 	"github.com/boostershot/facet/internal/work"
 )
@@ -174,32 +175,44 @@ func (p *predictor) predict(c *chunk) (*pred.Probs, error) {
 	return out, nil
 }
 
-// eachChunk reads r's batches in slices of at most size rows, loads each
+// eachChunk reads r's batches, keeps part's rows, in slices of at most size rows, loads each
 // slice on a goroutine of its own while the previous one is predicted, and
 // calls fn for each in order. The first error stops both sides.
-func eachChunk(ctx context.Context, r *table.Reader, size int, load func(context.Context, arrow.RecordBatch) (*chunk, error), fn func(*chunk) error) error {
+func eachChunk(ctx context.Context, r *table.Reader, part shard.Shard, size int, load func(context.Context, arrow.RecordBatch) (*chunk, error), fn func(*chunk) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	chunks := make(chan *chunk, 1)
 	loadErr := make(chan error, 1)
+	// send loads rec's rows in slices and hands them on.
+	send := func(rec arrow.RecordBatch) error {
+		for lo := int64(0); lo < rec.NumRows(); lo += int64(size) {
+			slice := rec.NewSlice(lo, min(lo+int64(size), rec.NumRows()))
+			c, err := load(ctx, slice)
+			if err != nil {
+				slice.Release()
+				return err
+			}
+			select {
+			case chunks <- c:
+			case <-ctx.Done():
+				slice.Release()
+				return ctx.Err()
+			}
+		}
+		return nil
+	}
 	go func() {
 		defer close(chunks)
 		loadErr <- func() error {
 			for r.Next() {
-				rec := r.RecordBatch()
-				for lo := int64(0); lo < rec.NumRows(); lo += int64(size) {
-					part := rec.NewSlice(lo, min(lo+int64(size), rec.NumRows()))
-					c, err := load(ctx, part)
-					if err != nil {
-						part.Release()
-						return err
-					}
-					select {
-					case chunks <- c:
-					case <-ctx.Done():
-						part.Release()
-						return ctx.Err()
-					}
+				rec, err := part.Filter(r.RecordBatch())
+				if err != nil {
+					return err
+				}
+				err = send(rec)
+				rec.Release()
+				if err != nil {
+					return err
 				}
 			}
 			return r.Err()

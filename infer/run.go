@@ -18,6 +18,7 @@ import (
 	"github.com/boostershot/facet/internal/label"
 	"github.com/boostershot/facet/internal/nn"
 	"github.com/boostershot/facet/internal/pred"
+	"github.com/boostershot/facet/internal/shard"
 	"github.com/boostershot/facet/internal/table"
 )
 
@@ -58,6 +59,7 @@ examples:
   facet-infer --model runs/f0 eval.arrow > eval.pred.arrow
   facet-prep competition:data/eval | facet-crop --out crops | facet-infer --model runs/f0 --tta flip -o eval.pred.arrow
   facet-infer --model runs/f0/best.safetensors --pseudo 0.9 --pseudo-out pseudo.arrow eval.arrow > /dev/null
+  facet-infer --model runs/f0 --shard 2/8 -o eval.part2.arrow eval.arrow   # one of 8 machines
 `
 
 // errField is the column that says why a row has no prediction of its own.
@@ -68,6 +70,7 @@ type options struct {
 	pseudo                                          float64
 	workers, chunk, fallback                        int
 	csv                                             bool
+	shard                                           string
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -84,11 +87,19 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.IntVar(&o.workers, "workers", runtime.NumCPU(), "image decoding workers")
 	fs.IntVar(&o.chunk, "chunk", 256, "rows decoded and predicted at a time")
 	fs.IntVar(&o.fallback, "fallback", 0, "the 18-class prediction of rows without a readable image")
+	fs.StringVar(&o.shard, "shard", "", "predict only part `i/n` of the rows (by id hash); facet-merge join puts the parts together")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	if err := o.check(fs.Args()); err != nil {
 		return err
+	}
+	part, err := shard.Parse(o.shard)
+	if err != nil {
+		return cli.UsageError{Err: err}
+	}
+	if !part.All() && o.submission != "" {
+		return cli.Usagef("--submission needs every row: write it with facet-merge after joining the shards")
 	}
 	weights, err := weightsOf(o.model)
 	if err != nil {
@@ -144,7 +155,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	update, finish := cli.Progress(stderr, "infer")
 	start := time.Now()
 	var st stats
-	err = eachChunk(ctx, r, o.chunk, p.load, func(c *chunk) error {
+	err = eachChunk(ctx, r, part, o.chunk, p.load, func(c *chunk) error {
 		probs, err := p.predict(c)
 		if err != nil {
 			return err

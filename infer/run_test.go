@@ -428,6 +428,8 @@ func TestUsageAndBadInput(t *testing.T) {
 		{"--model", dir, "--pseudo", "1.5", "--pseudo-out", "p.arrow"},
 		{"--model", dir, "--fallback", "18"},
 		{"--model", dir, "a.arrow", "b.arrow"},
+		{"--model", dir, "--shard", "2/2"},
+		{"--model", dir, "--shard", "0/2", "--submission", "s.csv", "--info", "i.csv"},
 	} {
 		_, _, err := runInfer(in, args...)
 		var ue cli.UsageError
@@ -467,4 +469,44 @@ func mustRead(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// The shards of a run predict disjoint rows that together are the whole
+// table, each as the whole run predicts it.
+func TestShards(t *testing.T) {
+	dir, _ := tinyModel(t, nn.HeadsThree)
+	ss := photos(t, t.TempDir(), 9)
+	in := tableOf(t, ss, 4)
+	out, _, err := runInfer(in, "--model", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole := readResult(t, out)
+	predOf := map[string]int{}
+	for i, id := range whole.ids {
+		predOf[id] = whole.p.Pred18[i]
+	}
+	seen := map[string]bool{}
+	for _, part := range []string{"0/2", "1/2"} {
+		out, _, err := runInfer(in, "--model", dir, "--shard", part)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := readResult(t, out)
+		if len(got.ids) == 0 || len(got.ids) == len(ss) {
+			t.Errorf("shard %s holds %d of %d rows", part, len(got.ids), len(ss))
+		}
+		for i, id := range got.ids {
+			if seen[id] {
+				t.Errorf("%s in two shards", id)
+			}
+			seen[id] = true
+			if got.p.Pred18[i] != predOf[id] {
+				t.Errorf("shard %s row %s: pred %d, the whole run %d", part, id, got.p.Pred18[i], predOf[id])
+			}
+		}
+	}
+	if len(seen) != len(ss) {
+		t.Errorf("the shards hold %d of %d rows", len(seen), len(ss))
+	}
 }
