@@ -8,7 +8,6 @@ import (
 	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/boostershot/facet/internal/augment"
 	"github.com/boostershot/facet/internal/cvimage"
@@ -62,14 +61,11 @@ func readTable(path string) (*dataset, error) {
 	d := &dataset{path: path, schema: r.Schema(), recs: recs}
 	dir := filepath.Dir(path)
 	for _, rec := range recs {
-		var crop *array.String
-		if idx := rec.Schema().FieldIndices("crop_path"); len(idx) == 1 {
-			crop, _ = rec.Column(idx[0]).(*array.String)
-		}
+		crops, _ := table.ImageFiles(rec)
 		for i, s := range table.Samples(rec) {
 			img := s.Path
-			if crop != nil && crop.IsValid(i) && crop.Value(i) != "" {
-				img = crop.Value(i)
+			if crops[i] != "" {
+				img = crops[i]
 			}
 			if !filepath.IsAbs(img) {
 				if _, err := os.Stat(img); err != nil {
