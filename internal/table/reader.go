@@ -141,6 +141,9 @@ func (r *Reader) Next() bool {
 		return true
 	}
 	if err := r.stream.Err(); err != nil {
+		if r.eof.hit && errors.Is(err, io.ErrUnexpectedEOF) { // cut in the middle of a batch
+			err = ErrTruncated
+		}
 		r.err = fmt.Errorf("reading Arrow stream after %d rows: %w", r.rows, err)
 	} else if r.eof.hit {
 		r.err = fmt.Errorf("after %d rows: %w", r.rows, ErrTruncated)

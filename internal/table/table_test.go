@@ -139,8 +139,8 @@ func TestTruncatedStreamIsAnError(t *testing.T) {
 		t.Fatalf("unclosed stream: err = %v after %d rows, want ErrTruncated", err, len(got))
 	}
 	// Cut in the middle of a message.
-	if _, _, err := readSamples(t, whole[:len(whole)/2]); err == nil {
-		t.Fatal("stream cut mid-message read without error")
+	if _, _, err := readSamples(t, whole[:len(whole)/2]); !errors.Is(err, ErrTruncated) {
+		t.Fatalf("stream cut mid-message: err = %v, want ErrTruncated", err)
 	}
 	if _, _, err := readSamples(t, whole[:len(whole)-8-1]); err == nil {
 		t.Fatal("stream missing its last byte read without error")
