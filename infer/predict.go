@@ -29,6 +29,15 @@ type chunk struct {
 	fromPhoto []bool            // row i's crop could not be read; its photo was used
 }
 
+// usable reports which rows have an image of their own.
+func (c *chunk) usable() []bool {
+	ok := make([]bool, len(c.errs))
+	for i, e := range c.errs {
+		ok[i] = e == ""
+	}
+	return ok
+}
+
 // predictor turns chunks of rows into predictions.
 type predictor struct {
 	m        *nn.Model

@@ -139,12 +139,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err != nil {
 		return err
 	}
-	var ps *pseudoWriter
+	var ps *pred.PseudoWriter
 	if o.pseudoOut != "" {
-		if ps, err = newPseudoWriter(o.pseudoOut, r.Schema(), o.pseudo); err != nil {
+		if ps, err = pred.NewPseudoWriter(o.pseudoOut, r.Schema(), o.pseudo); err != nil {
 			return err
 		}
-		defer ps.abort()
+		defer ps.Abort()
 	}
 	var sub *submissionRows
 	if o.submission != "" {
@@ -169,7 +169,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			sub.add(c.rec, probs)
 		}
 		if ps != nil {
-			return ps.add(c, probs)
+			return ps.Add(c.rec, probs, c.usable())
 		}
 		return nil
 	})
@@ -186,7 +186,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 	}
 	if ps != nil {
-		if err := ps.commit(); err != nil {
+		if err := ps.Commit(); err != nil {
 			return err
 		}
 	}
@@ -290,7 +290,7 @@ func (s *stats) add(c *chunk) {
 	}
 }
 
-func (s *stats) print(stderr io.Writer, d time.Duration, ps *pseudoWriter) {
+func (s *stats) print(stderr io.Writer, d time.Duration, ps *pred.PseudoWriter) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "facet-infer: %d rows in %.1fs (%.0f images/s)", s.rows, d.Seconds(), float64(s.rows)/max(d.Seconds(), 1e-9))
 	fmt.Fprintf(&b, "; %d without a readable image (pred = fallback)", s.failed)
@@ -298,7 +298,7 @@ func (s *stats) print(stderr io.Writer, d time.Duration, ps *pseudoWriter) {
 		fmt.Fprintf(&b, "; %d predicted from the photo because the crop could not be read", s.fromPhoto)
 	}
 	if ps != nil {
-		fmt.Fprintf(&b, "; %d pseudo labels at confidence >= %g -> %s", ps.rows, ps.threshold, ps.path)
+		fmt.Fprintf(&b, "; %d pseudo labels at confidence >= %g -> %s", ps.Rows, ps.Threshold, ps.Path)
 	}
 	fmt.Fprintln(stderr, b.String())
 }

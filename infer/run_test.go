@@ -369,7 +369,7 @@ func TestPseudoLabels(t *testing.T) {
 				t.Errorf("row %s is below the threshold", s.ID)
 				continue
 			}
-			if int(s.Label) != want || label.Join(s.Mask, s.Gender, s.AgeGroup) != s.Label || s.Source != SourcePseudo || s.Person == "" {
+			if int(s.Label) != want || label.Join(s.Mask, s.Gender, s.AgeGroup) != s.Label || s.Source != pred.SourcePseudo || s.Person == "" {
 				t.Errorf("row %s: label %d (%d,%d,%d) source %s person %q, want label %d", s.ID, s.Label, s.Mask, s.Gender, s.AgeGroup, s.Source, s.Person, want)
 			}
 		}

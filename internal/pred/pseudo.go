@@ -1,7 +1,8 @@
-package main
+package pred
 
 import (
 	"context"
+	"fmt"
 	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -11,7 +12,6 @@ import (
 
 	"github.com/boostershot/facet/internal/cli"
 	"github.com/boostershot/facet/internal/label"
-	"github.com/boostershot/facet/internal/pred"
 	"github.com/boostershot/facet/internal/table"
 )
 
@@ -29,18 +29,24 @@ var pseudoFields = []arrow.Field{
 	{Name: "pseudo_confidence", Type: arrow.PrimitiveTypes.Float32},
 }
 
-// pseudoWriter writes the confidently predicted rows as labelled rows to
-// a file that appears only when the run succeeds.
-type pseudoWriter struct {
-	path      string
-	threshold float64
+// PseudoWriter writes confidently predicted rows as labelled rows (pseudo
+// labels) ready to join the training data: the input's columns with mask,
+// gender, age_group and label set from the prediction, source = pseudo,
+// the person kept, and a pseudo_confidence column. The file appears only
+// when Commit is called.
+type PseudoWriter struct {
+	Path      string
+	Threshold float64
+	Rows      int // rows written so far
 	schema    *arrow.Schema
 	out       *cli.Output
 	w         *table.Writer
-	rows      int
 }
 
-func newPseudoWriter(path string, in *arrow.Schema, threshold float64) (*pseudoWriter, error) {
+// NewPseudoWriter starts a pseudo-label table at path (Arrow IPC file, or
+// CSV for a .csv name) for input rows of schema in, keeping rows whose
+// largest 18-class probability is at least threshold.
+func NewPseudoWriter(path string, in *arrow.Schema, threshold float64) (*PseudoWriter, error) {
 	out, err := cli.CreateOutput(path, nil, true)
 	if err != nil {
 		return nil, err
@@ -51,23 +57,21 @@ func newPseudoWriter(path string, in *arrow.Schema, threshold float64) (*pseudoW
 		out.Abort()
 		return nil, err
 	}
-	return &pseudoWriter{path: path, threshold: threshold, schema: schema, out: out, w: w}, nil
+	return &PseudoWriter{Path: path, Threshold: threshold, schema: schema, out: out, w: w}, nil
 }
 
-// confident reports which rows of p reach the threshold: rows with an
-// image whose largest 18-class probability is at least t.
-func confident(p *pred.Probs, errs []string, t float64) []bool {
+// Add writes the confident rows of rec, whose predictions are p's rows
+// in order; a row whose usable entry is false is never written (usable
+// may be nil: all rows are).
+func (w *PseudoWriter) Add(rec arrow.RecordBatch, p *Probs, usable []bool) error {
+	if p.N != int(rec.NumRows()) {
+		return fmt.Errorf("pred: %d predictions for %d rows", p.N, rec.NumRows())
+	}
 	keep := make([]bool, p.N)
 	for i := range p.N {
 		_, _, _, c18 := p.Row(i)
-		keep[i] = errs[i] == "" && float64(slices.Max(c18)) >= t
+		keep[i] = (usable == nil || usable[i]) && float64(slices.Max(c18)) >= w.Threshold
 	}
-	return keep
-}
-
-// add writes the chunk's confident rows.
-func (w *pseudoWriter) add(c *chunk, p *pred.Probs) error {
-	keep := confident(p, c.errs, w.threshold)
 	mem := memory.DefaultAllocator
 	b := array.NewRecordBuilder(mem, arrow.NewSchema(pseudoFields, nil))
 	defer b.Release()
@@ -81,12 +85,12 @@ func (w *pseudoWriter) add(c *chunk, p *pred.Probs) error {
 		b.Field(4).(*array.Int8Builder).Append(int8(p.Pred18[i]))
 		b.Field(5).(*array.Float32Builder).Append(slices.Max(c18))
 		if k {
-			w.rows++
+			w.Rows++
 		}
 	}
 	cols := b.NewRecordBatch()
 	defer cols.Release()
-	labelled, err := table.Extend(c.rec, w.schema, pseudoFields, cols.Columns())
+	labelled, err := table.Extend(rec, w.schema, pseudoFields, cols.Columns())
 	if err != nil {
 		return err
 	}
@@ -107,11 +111,13 @@ func (w *pseudoWriter) add(c *chunk, p *pred.Probs) error {
 	return w.w.Write(sel)
 }
 
-func (w *pseudoWriter) commit() error {
+// Commit finishes the file and moves it into place.
+func (w *PseudoWriter) Commit() error {
 	if err := w.w.Close(); err != nil {
 		return err
 	}
 	return w.out.Commit()
 }
 
-func (w *pseudoWriter) abort() { w.out.Abort() }
+// Abort drops the file unless it was committed (it can be deferred).
+func (w *PseudoWriter) Abort() { w.out.Abort() }
