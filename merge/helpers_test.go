@@ -134,3 +134,12 @@ func readPredOut(t *testing.T, data []byte) predOut {
 	}
 	return out
 }
+
+func readFile(t *testing.T, path string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
