@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/csv"
 	"fmt"
@@ -392,7 +393,7 @@ func pruneByNoiseRate(units []*unit, joint [][]int, count []int) []int {
 			}
 			cands := slices.Clone(byGiven[i])
 			margin := func(n int) float64 { return units[n].probs[j] - units[n].probs[i] }
-			slices.SortStableFunc(cands, func(a, b int) int { return cmpFloat(margin(b), margin(a)) })
+			slices.SortStableFunc(cands, func(a, b int) int { return cmp.Compare(margin(b), margin(a)) })
 			for _, n := range cands[:min(prune, len(cands))] {
 				if out[n] < 0 || units[n].probs[j] > units[n].probs[out[n]] {
 					out[n] = j
@@ -440,9 +441,9 @@ func rankSuspects(s []suspect, rank string) {
 	slices.SortStableFunc(s, func(a, b suspect) int {
 		var c int
 		if rank == "self" {
-			c = cmpFloat(a.self, b.self)
+			c = cmp.Compare(a.self, b.self)
 		} else {
-			c = cmpFloat(b.margin(), a.margin())
+			c = cmp.Compare(b.margin(), a.margin())
 		}
 		if c != 0 {
 			return c
@@ -452,16 +453,6 @@ func rankSuspects(s []suspect, rank string) {
 		}
 		return strings.Compare(a.unit.key, b.unit.key)
 	})
-}
-
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // writeCorrections writes the suspects as a facet-prep --fix file.

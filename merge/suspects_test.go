@@ -312,3 +312,54 @@ func TestSuspectsByPerson(t *testing.T) {
 		}
 	}
 }
+
+func TestSuspectsOptions(t *testing.T) {
+	dir := t.TempDir()
+	path, _, _, _ := personOOF(t, dir)
+	// --by id: every line names a photo; a person's gender flip gives a
+	// line for each of its photos the model judges so.
+	stdout, _, err := runMerge(t, nil, "suspects", "-q", "--by", "id", "--heads", "gender", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := parseSuspects(t, stdout)
+	perPerson := map[string]int{}
+	for _, c := range cs {
+		if c.By != "id" || c.Field != "gender" {
+			t.Errorf("line %d: %s %s %s with --by id --heads gender", c.Line, c.By, c.Key, c.Field)
+		}
+		perPerson[c.Key[:6]]++
+	}
+	if perPerson["000003"] < 4 || perPerson["000011"] < 4 {
+		t.Errorf("photos per flipped person: %v", perPerson)
+	}
+	// --rank self: lowest self-confidence first.
+	stdout, _, err = runMerge(t, nil, "suspects", "-q", "--rank", "self", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var prev float64 = -1
+	for i, line := range strings.Split(strings.TrimSpace(string(stdout)), "\n")[1:] {
+		f := strings.Split(line, ",")
+		var self float64
+		if _, err := fmt.Sscan(f[len(f)-3], &self); err != nil {
+			t.Fatal(err)
+		}
+		if self < prev {
+			t.Errorf("line %d: self confidence %.3f after %.3f", i+2, self, prev)
+		}
+		prev = self
+	}
+	// An image that cannot be read leaves a grey cell, not an error.
+	if err := os.WriteFile(filepath.Join(dir, "3-0.png"), []byte("not a png"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, stderr, err := runMerge(t, nil, "suspects", "-q", "--by", "id", "--sheet", filepath.Join(dir, "s.png"), "-o", filepath.Join(dir, "s.csv"), path); err != nil {
+		t.Errorf("unreadable image: %v\n%s", err, stderr)
+	}
+	// A table with no known label in the judged heads is an error.
+	noLabels, _, _ := flippedOOF(t, filepath.Join(dir, "nolabels.arrow"), 0, 0, 1)
+	if _, _, err := runMerge(t, nil, "suspects", noLabels); err == nil || !strings.Contains(err.Error(), "no row has a known") {
+		t.Errorf("no labels: %v", err)
+	}
+}

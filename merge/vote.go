@@ -105,7 +105,7 @@ func runVote(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		return err
 	}
 	defer releaseAll(ins)
-	models, err := alignByID(ins)
+	ids, models, err := alignByID(ins)
 	if err != nil {
 		return err
 	}
@@ -136,7 +136,6 @@ func runVote(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		row += int(rec.NumRows())
 	}
 	if subPath != "" {
-		ids, _ := first.strings(table.ColID)
 		paths := first.optionalStrings(table.ColPath)
 		rows := make([]submission.Row, len(ids))
 		for i := range rows {
@@ -210,22 +209,22 @@ func parseWeights(s string, n int) ([]float64, error) {
 }
 
 // alignByID reads each table's predictions in the row order of the first
-// table. Every table must hold exactly the first table's ids, each once,
+// table, whose ids it returns. Every table must hold exactly the first table's ids, each once,
 // and the same age bins.
-func alignByID(ins []*input) ([]*pred.Probs, error) {
+func alignByID(ins []*input) ([]string, []*pred.Probs, error) {
 	first := ins[0]
 	bins, err := table.AgeBins(first.schema)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", first.name, err)
+		return nil, nil, fmt.Errorf("%s: %w", first.name, err)
 	}
 	ids, err := first.strings(table.ColID)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	index := make(map[string]int, len(ids))
 	for i, id := range ids {
 		if _, dup := index[id]; dup {
-			return nil, fmt.Errorf("%s: id %q appears twice", first.name, id)
+			return nil, nil, fmt.Errorf("%s: id %q appears twice", first.name, id)
 		}
 		index[id] = i
 	}
@@ -233,14 +232,14 @@ func alignByID(ins []*input) ([]*pred.Probs, error) {
 	for _, in := range ins {
 		b, err := table.AgeBins(in.schema)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", in.name, err)
+			return nil, nil, fmt.Errorf("%s: %w", in.name, err)
 		}
 		if b != bins {
-			return nil, fmt.Errorf("age bins %s in %s and %s in %s: the age groups mean different ages", bins, first.name, b, in.name)
+			return nil, nil, fmt.Errorf("age bins %s in %s and %s in %s: the age groups mean different ages", bins, first.name, b, in.name)
 		}
 		p, err := readProbs(in)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if in == first {
 			out = append(out, p)
@@ -248,7 +247,7 @@ func alignByID(ins []*input) ([]*pred.Probs, error) {
 		}
 		theirs, err := in.strings(table.ColID)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		perm := make([]int, len(ids)) // row of the first table -> row of in
 		for i := range perm {
@@ -258,20 +257,20 @@ func alignByID(ins []*input) ([]*pred.Probs, error) {
 			i, ok := index[id]
 			switch {
 			case !ok:
-				return nil, fmt.Errorf("id %q of %s is not in %s", id, in.name, first.name)
+				return nil, nil, fmt.Errorf("id %q of %s is not in %s", id, in.name, first.name)
 			case perm[i] >= 0:
-				return nil, fmt.Errorf("%s: id %q appears twice", in.name, id)
+				return nil, nil, fmt.Errorf("%s: id %q appears twice", in.name, id)
 			}
 			perm[i] = r
 		}
 		for i, r := range perm {
 			if r < 0 {
-				return nil, fmt.Errorf("id %q of %s is missing from %s", ids[i], first.name, in.name)
+				return nil, nil, fmt.Errorf("id %q of %s is missing from %s", ids[i], first.name, in.name)
 			}
 		}
 		out = append(out, permute(p, perm))
 	}
-	return out, nil
+	return ids, out, nil
 }
 
 func readProbs(in *input) (*pred.Probs, error) {
