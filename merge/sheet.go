@@ -107,12 +107,13 @@ func fitBox(src, box image.Rectangle) image.Rectangle {
 	return image.Rect(x0, y0, x0+w, y0+h)
 }
 
-// clip shortens s to n characters, keeping its end (the distinctive part
-// of an id) after "..".
+// clip shortens s to n characters by cutting its middle: ids are told
+// apart by their start (data set, person) and end (photo).
 func clip(s string, n int) string {
 	r := []rune(s)
 	if len(r) <= n {
 		return s
 	}
-	return ".." + string(r[len(r)-n+2:])
+	head := (n - 2) / 2
+	return string(r[:head]) + ".." + string(r[len(r)-(n-2-head):])
 }

@@ -241,7 +241,7 @@ func (s suspect) margin() float64 { return s.conf - s.self }
 
 // headResult is one head's thresholds and suspects.
 type headResult struct {
-	rows, persons int       // rows judged, persons they group into
+	rows, persons int       // rows judged, persons of several rows among them
 	thresholds    []float64 // NaN for a class no row is labelled with
 	suspects      []suspect
 }
@@ -300,7 +300,11 @@ func findSuspects(d *oof, h label.Head, byPerson bool, method string) headResult
 	units, votes := rows, verdict
 	if byPerson && d.persons != nil {
 		units, votes = byPersons(d, rows, verdict, k)
-		res.persons = len(units)
+		for _, u := range units {
+			if u.by == "person" {
+				res.persons++
+			}
+		}
 	}
 	for n, u := range units {
 		if j := votes[n]; j >= 0 && j != u.given {
@@ -430,7 +434,7 @@ func (r headResult) report(w io.Writer, h label.Head) {
 	}
 	judged := fmt.Sprintf("%d rows", r.rows)
 	if r.persons > 0 {
-		judged += fmt.Sprintf(" (%d persons or single rows)", r.persons)
+		judged += fmt.Sprintf(" (%d persons of several photos judged as one)", r.persons)
 	}
 	fmt.Fprintf(w, "facet-merge: %s: %s labelled, thresholds %s: %d suspects\n", h, judged, strings.Join(ts, ", "), len(r.suspects))
 }

@@ -363,3 +363,14 @@ func TestSuspectsOptions(t *testing.T) {
 		t.Errorf("no labels: %v", err)
 	}
 }
+
+func TestClip(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"short", "short"},
+		{"utkface/22_1_2_20170116172702296.jpg.chip.jpg", "utkface/22_1..jpg.chip.jpg"},
+	} {
+		if got := clip(tc.in, 26); got != tc.want || len([]rune(got)) > 26 {
+			t.Errorf("clip(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
