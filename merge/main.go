@@ -1,0 +1,8 @@
+// Command facet-merge combines facet tables: prediction ensembles (vote),
+// sample tables joined into one (join) and likely label errors found in
+// out-of-fold predictions (suspects). See facet-merge --help.
+package main
+
+import "github.com/boostershot/facet/internal/cli"
+
+func main() { cli.Main("facet-merge", run) }

@@ -1,0 +1,59 @@
+package main
+
+import (
+	"errors"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/spf13/pflag"
+
+	"github.com/boostershot/facet/internal/cli"
+)
+
+func TestUsage(t *testing.T) {
+	dir := t.TempDir()
+	oof, _, _ := flippedOOF(t, filepath.Join(dir, "oof.arrow"), 60, 3, 1)
+	for _, args := range [][]string{
+		{},
+		{"bogus"},
+		{"join"},
+		{"join", "--prefer", "middle", oof},
+		{"suspects"},
+		{"suspects", oof, oof},
+		{"suspects", "--heads", "label", oof},
+		{"suspects", "--by", "family", oof},
+		{"suspects", "--method", "vibes", oof},
+		{"suspects", "--rank", "size", oof},
+		{"suspects", "--sheet-count", "0", oof},
+	} {
+		_, _, err := runMerge(t, nil, args...)
+		var u cli.UsageError
+		if !errors.As(err, &u) {
+			t.Errorf("%v: %v, want a usage error", args, err)
+		}
+	}
+	for _, args := range [][]string{{"--help"}, {"vote", "--help"}, {"join", "-h"}, {"suspects", "--help"}} {
+		_, stderr, err := runMerge(t, nil, args...)
+		if !errors.Is(err, pflag.ErrHelp) || !strings.Contains(stderr, "examples:") {
+			t.Errorf("%v: %v, stderr:\n%s", args, err, stderr)
+		}
+	}
+}
+
+// facet-merge is pure Go (DESIGN.md): the only cgo packages it may depend
+// on are the standard library's, which CGO_ENABLED=0 builds drop.
+func TestNoCgo(t *testing.T) {
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("go tool not found")
+	}
+	out, err := exec.Command(gobin, "list", "-deps", "-f", "{{if .CgoFiles}}{{if not .Standard}}{{.ImportPath}}{{end}}{{end}}", ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	if s := strings.TrimSpace(string(out)); s != "" {
+		t.Errorf("facet-merge depends on cgo packages:\n%s", s)
+	}
+}

@@ -1,0 +1,158 @@
+package main
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/spf13/pflag"
+
+	"github.com/boostershot/facet/internal/cli"
+	"github.com/boostershot/facet/internal/table"
+)
+
+// input is one table, read whole.
+type input struct {
+	name   string // as named on the command line, "stdin" for -
+	schema *arrow.Schema
+	recs   []arrow.RecordBatch
+	rows   int
+}
+
+func (in *input) release() {
+	for _, rec := range in.recs {
+		rec.Release()
+	}
+	in.recs = nil
+}
+
+func releaseAll(ins []*input) {
+	for _, in := range ins {
+		in.release()
+	}
+}
+
+// readInputs reads every named table (- is stdin, once at most), each
+// checked for the required columns.
+func readInputs(names []string, stdin io.Reader, required ...string) ([]*input, error) {
+	stdinUsed := false
+	for _, name := range names {
+		if name == "-" || name == "" {
+			if stdinUsed {
+				return nil, cli.Usagef("stdin (-) given twice")
+			}
+			stdinUsed = true
+		}
+	}
+	var out []*input
+	for _, name := range names {
+		in, err := readInput(name, stdin, required)
+		if err != nil {
+			releaseAll(out)
+			return nil, err
+		}
+		out = append(out, in)
+	}
+	return out, nil
+}
+
+func readInput(name string, stdin io.Reader, required []string) (*input, error) {
+	f, closeF, err := cli.OpenInput(name, stdin)
+	if err != nil {
+		return nil, err
+	}
+	defer closeF()
+	if name == "-" || name == "" {
+		name = "stdin"
+	}
+	r, err := table.NewReader(f, required...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	defer r.Release()
+	recs, err := table.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return &input{name: name, schema: r.Schema(), recs: recs, rows: int(r.Rows())}, nil
+}
+
+// strings reads a utf8 column of every batch; a null is an error.
+func (in *input) strings(col string) ([]string, error) {
+	out := make([]string, 0, in.rows)
+	for _, rec := range in.recs {
+		idx := rec.Schema().FieldIndices(col)
+		if len(idx) != 1 {
+			return nil, fmt.Errorf("%s: no single %q column", in.name, col)
+		}
+		a, ok := rec.Column(idx[0]).(*array.String)
+		if !ok {
+			return nil, fmt.Errorf("%s: column %q is %s, want utf8", in.name, col, rec.Column(idx[0]).DataType())
+		}
+		for i := range a.Len() {
+			if a.IsNull(i) {
+				return nil, fmt.Errorf("%s: row %d has no %s", in.name, len(out), col)
+			}
+			out = append(out, a.Value(i))
+		}
+	}
+	return out, nil
+}
+
+// optionalStrings reads a utf8 column when the table has one (nulls as
+// ""), nil otherwise.
+func (in *input) optionalStrings(col string) []string {
+	if idx := in.schema.FieldIndices(col); len(idx) != 1 || !arrow.TypeEqual(in.schema.Field(idx[0]).Type, arrow.BinaryTypes.String) {
+		return nil
+	}
+	out := make([]string, 0, in.rows)
+	for _, rec := range in.recs {
+		a := rec.Column(rec.Schema().FieldIndices(col)[0]).(*array.String)
+		for i := range a.Len() {
+			out = append(out, a.Value(i)) // Value of a null is ""
+		}
+	}
+	return out
+}
+
+// output is where a subcommand writes its table: -o, --csv, -q.
+type output struct {
+	path  string
+	csv   bool
+	quiet bool
+}
+
+func (o *output) flags(fs *pflag.FlagSet) {
+	fs.StringVarP(&o.path, "output", "o", "-", "write the table to `FILE` (- for stdout; .arrow: Arrow file format)")
+	fs.BoolVar(&o.csv, "csv", false, "write the table as CSV for people")
+	fs.BoolVarP(&o.quiet, "quiet", "q", false, "no report on stderr")
+}
+
+// write writes the whole table (atomically when to a file).
+func (o *output) write(stdout io.Writer, schema *arrow.Schema, recs []arrow.RecordBatch) error {
+	out, err := cli.CreateOutput(o.path, stdout, !o.csv)
+	if err != nil {
+		return err
+	}
+	defer out.Abort()
+	tw, err := table.NewWriter(out, schema, table.FormatFor(o.path, o.csv))
+	if err != nil {
+		return err
+	}
+	for _, rec := range recs {
+		if err := tw.Write(rec); err != nil {
+			return err
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	return out.Commit()
+}
+
+func releaseRecs(recs []arrow.RecordBatch) {
+	for _, rec := range recs {
+		rec.Release()
+	}
+}
