@@ -18,9 +18,10 @@ BINS := $(PROGRAMS:%=bin/facet-%)
 APT_PACKAGES := libopencv-dev opencv-data libdlib-dev libdlib-data libopenblas-dev pkg-config
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-# Baselines for the benchmarks only: scikit-learn (facet-split comparison),
-# PyTorch (facet-train comparison).
-BENCH_PACKAGES := python3-sklearn python3-torch
+# For the benchmarks only: scikit-learn (facet-split comparison), PyTorch
+# (facet-train and facet-infer comparisons), GNU time (peak memory of the
+# load test).
+BENCH_PACKAGES := python3-sklearn python3-torch time
 
 DEMO_DIR ?= build/demo
 # The real faces of ../shared/data (or $(FACET_TESTDATA)) for `make real`.
@@ -28,7 +29,7 @@ DATA ?= $(or $(FACET_TESTDATA),../shared/data)
 REAL_DIR ?= build/real
 REAL_EPOCHS ?= 14
 
-.PHONY: deps bench-deps build test vet interop demo real bench bench-split bench-train bench-infer clean
+.PHONY: deps bench-deps build test vet interop demo real bench bench-split bench-train bench-infer load clean
 
 ## deps: install the Debian packages (apt-get; only what is missing)
 deps:
@@ -49,7 +50,7 @@ bin/facet-%: FORCE
 	$(GO) build -o $@ ./$*
 
 # Pure-Go programs are built without cgo, so they run anywhere.
-bin/facet-split: export CGO_ENABLED = 0
+bin/facet-split bin/facet-merge: export CGO_ENABLED = 0
 
 .PHONY: FORCE
 FORCE:
@@ -74,24 +75,10 @@ test: deps vet interop
 demo: deps build
 	rm -rf $(DEMO_DIR)
 	bin/facet-demodata --out $(DEMO_DIR)/data
-	@echo "demo: training data: prep | crop | augment | split"
-	bin/facet-prep --verify --report $(DEMO_DIR)/classes.png \
-		competition:$(DEMO_DIR)/data/train aaf:$(DEMO_DIR)/data/aaf \
-	| bin/facet-crop --out $(DEMO_DIR)/crops \
-	| bin/facet-augment --out $(DEMO_DIR)/augmented --masks wear,incorrect --sheet $(DEMO_DIR)/masks.png \
-	| bin/facet-split -k 5 --out $(DEMO_DIR)/folds -o $(DEMO_DIR)/train.arrow
-	@echo "demo: eval data: prep | crop"
-	bin/facet-prep -q competition:$(DEMO_DIR)/data/eval \
-	| bin/facet-crop --out $(DEMO_DIR)/crops -o $(DEMO_DIR)/eval.arrow
-	@echo "demo: train on fold 0 (short)"
-	bin/facet-train --out $(DEMO_DIR)/run --folds $(DEMO_DIR)/folds --fold 0 --epochs 8 --lr 1e-3 --class-weights auto
-	@echo
-	@echo "demo: done. Training table $(DEMO_DIR)/train.arrow (folds in $(DEMO_DIR)/folds),"
-	@echo "      eval table $(DEMO_DIR)/eval.arrow, face crops in $(DEMO_DIR)/crops,"
-	@echo "      class chart $(DEMO_DIR)/classes.png, synthetic masks $(DEMO_DIR)/masks.png,"
-	@echo "      model and metrics in $(DEMO_DIR)/run (best.safetensors, metrics.jsonl, oof.arrow)."
-	@grep '"best":true' $(DEMO_DIR)/run/metrics.jsonl | tail -n 1 \
-		| sed -E 's/.*"epoch":([0-9]+).*"val_acc_18":([0-9.]{1,5}).*"val_f1_18":([0-9.]{1,5}).*/      best epoch \1 (counted from 0): validation 18-class macro F1 \3, accuracy \2/'
+	$(MAKE) --no-print-directory all ALL_DIR=$(DEMO_DIR) DATA=$(DEMO_DIR)/data AAF=$(DEMO_DIR)/data/aaf \
+		FOLDS=3 EPOCHS=8 FIX= AGE_BINS=30,60
+
+include recipe.mk
 
 ## real: train on the real faces of $(DATA) (UTKFace Asian for gender and age, the mask crops for mask); about 12 minutes on 2 cores
 real: deps build
@@ -126,6 +113,11 @@ bench-train: bench-deps
 bench-infer: bench-deps
 	/usr/bin/python3 bench/infer_compare.py
 	/usr/bin/python3 bench/infer_compare.py --tags openblas
+
+## load: facet-crop and facet-infer on LOAD_N images (30,000) with their peak memory; needs make demo's model
+LOAD_N ?= 30000
+load: bench-deps build
+	bench/load.sh $(LOAD_N) $(DATA) $(DEMO_DIR)/r1/fold0
 
 clean:
 	rm -rf bin build interop/node_modules

@@ -20,7 +20,7 @@ import (
 	"github.com/boostershot/facet/internal/table"
 )
 
-const voteSynopsis = "facet-merge vote [--soft | --geo | --hard] [--weights W,W,...] [--submission FILE --info INFO.csv] PRED PRED..."
+const voteSynopsis = "facet-merge vote [--soft | --geo | --hard] [--weights W,W,...] [--submission FILE --info INFO.csv] [--pseudo T --pseudo-out FILE] PRED PRED..."
 
 const voteHelp = `Combines prediction tables (facet-train's oof.arrow, facet-infer's output,
 an earlier vote) row by row, matched by id: every table must hold the same
@@ -45,10 +45,15 @@ per row of --info's info.csv, in its order), matching rows by id
 (eval/<ImageID>) or by the image's file name; an info.csv row without a
 prediction is an error.
 
+--pseudo T --pseudo-out FILE writes the rows whose combined 18-class
+confidence (the largest of prob18) is at least T as labelled rows ready to
+join the training data, as facet-infer --pseudo does for one model.
+
 examples:
   facet-merge vote -o ensemble.arrow run0/oof.arrow run1/oof.arrow run2/oof.arrow
   facet-merge vote --geo --weights 2,1 eval-a.arrow eval-b.arrow > votes.arrows
   facet-merge vote --hard --submission submission.csv --info data/eval/info.csv a.arrow b.arrow c.arrow > votes.arrows
+  facet-merge vote --pseudo 0.9 --pseudo-out pseudo.arrow -o votes.arrow fold0/eval.arrow fold1/eval.arrow fold2/eval.arrow
 `
 
 type voteMethod int
@@ -68,7 +73,8 @@ func runVote(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		out                      output
 		useSoft, useGeo, useHard bool
 		weights                  string
-		subPath, info            string
+		subPath, info, pseudoOut string
+		pseudo                   float64
 	)
 	fs := cli.NewFlags("facet-merge vote", voteSynopsis, voteHelp, stderr)
 	fs.BoolVar(&useSoft, "soft", false, "mean of probabilities (the default)")
@@ -77,9 +83,19 @@ func runVote(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	fs.StringVar(&weights, "weights", "", "one weight per table, comma separated (default equal)")
 	fs.StringVar(&subPath, "submission", "", "also write the competition submission to `FILE`")
 	fs.StringVar(&info, "info", "", "the competition's eval `info.csv` (with --submission)")
+	fs.Float64Var(&pseudo, "pseudo", 0, "write rows with combined 18-class confidence >= `T` (0 < T <= 1) to --pseudo-out")
+	fs.StringVar(&pseudoOut, "pseudo-out", "", "the pseudo-label table `FILE` (Arrow IPC file; .csv for CSV)")
 	out.flags(fs)
 	if err := cli.Parse(fs, args); err != nil {
 		return err
+	}
+	switch {
+	case (pseudoOut == "") != (pseudo == 0):
+		return cli.Usagef("--pseudo T and --pseudo-out FILE go together")
+	case pseudo < 0 || pseudo > 1:
+		return cli.Usagef("--pseudo %g: want a confidence in (0, 1]", pseudo)
+	case pseudoOut == "-":
+		return cli.Usagef("--pseudo-out -: want a file of its own")
 	}
 	method := soft
 	switch {
@@ -135,6 +151,11 @@ func runVote(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		recs = append(recs, ext)
 		row += int(rec.NumRows())
 	}
+	if pseudoOut != "" {
+		if err := writePseudo(pseudoOut, pseudo, schema, recs, p, out.quiet, stderr); err != nil {
+			return err
+		}
+	}
 	if subPath != "" {
 		paths := first.optionalStrings(table.ColPath)
 		rows := make([]submission.Row, len(ids))
@@ -157,6 +178,31 @@ func runVote(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	}
 	if !out.quiet {
 		fmt.Fprintf(stderr, "facet-merge: %s vote of %d tables, %d rows\n", [...]string{"soft", "geometric", "hard"}[method], len(ins), p.N)
+	}
+	return nil
+}
+
+// writePseudo writes the confident rows of the vote (recs, with their
+// combined predictions p) as pseudo labels.
+func writePseudo(path string, threshold float64, schema *arrow.Schema, recs []arrow.RecordBatch, p *pred.Probs, quiet bool, stderr io.Writer) error {
+	w, err := pred.NewPseudoWriter(path, schema, threshold)
+	if err != nil {
+		return err
+	}
+	defer w.Abort()
+	row := 0
+	for _, rec := range recs {
+		n := int(rec.NumRows())
+		if err := w.Add(rec, p.Slice(row, row+n), nil); err != nil {
+			return err
+		}
+		row += n
+	}
+	if err := w.Commit(); err != nil {
+		return err
+	}
+	if !quiet {
+		fmt.Fprintf(stderr, "facet-merge: %d pseudo labels of %d rows at confidence >= %g -> %s\n", w.Rows, p.N, threshold, path)
 	}
 	return nil
 }

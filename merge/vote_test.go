@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -10,6 +12,8 @@ import (
 
 	"github.com/boostershot/facet/internal/cli"
 	"github.com/boostershot/facet/internal/label"
+	"github.com/boostershot/facet/internal/pred"
+	"github.com/boostershot/facet/internal/table"
 )
 
 type p18 = map[int]float32
@@ -241,5 +245,47 @@ func TestVoteUsage(t *testing.T) {
 		if _, ok := err.(cli.UsageError); !ok {
 			t.Errorf("%v: %v, want a usage error", args, err)
 		}
+	}
+}
+
+// --pseudo keeps the rows whose combined confidence reaches the threshold,
+// labelled with the combined prediction.
+func TestVotePseudo(t *testing.T) {
+	dir, a, b := voteInputs(t)
+	// combined confidences (TestVoteSoft): x 0.6 (class 1), y 0.46 (class 0), z 0.75 (class 6)
+	for _, c := range []struct {
+		threshold string
+		want      map[string]int8
+	}{
+		{"0.7", map[string]int8{"eval/z.jpg": 6}},
+		{"0.45", map[string]int8{"eval/x.jpg": 1, "eval/y.jpg": 0, "eval/z.jpg": 6}},
+	} {
+		path := filepath.Join(dir, "pseudo"+c.threshold+".arrow")
+		if _, stderr, err := runMerge(t, nil, "vote", "--pseudo", c.threshold, "--pseudo-out", path, a, b); err != nil {
+			t.Fatalf("%v\n%s", err, stderr)
+		}
+		r, err := table.NewReader(bytes.NewReader(readFile(t, path)), "id", "source", "pseudo_confidence")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]int8{}
+		for r.Next() {
+			for _, s := range table.Samples(r.RecordBatch()) {
+				if s.Source != pred.SourcePseudo || label.Join(s.Mask, s.Gender, s.AgeGroup) != s.Label {
+					t.Errorf("%s: source %s, label %d from parts %d,%d,%d", s.ID, s.Source, s.Label, s.Mask, s.Gender, s.AgeGroup)
+				}
+				got[s.ID] = s.Label
+			}
+		}
+		if err := r.Err(); err != nil {
+			t.Fatal(err)
+		}
+		r.Release()
+		if !maps.Equal(got, c.want) {
+			t.Errorf("--pseudo %s: %v, want %v", c.threshold, got, c.want)
+		}
+	}
+	if _, _, err := runMerge(t, nil, "vote", "--pseudo", "0.9", a, b); err == nil {
+		t.Error("--pseudo without --pseudo-out accepted")
 	}
 }

@@ -90,7 +90,13 @@ func Parse(r io.Reader) ([]Correction, error) {
 		}
 		c := Correction{Line: line, By: strings.TrimSpace(rec[0]), Key: strings.TrimSpace(rec[1]),
 			Field: strings.TrimSpace(rec[2]), Value: strings.TrimSpace(rec[3])}
-		if len(rec) > 4 {
+		switch {
+		case len(rec) > 4 && len(head) > 5:
+			// more named columns after the note (facet-merge suspects writes
+			// given, predicted, confidence...): for the reader, not for us
+			c.Note = strings.TrimSpace(rec[4])
+		case len(rec) > 4:
+			// the note is the last column: an unquoted comma stays in it
 			c.Note = strings.TrimSpace(strings.Join(rec[4:], ","))
 		}
 		if c.By != "id" && c.By != "person" {

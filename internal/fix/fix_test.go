@@ -125,3 +125,16 @@ func TestShippedCorrections(t *testing.T) {
 		t.Errorf("%d corrections, want the 13 public reports", len(c))
 	}
 }
+
+// A note with an unquoted comma stays whole when it is the last column;
+// columns named after the note (a suspects list) are for the reader only.
+func TestNoteColumns(t *testing.T) {
+	c := parse(t, "by,key,field,value,note\nperson,000020,gender,male,looks male, short hair\n")
+	if c[0].Note != "looks male, short hair" {
+		t.Errorf("last-column note %q", c[0].Note)
+	}
+	c = parse(t, "by,key,field,value,note,given,predicted,confidence\nperson,000020,gender,male,checked,female,male,0.97\n")
+	if c[0].Note != "checked" || c[0].Value != "male" {
+		t.Errorf("note %q value %q with extra columns", c[0].Note, c[0].Value)
+	}
+}

@@ -51,6 +51,12 @@ func (p *Probs) Append(q *Probs) {
 	p.Pred18 = append(p.Pred18, q.Pred18...)
 }
 
+// Slice returns rows [lo, hi) of p, sharing its storage.
+func (p *Probs) Slice(lo, hi int) *Probs {
+	return &Probs{N: hi - lo, Mask: p.Mask[lo*NumMask : hi*NumMask], Gender: p.Gender[lo*NumGender : hi*NumGender],
+		Age: p.Age[lo*NumAge : hi*NumAge], Class18: p.Class18[lo*NumClasses : hi*NumClasses], Pred18: p.Pred18[lo:hi]}
+}
+
 // Row returns the four probability vectors of row i (slices of p).
 func (p *Probs) Row(i int) (mask, gender, age, c18 []float32) {
 	return p.Mask[i*NumMask : (i+1)*NumMask], p.Gender[i*NumGender : (i+1)*NumGender],
