@@ -129,8 +129,8 @@ func TestShippedCorrections(t *testing.T) {
 // A note with an unquoted comma stays whole when it is the last column;
 // columns named after the note (a suspects list) are for the reader only.
 func TestNoteColumns(t *testing.T) {
-	c := parse(t, "by,key,field,value,note\nperson,000020,gender,male,looks male, short hair\n")
-	if c[0].Note != "looks male, short hair" {
+	c := parse(t, "by,key,field,value,note\nperson,000020,gender,male,looks male,short hair\n")
+	if c[0].Note != "looks male,short hair" {
 		t.Errorf("last-column note %q", c[0].Note)
 	}
 	c = parse(t, "by,key,field,value,note,given,predicted,confidence\nperson,000020,gender,male,checked,female,male,0.97\n")
