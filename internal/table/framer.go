@@ -28,11 +28,12 @@ const maxExpansion = 1024
 // truncated stream from one closed by its end-of-stream marker.
 type framer struct {
 	r       *bufio.Reader
-	pending [][]byte // verified bytes not yet passed on
-	body    int64    // body bytes still to pass straight through
-	ended   bool     // the end-of-stream marker was passed on
-	hitEOF  bool     // the input ended at a message boundary, before its end marker
-	err     error    // why the stream is damaged; sticky
+	pending [][]byte      // verified bytes not yet passed on
+	body    int64         // body bytes still to pass straight through
+	schema  *schemaLayout // of the stream's schema, its first message
+	ended   bool          // the end-of-stream marker was passed on
+	hitEOF  bool          // the input ended at a message boundary, before its end marker
+	err     error         // why the stream is damaged; sticky
 }
 
 func (f *framer) Read(p []byte) (int, error) {
@@ -104,6 +105,9 @@ func (f *framer) next() error {
 	if err != nil {
 		return damaged(err)
 	}
+	if err := f.fits(info); err != nil {
+		return damaged(err)
+	}
 	if info.bodyLength > maxBody {
 		return fmt.Errorf("record batch of %d bytes is larger than the %d GiB limit; write smaller batches", info.bodyLength, maxBody>>30)
 	}
@@ -123,6 +127,18 @@ func (f *framer) next() error {
 	}
 	f.pending = append(f.pending, body)
 	return nil
+}
+
+// fits checks a message against the stream's schema.
+func (f *framer) fits(info messageInfo) error {
+	if f.schema == nil {
+		if info.header != headerSchema {
+			return errors.New("the stream does not start with a schema")
+		}
+		f.schema = &info.schema
+		return nil
+	}
+	return info.fits(*f.schema)
 }
 
 // readN reads n bytes, allocating as they arrive rather than n up front, so
@@ -152,7 +168,7 @@ func checkExpansion(body io.ReaderAt, info messageInfo) error {
 	limit := max(maxMetadata, maxExpansion*info.bodyLength)
 	var total int64
 	var size [8]byte
-	for _, b := range info.buffers {
+	for _, b := range info.packed {
 		if _, err := body.ReadAt(size[:], b.offset); err != nil {
 			return fmt.Errorf("reading a compressed buffer's length: %w", err)
 		}

@@ -45,9 +45,10 @@ type Reader struct {
 	stream *ipc.Reader
 	file   *ipc.FileReader
 	framer *framer
-	blocks []fileBlock // the record batches of a file, verified as read
-	ras    io.ReaderAt // the file
-	next   int         // next record batch of a file
+	blocks []fileBlock  // the record batches of a file, verified as read
+	layout schemaLayout // what they must hold for the file's schema
+	ras    io.ReaderAt  // the file
+	next   int          // next record batch of a file
 	rec    arrow.RecordBatch
 	rows   int64
 	err    error
@@ -137,7 +138,7 @@ func newFileReader(orig io.Reader, br *bufio.Reader) (tr *Reader, err error) {
 		return nil, fmt.Errorf("reading Arrow file (truncated or damaged?): %w", err)
 	}
 	for i, b := range footer.dictionaries {
-		if err := checkBlock(ras, b, headerDictionaryBatch); err != nil {
+		if err := checkBlock(ras, b, headerDictionaryBatch, footer.schema); err != nil {
 			return nil, fmt.Errorf("reading Arrow file (truncated or damaged?): dictionary %d: %w", i, err)
 		}
 	}
@@ -150,7 +151,7 @@ func newFileReader(orig io.Reader, br *bufio.Reader) (tr *Reader, err error) {
 		_ = fr.Close()
 		return nil, damaged(fmt.Errorf("the file footer lists %d record batches, arrow-go found %d", len(footer.batches), fr.NumRecords()))
 	}
-	return &Reader{schema: fr.Schema(), file: fr, blocks: footer.batches, ras: ras}, nil
+	return &Reader{schema: fr.Schema(), file: fr, blocks: footer.batches, layout: footer.schema, ras: ras}, nil
 }
 
 // recoverDamage turns a panic in arrow-go, met on input that passed the
@@ -181,7 +182,7 @@ func (r *Reader) Next() (ok bool) {
 		if r.next >= len(r.blocks) {
 			return false
 		}
-		if err := checkBlock(r.ras, r.blocks[r.next], headerRecordBatch); err != nil {
+		if err := checkBlock(r.ras, r.blocks[r.next], headerRecordBatch, r.layout); err != nil {
 			r.err = fmt.Errorf("reading Arrow file batch %d: %w", r.next, err)
 			return false
 		}
@@ -304,7 +305,7 @@ func readFooter(r io.ReaderAt, size int64) (footerInfo, error) {
 
 // checkBlock reads and verifies the message metadata of one file block,
 // which must hold a message of kind header.
-func checkBlock(r io.ReaderAt, b fileBlock, header byte) error {
+func checkBlock(r io.ReaderAt, b fileBlock, header byte, schema schemaLayout) error {
 	if b.metaLength > maxMetadata {
 		return damaged(fmt.Errorf("message metadata length %d is over the %d MiB limit", b.metaLength, maxMetadata>>20))
 	}
@@ -328,6 +329,8 @@ func checkBlock(r io.ReaderAt, b fileBlock, header byte) error {
 		return damaged(fmt.Errorf("the footer points at a message of type %d, want %d", info.header, header))
 	case info.bodyLength != b.bodyLength:
 		return damaged(fmt.Errorf("message body length %d does not match the footer's %d", info.bodyLength, b.bodyLength))
+	case info.fits(schema) != nil:
+		return damaged(info.fits(schema))
 	case info.bodyLength > maxBody:
 		return fmt.Errorf("record batch of %d bytes is larger than the %d GiB limit; write smaller batches", info.bodyLength, maxBody>>30)
 	case info.compressed:

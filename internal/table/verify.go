@@ -41,22 +41,53 @@ const (
 // Type union members that are tables with fields beyond scalars (all
 // others up to typeLast hold scalars only or nothing).
 const (
-	typeTimestamp = 10
-	typeUnion     = 14
-	typeLast      = 26 // LargeListView
+	typeTimestamp     = 10
+	typeUnion         = 14
+	typeRunEndEncoded = 22
+	typeBinaryView    = 23
+	typeUtf8View      = 24
+	typeLast          = 26 // LargeListView
 )
 
 // bodyBuffer is one buffer of a record batch, relative to the body.
 type bodyBuffer struct{ offset, length int64 }
 
+// layout counts what arrow-go reads from a record batch for a schema:
+// one field node a field, buffers (for view types, two plus the variadic
+// count), variadic buffer counts, and the union and run-end encoded fields
+// (which had a validity buffer before metadata version V5). arrow-go reads
+// the nodes, buffers and counts by index without checking the index
+// against the vector's length, so a batch must hold at least this many.
+type layout struct{ nodes, buffers, variadic, oldValidity int }
+
+func (l *layout) add(o layout) {
+	l.nodes += o.nodes
+	l.buffers += o.buffers
+	l.variadic += o.variadic
+	l.oldValidity += o.oldValidity
+}
+
+// schemaLayout is what arrow-go reads of record batches and of each
+// dictionary's batches.
+type schemaLayout struct {
+	batch layout
+	dicts map[int64]layout
+}
+
 // messageInfo is what the framer needs of a verified message.
 type messageInfo struct {
-	header     byte  // headerSchema, headerDictionaryBatch or headerRecordBatch
-	bodyLength int64 // bytes of body after the metadata
-	// compressed is set when the batch's buffers are compressed; buffers
+	header     byte         // headerSchema, headerDictionaryBatch or headerRecordBatch
+	version    int16        // metadata version (4 is V5)
+	bodyLength int64        // bytes of body after the metadata
+	schema     schemaLayout // of a schema
+	dictID     int64        // of a dictionary batch
+	// of a batch: its vector lengths and variadic buffer counts
+	nodes, buffers int
+	variadic       []int64
+	// compressed is set when the batch's buffers are compressed; packed
 	// then lists them, so their uncompressed sizes can be checked.
 	compressed bool
-	buffers    []bodyBuffer
+	packed     []bodyBuffer
 }
 
 // fileBlock is a Block of the file footer: where a message lies.
@@ -68,13 +99,15 @@ type fileBlock struct {
 
 // footerInfo is what the reader needs of a verified file footer.
 type footerInfo struct {
+	schema                schemaLayout
 	dictionaries, batches []fileBlock
 }
 
 type verifier struct {
 	buf    []byte
 	what   string // "message metadata" or "file footer", for errors
-	budget int    // bytes of tables, strings and vectors it may still visit
+	dicts  map[int64]layout
+	budget int // bytes of tables, strings and vectors it may still visit
 	depth  int
 }
 
@@ -270,73 +303,138 @@ func (v *verifier) keyValues(t table, slot int, name string) error {
 }
 
 // schema verifies a Schema table.
-func (v *verifier) schema(t table) error {
+func (v *verifier) schema(t table) (schemaLayout, error) {
+	out := schemaLayout{dicts: map[int64]layout{}}
+	v.dicts = out.dicts
 	if err := v.scalars(t, "Schema.endianness", 2); err != nil {
-		return err
+		return out, err
 	}
-	if err := v.tables(t, 1, "Schema.fields", v.field1); err != nil {
+	err := v.tables(t, 1, "Schema.fields", func(f table) error {
+		l, err := v.field1(f)
+		out.batch.add(l)
 		return err
+	})
+	if err != nil {
+		return out, err
 	}
 	if err := v.keyValues(t, 2, "Schema.custom_metadata"); err != nil {
-		return err
+		return out, err
 	}
-	_, _, err := v.vector(t, 3, 8, "Schema.features")
-	return err
+	_, _, err = v.vector(t, 3, 8, "Schema.features")
+	return out, err
 }
 
-// field1 verifies a Field table and, recursively, its children.
-func (v *verifier) field1(t table) error {
+// typeBuffers is how many buffers arrow-go reads for a field of each type
+// of the Type union (Schema.fbs numbering), its children left out.
+var typeBuffers = [typeLast + 1]int{
+	1: 0, 2: 2, 3: 2, 4: 3, 5: 3, 6: 2, 7: 2, 8: 2, 9: 2, 10: 2, 11: 2,
+	12: 2, 13: 1, 14: 1, 15: 2, 16: 1, 17: 2, 18: 2, 19: 3, 20: 3, 21: 2,
+	22: 0, 23: 2, 24: 2, 25: 3, 26: 3,
+}
+
+// field1 verifies a Field table and, recursively, its children, and
+// returns what arrow-go reads of a batch for it.
+func (v *verifier) field1(t table) (layout, error) {
+	var l layout
 	if v.depth++; v.depth > maxDepth {
-		return v.errorf("fields nest more than %d deep", maxDepth)
+		return l, v.errorf("fields nest more than %d deep", maxDepth)
 	}
 	defer func() { v.depth-- }()
 	if err := v.str(t, 0, "Field.name"); err != nil {
-		return err
+		return l, err
 	}
 	if err := v.scalars(t, "Field", 0, 1, 1); err != nil {
-		return err
+		return l, err
 	}
 	typ, err := v.u8(t, 2, "Field.type_type")
 	if err != nil {
-		return err
+		return l, err
 	}
 	if typ > typeLast {
-		return v.errorf("Field.type_type %d is not an Arrow type", typ)
+		return l, v.errorf("Field.type_type %d is not an Arrow type", typ)
 	}
 	ty, ok, err := v.subtable(t, 3, "Field.type")
 	if err != nil {
-		return err
+		return l, err
 	}
 	if typ != 0 && !ok {
-		return v.errorf("Field.type is missing")
+		return l, v.errorf("Field.type is missing")
 	}
 	if ok {
 		if err := v.typeTable(typ, ty); err != nil {
-			return err
+			return l, err
 		}
+	}
+	l = layout{nodes: 1, buffers: typeBuffers[typ]}
+	switch typ {
+	case typeUnion:
+		if mode, err := v.field(ty, 0, 2, "Union.mode"); err == nil && mode != 0 && v.u16(mode) == 1 {
+			l.buffers++ // dense: offsets
+		}
+		l.oldValidity = 1
+	case typeRunEndEncoded:
+		l.oldValidity = 1
+	case typeBinaryView, typeUtf8View:
+		l.variadic = 1
+	}
+	err = v.tables(t, 5, "Field.children", func(c table) error {
+		cl, err := v.field1(c)
+		l.add(cl)
+		return err
+	})
+	if err != nil {
+		return l, err
+	}
+	if err := v.keyValues(t, 6, "Field.custom_metadata"); err != nil {
+		return l, err
 	}
 	dict, ok, err := v.subtable(t, 4, "Field.dictionary")
+	if err != nil || !ok {
+		return l, err
+	}
+	// A dictionary-encoded field is its indices in a record batch; its
+	// values come in dictionary batches.
+	if err := v.scalars(dict, "DictionaryEncoding", 8, 0, 1, 2); err != nil {
+		return l, err
+	}
+	id, err := v.i64(dict, 0, "DictionaryEncoding.id")
 	if err != nil {
-		return err
+		return l, err
 	}
-	if ok {
-		if err := v.scalars(dict, "DictionaryEncoding", 8, 0, 1, 2); err != nil {
-			return err
-		}
-		idx, ok, err := v.subtable(dict, 1, "DictionaryEncoding.indexType")
-		if err != nil {
-			return err
-		}
-		if ok {
-			if err := v.scalars(idx, "Int", 4, 1); err != nil {
-				return err
-			}
+	v.dicts[id] = l
+	idx, ok, err := v.subtable(dict, 1, "DictionaryEncoding.indexType")
+	if err == nil && ok {
+		err = v.scalars(idx, "Int", 4, 1)
+	}
+	return layout{nodes: 1, buffers: 2}, err
+}
+
+// fits checks that a batch holds at least the field nodes, buffers and
+// variadic buffer counts that arrow-go will read for it, given the schema.
+func (info messageInfo) fits(schema schemaLayout) error {
+	want := schema.batch
+	switch info.header {
+	case headerSchema:
+		return nil // arrow-go refuses a second schema
+	case headerDictionaryBatch:
+		var ok bool
+		if want, ok = schema.dicts[info.dictID]; !ok {
+			return fmt.Errorf("dictionary batch for dictionary %d, which the schema does not have", info.dictID)
 		}
 	}
-	if err := v.tables(t, 5, "Field.children", v.field1); err != nil {
-		return err
+	if info.version < 4 { // before V5, unions had a validity buffer
+		want.buffers += want.oldValidity
 	}
-	return v.keyValues(t, 6, "Field.custom_metadata")
+	if len(info.variadic) < want.variadic {
+		return fmt.Errorf("batch has %d variadic buffer counts, its schema needs %d", len(info.variadic), want.variadic)
+	}
+	for _, c := range info.variadic[:want.variadic] {
+		want.buffers += int(c) // each at most the buffer count: verified
+	}
+	if info.nodes < want.nodes || info.buffers < want.buffers {
+		return fmt.Errorf("batch has %d field nodes and %d buffers, its schema needs %d and %d", info.nodes, info.buffers, want.nodes, want.buffers)
+	}
+	return nil
 }
 
 // typeScalars are the sizes of the scalar fields of the Type union's
@@ -392,10 +490,12 @@ func (v *verifier) recordBatch(t table, bodyLength int64, info *messageInfo) err
 			return v.errorf("RecordBatch.nodes[%d] has a negative length or null count", i)
 		}
 	}
+	info.nodes = n
 	start, nbuf, err := v.vector(t, 2, 16, "RecordBatch.buffers")
 	if err != nil {
 		return err
 	}
+	info.buffers = nbuf
 	comp, compressed, err := v.subtable(t, 3, "RecordBatch.compression")
 	if err != nil {
 		return err
@@ -425,7 +525,7 @@ func (v *verifier) recordBatch(t table, bodyLength int64, info *messageInfo) err
 			if n < 8 {
 				return v.errorf("RecordBatch.buffers[%d] is compressed but has no length prefix", i)
 			}
-			info.buffers = append(info.buffers, bodyBuffer{off, n})
+			info.packed = append(info.packed, bodyBuffer{off, n})
 		}
 	}
 	start, n, err = v.vector(t, 4, 8, "RecordBatch.variadicBufferCounts")
@@ -439,6 +539,7 @@ func (v *verifier) recordBatch(t table, bodyLength int64, info *messageInfo) err
 			return v.errorf("RecordBatch.variadicBufferCounts[%d] = %d, but the batch has %d buffers", i, c, nbuf)
 		}
 		sum += c
+		info.variadic = append(info.variadic, c)
 	}
 	return nil
 }
@@ -453,6 +554,9 @@ func verifyMessage(buf []byte) (messageInfo, error) {
 	}
 	if err := v.scalars(t, "Message", 2, 1, 0, 8); err != nil {
 		return info, err
+	}
+	if pos, _ := v.field(t, 0, 2, "Message.version"); pos != 0 {
+		info.version = int16(v.u16(pos))
 	}
 	if info.bodyLength, err = v.i64(t, 3, "Message.bodyLength"); err != nil {
 		return info, err
@@ -475,9 +579,13 @@ func verifyMessage(buf []byte) (messageInfo, error) {
 	}
 	switch info.header {
 	case headerSchema:
-		return info, v.schema(header)
+		info.schema, err = v.schema(header)
+		return info, err
 	case headerDictionaryBatch:
 		if err := v.scalars(header, "DictionaryBatch", 8, 0, 1); err != nil {
+			return info, err
+		}
+		if info.dictID, err = v.i64(header, 0, "DictionaryBatch.id"); err != nil {
 			return info, err
 		}
 		data, ok, err := v.subtable(header, 1, "DictionaryBatch.data")
@@ -495,9 +603,8 @@ func verifyMessage(buf []byte) (messageInfo, error) {
 }
 
 // verifyFooter verifies the flatbuffer of a file footer.
-func verifyFooter(buf []byte) (footerInfo, error) {
+func verifyFooter(buf []byte) (info footerInfo, err error) {
 	v := newVerifier(buf, "file footer")
-	var info footerInfo
 	t, err := v.root("Footer")
 	if err != nil {
 		return info, err
@@ -512,7 +619,7 @@ func verifyFooter(buf []byte) (footerInfo, error) {
 	if !ok {
 		return info, v.errorf("Footer.schema is missing")
 	}
-	if err := v.schema(schema); err != nil {
+	if info.schema, err = v.schema(schema); err != nil {
 		return info, err
 	}
 	if info.dictionaries, err = v.blocks(t, 2, "Footer.dictionaries"); err != nil {
