@@ -177,6 +177,13 @@ func TestDamagedStream(t *testing.T) {
 			put32(b, offsets+4, 1<<20)
 			return b
 		}},
+		{"string offsets going back", "offsets decrease", func(b []byte) []byte {
+			v, _, batch := root(t, batchMeta(b))
+			start, _, _ := v.vector(batch, 2, 16, "buffers")
+			offsets := msgs[1].body + int(binary.LittleEndian.Uint64(v.buf[start+16:]))
+			put32(b, offsets+8, 0) // the second id ends before the first
+			return b
+		}},
 		{"not a schema first", "", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
