@@ -58,18 +58,18 @@ func root(t *testing.T, buf []byte) (v *verifier, msg, header table) {
 func put32(b []byte, pos int, v uint32) { binary.LittleEndian.PutUint32(b[pos:], v) }
 func put64(b []byte, pos int, v uint64) { binary.LittleEndian.PutUint64(b[pos:], v) }
 
-// readAll reads data to the end.
-func readAll(data []byte) error {
+// readAll reads data to the end and returns the rows read.
+func readAll(data []byte) (int64, error) {
 	r, err := NewReader(bytes.NewReader(data))
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer r.Release()
 	recs, err := ReadAll(r)
 	for _, rec := range recs {
 		rec.Release()
 	}
-	return err
+	return r.Rows(), err
 }
 
 // readErr reads data to the end and returns the error, failing if there
@@ -78,7 +78,7 @@ func readErr(t *testing.T, data []byte, want string) error {
 	t.Helper()
 	var before runtime.MemStats
 	runtime.ReadMemStats(&before)
-	err := readAll(data)
+	_, err := readAll(data)
 	var after runtime.MemStats
 	runtime.ReadMemStats(&after)
 	if err == nil || !strings.Contains(err.Error(), want) {
@@ -266,20 +266,8 @@ func TestCompressedAndDictionary(t *testing.T) {
 	data := compressedDictTable(t)
 	for name, b := range data {
 		t.Run(name, func(t *testing.T) {
-			r, err := NewReader(bytes.NewReader(b))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer r.Release()
-			recs, err := ReadAll(r)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, rec := range recs {
-				rec.Release()
-			}
-			if r.Rows() != 1000 {
-				t.Fatalf("read %d rows, want 1000", r.Rows())
+			if rows, err := readAll(b); err != nil || rows != 1000 {
+				t.Fatalf("read %d rows (%v), want 1000", rows, err)
 			}
 		})
 	}
