@@ -28,8 +28,10 @@ DEMO_DIR ?= build/demo
 DATA ?= $(or $(FACET_TESTDATA),../shared/data)
 REAL_DIR ?= build/real
 REAL_EPOCHS ?= 14
+# How long `make fuzz` runs each fuzz target.
+FUZZTIME ?= 5s
 
-.PHONY: deps bench-deps build test vet interop demo real bench bench-split bench-train bench-infer load clean
+.PHONY: deps bench-deps build test vet fuzz interop demo real bench bench-split bench-train bench-infer load clean
 
 ## deps: install the Debian packages (apt-get; only what is missing)
 deps:
@@ -67,8 +69,19 @@ interop:
 	elif npm ci --prefix interop --no-audit --no-fund --loglevel=error >/dev/null; then echo "interop: apache-arrow (npm) ready"; \
 	else echo "interop: npm ci failed (registry unreachable?), the interoperability test will skip"; fi
 
-## test: deps, vet, and every test (real-data tests use ../shared/data when present)
-test: deps vet interop
+## fuzz: every Fuzz* target of the repository for $(FUZZTIME) each (go test runs one target an invocation)
+fuzz: deps
+	@grep -rl --include='*_test.go' '^func Fuzz' . | sort | while read -r file; do \
+		for name in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' "$$file"); do \
+			echo "fuzz: $$name ($$(dirname "$$file")) for $(FUZZTIME)"; \
+			if ! out=$$($(GO) test -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME) "./$$(dirname "$${file#./}")" 2>&1); then \
+				echo "$$out"; echo "fuzz: $$name failed; the failing input is in $$(dirname "$$file")/testdata/fuzz/$$name"; exit 1; \
+			fi; \
+		done; \
+	done
+
+## test: deps, vet, fuzz (briefly), and every test (real-data tests use ../shared/data when present)
+test: deps vet interop fuzz
 	$(GO) test -count=1 ./...
 
 ## demo: generate the demo dataset and run the pipeline on it

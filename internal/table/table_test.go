@@ -34,7 +34,7 @@ func itoa(i int) string { return fmt.Sprintf("%03d", i) }
 
 // encode writes samples (split in batches of at most batch rows) in format f.
 // With close false the stream is left without its end.
-func encode(t *testing.T, samples []Sample, f Format, batch int, close bool) []byte {
+func encode(t testing.TB, samples []Sample, f Format, batch int, close bool) []byte {
 	t.Helper()
 	schema := NewSchema(label.Bins{30, 58})
 	var buf bytes.Buffer

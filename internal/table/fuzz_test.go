@@ -1,0 +1,35 @@
+package table
+
+import (
+	"bytes"
+	"testing"
+)
+
+// FuzzReader feeds arbitrary bytes to the reader: outside input must give
+// rows or an error, never a panic, and the rows it gives must be readable.
+func FuzzReader(f *testing.F) {
+	samples := testSamples(5)
+	for _, fm := range []Format{Stream, File} {
+		data := encode(f, samples, fm, 2, true)
+		f.Add(data)
+		f.Add(data[:len(data)/2])
+	}
+	for _, data := range compressedDictTable(f) {
+		f.Add(data)
+	}
+	f.Add([]byte("id,path\nx,y\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r, err := NewReader(bytes.NewReader(data))
+		if err != nil {
+			return
+		}
+		defer r.Release()
+		for r.Next() {
+			rec := r.RecordBatch()
+			if Check(rec.Schema(), ColID, ColPath) == nil {
+				Samples(rec)
+			}
+		}
+		_ = r.Err()
+	})
+}
