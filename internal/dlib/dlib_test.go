@@ -411,14 +411,102 @@ func BenchmarkDetect(b *testing.B) {
 	}
 }
 
-func BenchmarkLandmarks(b *testing.B) {
-	p := model(b)
-	img := noise(384, 512, 4)
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := p.Landmarks(img, image.Rect(100, 150, 280, 330)); err != nil {
-			b.Fatal(err)
+var (
+	refOnce sync.Once
+	ref     *Predictor
+	refErr  error
+)
+
+// reference loads DefaultModel to run dlib's own shape_predictor, once.
+func reference(tb testing.TB) *Predictor {
+	tb.Helper()
+	model(tb)
+	refOnce.Do(func() { ref, refErr = loadPredictor(DefaultModel, true) })
+	if refErr != nil {
+		tb.Fatal(refErr)
+	}
+	return ref
+}
+
+// landmarkCases are faces to place landmarks on: the half-size real
+// portraits (skipped without the shared data) with the boxes dlib finds
+// there, each also shifted so that it reaches past the image's edge.
+func landmarkCases(tb testing.TB) (imgs []Gray, boxes []image.Rectangle) {
+	tb.Helper()
+	d, err := NewDetector()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer d.Close()
+	for _, pt := range portraits(tb) {
+		m := readGray(tb, pt.Path, 0.5)
+		img := matGray(&m)
+		img.Pix = append([]byte(nil), img.Pix...) // keep the pixels after Close
+		m.Close()
+		faces, err := d.DetectAdjusted(img, 0, -0.5)
+		if err != nil {
+			tb.Fatal(err)
 		}
+		for _, f := range faces {
+			imgs = append(imgs, img, img)
+			boxes = append(boxes, f.Box, f.Box.Add(image.Pt(img.Width-f.Box.Max.X+f.Box.Dx()/3, -f.Box.Min.Y-f.Box.Dy()/3)))
+		}
+	}
+	return imgs, boxes
+}
+
+// TestLandmarksMatchDlib checks that the wrapper's own loop over the
+// predictor's trees gives exactly the points of dlib's
+// shape_predictor::operator(), on real faces and on noise.
+func TestLandmarksMatchDlib(t *testing.T) {
+	fast, slow := model(t), reference(t)
+	imgs, boxes := landmarkCases(t)
+	for i := range 20 {
+		imgs = append(imgs, noise(150+10*i, 200, uint64(i)))
+		boxes = append(boxes, image.Rect(5*i-20, 3*i, 5*i+40+4*i, 3*i+60+4*i))
+	}
+	if len(boxes) < 100 {
+		t.Fatalf("only %d faces to compare", len(boxes))
+	}
+	for i, box := range boxes {
+		want, err := slow.Landmarks(imgs[i], box)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := fast.Landmarks(imgs[i], box)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("face %d, box %v: points\n%v\nwant dlib's\n%v", i, box, got, want)
+		}
+	}
+	t.Logf("%d faces: the same points as dlib's", len(boxes))
+}
+
+// BenchmarkLandmarks places the landmarks on the faces dlib finds in the
+// half-size real portraits, one after another, with dlib's own
+// shape_predictor and with the wrapper's loop over the same trees: the
+// cost is mostly reading the model's leaves from memory, so a benchmark on
+// one face over and over (its leaves in cache) would flatter both.
+func BenchmarkLandmarks(b *testing.B) {
+	imgs, boxes := landmarkCases(b)
+	for _, bc := range []struct {
+		name string
+		p    func(testing.TB) *Predictor
+	}{{"dlib", reference}, {"facet", model}} {
+		b.Run(bc.name, func(b *testing.B) {
+			p := bc.p(b)
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				if _, err := p.Landmarks(imgs[i%len(imgs)], boxes[i%len(boxes)]); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/1e6/float64(b.N), "ms/face")
+		})
 	}
 }
 
