@@ -18,24 +18,36 @@ import (
 	"github.com/boostershot/facet/internal/testdata"
 )
 
-var (
-	predOnce sync.Once
-	pred     *Predictor
-	predErr  error
-)
+// models load DefaultModel once each: [0] the wrapper's predictor, [1]
+// one that runs dlib's own shape_predictor, for comparisons.
+var models = [2]func() (*Predictor, error){
+	sync.OnceValues(func() (*Predictor, error) { return loadPredictor(DefaultModel, false) }),
+	sync.OnceValues(func() (*Predictor, error) { return loadPredictor(DefaultModel, true) }),
+}
 
-// model loads DefaultModel once for all tests, or skips when it is absent.
-func model(tb testing.TB) *Predictor {
+// loadModel is models[0] or, with reference, models[1]; it skips when
+// the model is not installed.
+func loadModel(tb testing.TB, reference bool) *Predictor {
 	tb.Helper()
 	if _, err := os.Stat(DefaultModel); err != nil {
 		tb.Skipf("dlib landmark model not installed (%v): skipping", err)
 	}
-	predOnce.Do(func() { pred, predErr = LoadPredictor(DefaultModel) })
-	if predErr != nil {
-		tb.Fatal(predErr)
+	i := 0
+	if reference {
+		i = 1
 	}
-	return pred
+	p, err := models[i]()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return p
 }
+
+// model is the predictor facet uses.
+func model(tb testing.TB) *Predictor { return loadModel(tb, false) }
+
+// reference is a predictor that runs dlib's own shape_predictor.
+func reference(tb testing.TB) *Predictor { return loadModel(tb, true) }
 
 func uniform(w, h int, v byte) Gray {
 	g := Gray{Pix: make([]byte, w*h), Stride: w, Width: w, Height: h}
@@ -409,23 +421,6 @@ func BenchmarkDetect(b *testing.B) {
 			})
 		}
 	}
-}
-
-var (
-	refOnce sync.Once
-	ref     *Predictor
-	refErr  error
-)
-
-// reference loads DefaultModel to run dlib's own shape_predictor, once.
-func reference(tb testing.TB) *Predictor {
-	tb.Helper()
-	model(tb)
-	refOnce.Do(func() { ref, refErr = loadPredictor(DefaultModel, true) })
-	if refErr != nil {
-		tb.Fatal(refErr)
-	}
-	return ref
 }
 
 // landmarkCases are faces to place landmarks on: the half-size real
