@@ -56,6 +56,10 @@ examples:
   facet-crop --in photos/ --out faces/ --detectors dlib,cascade
 `
 
+// defaultMargin grows face boxes so that a crop's side is about 1.4 times
+// dlib's own box (before face.DlibBoxScale grows it, the margin was 0.2).
+const defaultMargin = 0.17
+
 type options struct {
 	out, in, output      string
 	csv, resume, align   bool
@@ -81,7 +85,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.BoolVar(&o.csv, "csv", false, "write the table as CSV for people")
 	fs.StringVar(&o.detectors, "detectors", "dlib,dlib-fine,cascade,center", "detector chain, tried in order")
 	fs.IntVar(&o.size, "size", 224, "side of the square crops in pixels")
-	fs.Float64Var(&o.margin, "margin", 0.2, "grow the face box by this fraction of its size on every side")
+	fs.Float64Var(&o.margin, "margin", defaultMargin, "grow the face box by this fraction of its size on every side")
 	fs.StringVar(&o.format, "format", "jpg", "crop file format: jpg or png")
 	fs.IntVar(&o.quality, "quality", 95, "JPEG quality")
 	fs.BoolVar(&o.align, "align", false, "rotate each face so its eyes are level (needs dlib landmarks)")
@@ -107,8 +111,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	cfg := crop.Config{
 		Geometry: crop.Geometry{Margin: o.margin, Size: o.size},
 		Dir:      o.out, Ext: ext, Quality: o.quality, Align: o.align, Resume: o.resume,
-		Settings: fmt.Sprintf("detectors=%s detect-side=%d upsample=%d dlib-adjust=%g center=%s margin=%g size=%d align=%t format=%s quality=%d",
-			strings.Join(stages, ","), o.detectSide, o.upsample, o.dlibAdjust, o.center, o.margin, o.size, o.align, o.format, o.quality),
+		Settings: fmt.Sprintf("detectors=%s detect-side=%d upsample=%d dlib-adjust=%g dlib-box=%g center=%s margin=%g size=%d align=%t format=%s quality=%d",
+			strings.Join(stages, ","), o.detectSide, o.upsample, o.dlibAdjust, face.DlibBoxScale, o.center, o.margin, o.size, o.align, o.format, o.quality),
 	}
 
 	var pred *dlib.Predictor

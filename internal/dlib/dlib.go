@@ -226,7 +226,12 @@ type Predictor struct {
 const DefaultModel = "/usr/share/dlib/shape_predictor_68_face_landmarks.dat"
 
 // LoadPredictor reads a dlib shape predictor model, such as DefaultModel.
-func LoadPredictor(path string) (*Predictor, error) {
+func LoadPredictor(path string) (*Predictor, error) { return loadPredictor(path, false) }
+
+// loadPredictor is LoadPredictor; reference makes Landmarks run dlib's
+// own shape_predictor instead of the wrapper's faster copy of it (tests
+// compare the two).
+func loadPredictor(path string, reference bool) (*Predictor, error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, fmt.Errorf("dlib: shape predictor model: %w", err) // names the path
@@ -237,7 +242,11 @@ func LoadPredictor(path string) (*Predictor, error) {
 	cpath := C.CString(path)
 	defer C.free(unsafe.Pointer(cpath))
 	var p *C.facet_dlib_predictor
-	if e := C.facet_dlib_predictor_load(cpath, &p); e != nil {
+	ref := C.int(0)
+	if reference {
+		ref = 1
+	}
+	if e := C.facet_dlib_predictor_load(cpath, ref, &p); e != nil {
 		msg := C.GoString(e)
 		C.facet_dlib_free_error(e)
 		return nil, fmt.Errorf("dlib: %s: %s", path, msg)

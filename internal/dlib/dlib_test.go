@@ -18,24 +18,36 @@ import (
 	"github.com/boostershot/facet/internal/testdata"
 )
 
-var (
-	predOnce sync.Once
-	pred     *Predictor
-	predErr  error
-)
+// models load DefaultModel once each: [0] the wrapper's predictor, [1]
+// one that runs dlib's own shape_predictor, for comparisons.
+var models = [2]func() (*Predictor, error){
+	sync.OnceValues(func() (*Predictor, error) { return loadPredictor(DefaultModel, false) }),
+	sync.OnceValues(func() (*Predictor, error) { return loadPredictor(DefaultModel, true) }),
+}
 
-// model loads DefaultModel once for all tests, or skips when it is absent.
-func model(tb testing.TB) *Predictor {
+// loadModel is models[0] or, with reference, models[1]; it skips when
+// the model is not installed.
+func loadModel(tb testing.TB, reference bool) *Predictor {
 	tb.Helper()
 	if _, err := os.Stat(DefaultModel); err != nil {
 		tb.Skipf("dlib landmark model not installed (%v): skipping", err)
 	}
-	predOnce.Do(func() { pred, predErr = LoadPredictor(DefaultModel) })
-	if predErr != nil {
-		tb.Fatal(predErr)
+	i := 0
+	if reference {
+		i = 1
 	}
-	return pred
+	p, err := models[i]()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return p
 }
+
+// model is the predictor facet uses.
+func model(tb testing.TB) *Predictor { return loadModel(tb, false) }
+
+// reference is a predictor that runs dlib's own shape_predictor.
+func reference(tb testing.TB) *Predictor { return loadModel(tb, true) }
 
 func uniform(w, h int, v byte) Gray {
 	g := Gray{Pix: make([]byte, w*h), Stride: w, Width: w, Height: h}
@@ -411,14 +423,85 @@ func BenchmarkDetect(b *testing.B) {
 	}
 }
 
-func BenchmarkLandmarks(b *testing.B) {
-	p := model(b)
-	img := noise(384, 512, 4)
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := p.Landmarks(img, image.Rect(100, 150, 280, 330)); err != nil {
-			b.Fatal(err)
+// landmarkCases are faces to place landmarks on: the half-size real
+// portraits (skipped without the shared data) with the boxes dlib finds
+// there, each also shifted so that it reaches past the image's edge.
+func landmarkCases(tb testing.TB) (imgs []Gray, boxes []image.Rectangle) {
+	tb.Helper()
+	d, err := NewDetector()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer d.Close()
+	for _, pt := range portraits(tb) {
+		m := readGray(tb, pt.Path, 0.5)
+		img := matGray(&m)
+		img.Pix = append([]byte(nil), img.Pix...) // keep the pixels after Close
+		m.Close()
+		faces, err := d.DetectAdjusted(img, 0, -0.5)
+		if err != nil {
+			tb.Fatal(err)
 		}
+		for _, f := range faces {
+			imgs = append(imgs, img, img)
+			boxes = append(boxes, f.Box, f.Box.Add(image.Pt(img.Width-f.Box.Max.X+f.Box.Dx()/3, -f.Box.Min.Y-f.Box.Dy()/3)))
+		}
+	}
+	return imgs, boxes
+}
+
+// TestLandmarksMatchDlib checks that the wrapper's own loop over the
+// predictor's trees gives exactly the points of dlib's
+// shape_predictor::operator(), on real faces and on noise.
+func TestLandmarksMatchDlib(t *testing.T) {
+	fast, slow := model(t), reference(t)
+	imgs, boxes := landmarkCases(t)
+	for i := range 20 {
+		imgs = append(imgs, noise(150+10*i, 200, uint64(i)))
+		boxes = append(boxes, image.Rect(5*i-20, 3*i, 5*i+40+4*i, 3*i+60+4*i))
+	}
+	if len(boxes) < 100 {
+		t.Fatalf("only %d faces to compare", len(boxes))
+	}
+	for i, box := range boxes {
+		want, err := slow.Landmarks(imgs[i], box)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := fast.Landmarks(imgs[i], box)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("face %d, box %v: points\n%v\nwant dlib's\n%v", i, box, got, want)
+		}
+	}
+	t.Logf("%d faces: the same points as dlib's", len(boxes))
+}
+
+// BenchmarkLandmarks places the landmarks on the faces dlib finds in the
+// half-size real portraits, one after another, with dlib's own
+// shape_predictor and with the wrapper's loop over the same trees: the
+// cost is mostly reading the model's leaves from memory, so a benchmark on
+// one face over and over (its leaves in cache) would flatter both.
+func BenchmarkLandmarks(b *testing.B) {
+	imgs, boxes := landmarkCases(b)
+	for _, bc := range []struct {
+		name string
+		p    func(testing.TB) *Predictor
+	}{{"dlib", reference}, {"facet", model}} {
+		b.Run(bc.name, func(b *testing.B) {
+			p := bc.p(b)
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				if _, err := p.Landmarks(imgs[i%len(imgs)], boxes[i%len(boxes)]); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/1e6/float64(b.N), "ms/face")
+		})
 	}
 }
 

@@ -40,7 +40,9 @@ char *facet_dlib_detect(facet_dlib_detector *d, const uint8_t *pix, long stride,
 long facet_dlib_detector_count(const facet_dlib_detector *d);
 const facet_dlib_face *facet_dlib_detector_faces(const facet_dlib_detector *d);
 
-char *facet_dlib_predictor_load(const char *path, facet_dlib_predictor **out);
+/* Loads a shape predictor; reference != 0 makes it run dlib's own
+ * shape_predictor::operator() (tests compare the two). */
+char *facet_dlib_predictor_load(const char *path, int reference, facet_dlib_predictor **out);
 void facet_dlib_predictor_free(facet_dlib_predictor *p);
 long facet_dlib_predictor_parts(const facet_dlib_predictor *p);
 /* Writes num_parts (x, y) pairs into xy (2*num_parts intptr_t, which has
