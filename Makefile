@@ -89,7 +89,7 @@ demo: deps build
 	rm -rf $(DEMO_DIR)
 	bin/facet-demodata --out $(DEMO_DIR)/data
 	$(MAKE) --no-print-directory all ALL_DIR=$(DEMO_DIR) DATA=$(DEMO_DIR)/data AAF=$(DEMO_DIR)/data/aaf \
-		FOLDS=3 EPOCHS=8 FIX= AGE_BINS=30,60
+		FOLDS=3 EPOCHS=8 PSEUDO=0.6 FIX= AGE_BINS=30,60
 
 include recipe.mk
 

@@ -46,6 +46,7 @@ all: recipe-check $(A)/submission.csv $(A)/suspects.csv
 	@for r in r1 r2; do for d in $(A)/$$r/fold*; do grep '"best":true' $$d/metrics.jsonl | tail -n 1 \
 		| sed -E "s|.*\"val_f1_18\":([0-9.]{1,5}).*|\1|"; done \
 		| awk -v r=$$r '{ s += $$1; n++ } END { if (n) printf "     %s: mean validation 18-class macro F1 over %d folds %.3f\n", r, n, s / n }'; done
+	@if [ -f $(DATA)/eval/truth.csv ]; then awk -F, -f bench/macro_f1.awk $(DATA)/eval/truth.csv $(A)/submission.csv; fi
 
 recipe-check:
 	@[ -n "$(DATA)" ] && [ -d "$(DATA)/train" ] && [ -d "$(DATA)/eval" ] \
