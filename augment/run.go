@@ -8,6 +8,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -22,6 +23,7 @@ import (
 	"github.com/boostershot/facet/internal/crop"
 	"github.com/boostershot/facet/internal/cvimage"
 	"github.com/boostershot/facet/internal/label"
+	"github.com/boostershot/facet/internal/shard"
 	"github.com/boostershot/facet/internal/table"
 	"github.com/boostershot/facet/internal/work"
 )
@@ -51,6 +53,7 @@ examples:
 
 type options struct {
 	out, ops, balance, masks, sheet, output string
+	shard                                   string
 	copies, workers, quality                int
 	seed                                    uint64
 	csv                                     bool
@@ -70,12 +73,17 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.IntVar(&o.workers, "workers", runtime.NumCPU(), "parallel workers")
 	fs.StringVarP(&o.output, "output", "o", "-", "write the table to `FILE` (- for stdout)")
 	fs.BoolVar(&o.csv, "csv", false, "write the table as CSV for people")
+	fs.StringVar(&o.shard, "shard", "", "write only part `i/n` of the rows (by id hash) and their new rows; the plan (balancing) still sees the whole table")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	pipe, masks, bal, err := o.check(fs.NArg())
 	if err != nil {
 		return err
+	}
+	part, err := shard.Parse(o.shard)
+	if err != nil {
+		return cli.UsageError{Err: err}
 	}
 	name := "-"
 	if fs.NArg() == 1 {
@@ -117,6 +125,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return errors.New("--masks needs the landmarks column facet-crop writes (run facet-crop first)")
 	}
 	jobs := plan(src.rows, o.copies, masks, bal, o.seed, stderr)
+	if !part.All() {
+		jobs = slices.DeleteFunc(jobs, func(j job) bool { return !part.Has(src.rows[j.parent].id) })
+	}
+	kept, err := part.Filter(all)
+	if err != nil {
+		return err
+	}
+	defer kept.Release()
 	out, err := cli.CreateOutput(o.output, stdout, !o.csv)
 	if err != nil {
 		return err
@@ -136,7 +152,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return err
 	}
 	defer newRows.Release()
-	if err := writeTable(out, outSchema, all, newRows, table.FormatFor(o.output, o.csv)); err != nil {
+	if err := writeTable(out, outSchema, kept, newRows, table.FormatFor(o.output, o.csv)); err != nil {
 		return err
 	}
 	if o.sheet != "" {

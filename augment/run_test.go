@@ -288,3 +288,50 @@ func TestUsage(t *testing.T) {
 		}
 	}
 }
+
+// The shards of a run write disjoint rows (originals and their new rows)
+// that together are the whole run's, image for image.
+func TestShards(t *testing.T) {
+	var rows []testRow
+	for i := range 12 {
+		rows = append(rows, testRow{fmt.Sprintf("r%02d", i), fmt.Sprintf("r%02d.jpg", i), int8(i % 3), int8(i % 2), 30, 0, false})
+	}
+	in := inputTable(t, rows)
+	run := func(shard string) map[string][]byte {
+		args := []string{"--out", t.TempDir(), "--copies", "1", "--ops", "noise(s=5..10):1"}
+		if shard != "" {
+			args = append(args, "--shard", shard)
+		}
+		out, stderr, err := runAugment(t, in, args...)
+		if err != nil {
+			t.Fatalf("%v\n%s", err, stderr)
+		}
+		got := map[string][]byte{}
+		for _, r := range out {
+			got[r.id], _ = os.ReadFile(r.path)
+		}
+		return got
+	}
+	whole := run("")
+	union := map[string][]byte{}
+	for _, s := range []string{"0/2", "1/2"} {
+		part := run(s)
+		if len(part) == 0 || len(part) == len(whole) {
+			t.Errorf("shard %s holds %d of %d rows", s, len(part), len(whole))
+		}
+		for id, img := range part {
+			if _, dup := union[id]; dup {
+				t.Errorf("%s in two shards", id)
+			}
+			union[id] = img
+		}
+	}
+	if len(union) != len(whole) {
+		t.Fatalf("the shards hold %d rows, the whole run %d", len(union), len(whole))
+	}
+	for id, img := range whole {
+		if !bytes.Equal(union[id], img) {
+			t.Errorf("%s: the shard's image differs from the whole run's", id)
+		}
+	}
+}

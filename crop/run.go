@@ -23,6 +23,7 @@ import (
 	"github.com/boostershot/facet/internal/dlib"
 	"github.com/boostershot/facet/internal/face"
 	"github.com/boostershot/facet/internal/label"
+	"github.com/boostershot/facet/internal/shard"
 	"github.com/boostershot/facet/internal/table"
 )
 
@@ -74,6 +75,7 @@ type options struct {
 	cascadeDir, landmark string
 	dnnModel, dnnConfig  string
 	dnnThreshold         float64
+	shard                string
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -100,6 +102,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.Float64Var(&o.dnnThreshold, "dnn-threshold", 0.5, "DNN detector confidence threshold")
 	fs.IntVar(&o.workers, "workers", runtime.NumCPU(), "parallel workers")
 	fs.BoolVar(&o.resume, "resume", false, "keep crops that already exist, are valid and were made with the same settings")
+	fs.StringVar(&o.shard, "shard", "", "crop only part `i/n` of the rows (by id hash); facet-merge join puts the parts together")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
@@ -182,12 +185,25 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	sum := newSummary()
 	update, finish := cli.Progress(stderr, "crop")
 	start := time.Now()
-	err = src.each(func(rec arrow.RecordBatch) error {
+	part, err := shard.Parse(o.shard)
+	if err != nil {
+		return cli.UsageError{Err: err}
+	}
+	total := src.total()
+	if !part.All() {
+		total = -1
+	}
+	err = src.each(func(all arrow.RecordBatch) error {
+		rec, err := part.Filter(all)
+		if err != nil {
+			return err
+		}
+		defer rec.Release()
 		jobs, err := jobsOf(rec)
 		if err != nil {
 			return err
 		}
-		outcomes, err := pool.Crop(ctx, jobs, func() { sum.done++; update(sum.done, src.total()) })
+		outcomes, err := pool.Crop(ctx, jobs, func() { sum.done++; update(sum.done, total) })
 		if err != nil {
 			return err
 		}

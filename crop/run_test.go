@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"fmt"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -353,4 +354,39 @@ func TestInterruptLeavesNoPartialFiles(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// The shards of a run crop disjoint rows that together are every row.
+func TestShards(t *testing.T) {
+	files := map[string][]byte{}
+	var rows []row
+	for i := range 8 {
+		name := fmt.Sprintf("%d.jpg", i)
+		files[name] = testdata.JPEG(t, photo())
+		rows = append(rows, row{"x/" + name, name})
+	}
+	in, _ := inputTable(t, files, rows)
+	seen := map[string]bool{}
+	for _, s := range []string{"0/2", "1/2"} {
+		data, stderr, err := runCrop(t, in, "--out", t.TempDir(), "--detectors", "center", "--shard", s)
+		if err != nil {
+			t.Fatalf("%v\n%s", err, stderr)
+		}
+		res := readResults(t, data)
+		if len(res) == 0 || len(res) == len(rows) {
+			t.Errorf("shard %s holds %d of %d rows", s, len(res), len(rows))
+		}
+		for id, r := range res {
+			if seen[id] || r.cropPath == "" {
+				t.Errorf("%s: in two shards, or no crop (%+v)", id, r)
+			}
+			seen[id] = true
+		}
+	}
+	if len(seen) != len(rows) {
+		t.Errorf("the shards hold %d of %d rows", len(seen), len(rows))
+	}
+	if _, _, err := runCrop(t, in, "--out", t.TempDir(), "--shard", "1/1"); err == nil {
+		t.Error("--shard 1/1 accepted")
+	}
 }
