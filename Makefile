@@ -108,10 +108,9 @@ bench-deps: deps
 	if [ -n "$$missing" ]; then echo "bench-deps: installing" $$missing; $(SUDO) apt-get update -qq; \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; fi
 
-## bench: every Go benchmark, then the comparisons with outside baselines
+## bench: every program's benchmark next to its baseline, written to BENCHMARKS.md
 bench: bench-deps build
-	$(GO) test -run '^$$' -bench . -benchmem ./...
-	$(MAKE) --no-print-directory bench-split bench-train bench-infer
+	bench/report.sh BENCHMARKS.md
 
 ## bench-split: facet-split against scikit-learn's StratifiedGroupKFold
 bench-split: bench-deps bin/facet-split bin/facet-prep
