@@ -20,7 +20,6 @@ func TestUsage(t *testing.T) {
 		{"bogus"},
 		{"join"},
 		{"join", "--prefer", "middle", oof},
-		{"suspects"},
 		{"suspects", oof, oof},
 		{"suspects", "--heads", "label", oof},
 		{"suspects", "--by", "family", oof},
@@ -33,6 +32,10 @@ func TestUsage(t *testing.T) {
 		if !errors.As(err, &u) {
 			t.Errorf("%v: %v, want a usage error", args, err)
 		}
+	}
+	// suspects without a table reads stdin
+	if _, _, err := runMerge(t, readFile(t, oof), "suspects"); err != nil {
+		t.Errorf("suspects on stdin: %v", err)
 	}
 	for _, args := range [][]string{{"--help"}, {"vote", "--help"}, {"join", "-h"}, {"suspects", "--help"}} {
 		_, stderr, err := runMerge(t, nil, args...)

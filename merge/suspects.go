@@ -17,7 +17,7 @@ import (
 	"github.com/boostershot/facet/internal/table"
 )
 
-const suspectsSynopsis = "facet-merge suspects [--heads mask,gender,age_group] [--by person|id] [--method threshold|noise-rate] [--rank margin|self] [--sheet FILE.png] [-o FILE] OOF_PREDICTIONS"
+const suspectsSynopsis = "facet-merge suspects [--heads mask,gender,age_group] [--by person|id] [--method threshold|noise-rate] [--rank margin|self] [--sheet FILE.png] [-o FILE] [OOF_PREDICTIONS]"
 
 const suspectsHelp = `Finds likely label errors in out-of-fold predictions (facet-train's
 RUNDIR/oof.arrow: the validation rows with their labels and the model's
@@ -121,14 +121,18 @@ func runSuspects(ctx context.Context, args []string, stdin io.Reader, stdout, st
 		return cli.Usagef("--rank %q: want margin or self", o.rank)
 	case o.sheetN < 1:
 		return cli.Usagef("--sheet-count %d: want 1 or more", o.sheetN)
-	case fs.NArg() != 1:
-		return cli.Usagef("want one OOF_PREDICTIONS table, got %d", fs.NArg())
+	case fs.NArg() > 1:
+		return cli.Usagef("want one OOF_PREDICTIONS table (or stdin), got %d", fs.NArg())
+	}
+	names := fs.Args()
+	if len(names) == 0 {
+		names = []string{"-"}
 	}
 	required := []string{table.ColID}
 	for _, h := range o.heads {
 		required = append(required, string(h))
 	}
-	ins, err := readInputs(fs.Args(), stdin, append(required, predColumns()...)...)
+	ins, err := readInputs(names, stdin, append(required, predColumns()...)...)
 	if err != nil {
 		return err
 	}
