@@ -93,12 +93,16 @@ demo: deps build
 
 include recipe.mk
 
-## real: train on the real faces of $(DATA) (UTKFace Asian for gender and age, the mask crops for mask); about 12 minutes on 2 cores
+## real: the real faces of $(DATA) (UTKFace Asian for gender and age, the mask crops for mask): prep, crop, split, train, infer, score; about 15 minutes on 2 cores
 real: deps build
 	rm -rf $(REAL_DIR) && mkdir -p $(REAL_DIR)
 	bin/facet-prep --report $(REAL_DIR)/classes.png utkface:$(DATA)/faces/utkface imagefolder:mask=$(DATA)/masks \
+	| bin/facet-crop --out $(REAL_DIR)/crops \
 	| bin/facet-split --val 0.2 --stratify mask,gender,age_group --out $(REAL_DIR)/folds -o $(REAL_DIR)/samples.arrow
 	bin/facet-train --out $(REAL_DIR)/run --folds $(REAL_DIR)/folds --fold 0 --epochs $(REAL_EPOCHS) --lr 1e-3 --class-weights auto --patience 6
+	bin/facet-infer --model $(REAL_DIR)/run --tta flip $(REAL_DIR)/folds/fold0.val.arrow -o $(REAL_DIR)/val.pred.arrow
+	@echo "real: validation scores of facet-infer --tta flip with the best model:"
+	bin/facet-merge score $(REAL_DIR)/val.pred.arrow
 	@echo "real: per-epoch scores in $(REAL_DIR)/run/metrics.jsonl, charts $(REAL_DIR)/run/learning.png and confusion.png"
 
 ## bench-deps: the Debian packages the benchmark baselines need

@@ -18,6 +18,7 @@ commands:
   join       concatenate sample tables, reconciling their columns
   suspects   find likely label errors in out-of-fold predictions (confident
              learning) as a corrections file for facet-prep --fix
+  score      accuracy and macro F1 of each head and of the 18 classes
 
 Run facet-merge COMMAND --help for its flags and examples.
 
@@ -26,6 +27,7 @@ examples:
   facet-merge vote --submission submission.csv --info data/eval/info.csv a.arrow b.arrow > votes.arrows
   facet-merge join train.arrow pseudo.arrow > all.arrows
   facet-merge suspects --sheet suspects.png -o suspects.csv run/oof.arrow
+  facet-merge score run/oof.arrow
 `
 
 // command is one subcommand: it parses its own flags.
@@ -35,12 +37,13 @@ var commands = map[string]command{
 	"vote":     runVote,
 	"join":     runJoin,
 	"suspects": runSuspects,
+	"score":    runScore,
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
-		return cli.Usagef("no command: want vote, join or suspects")
+		return cli.Usagef("no command: want vote, join, suspects or score")
 	}
 	switch args[0] {
 	case "-h", "--help", "help":
@@ -49,7 +52,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	cmd, ok := commands[args[0]]
 	if !ok {
-		return cli.Usagef("unknown command %q: want vote, join or suspects", args[0])
+		return cli.Usagef("unknown command %q: want vote, join, suspects or score", args[0])
 	}
 	return cmd(ctx, args[1:], stdin, stdout, stderr)
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/boostershot/facet/internal/augment"
 	"github.com/boostershot/facet/internal/checkpoint"
 	"github.com/boostershot/facet/internal/cli"
+	"github.com/boostershot/facet/internal/metrics"
 	"github.com/boostershot/facet/internal/nn"
 	"github.com/boostershot/facet/internal/pred"
 	"github.com/boostershot/facet/internal/work"
@@ -363,14 +364,14 @@ func predict(ctx context.Context, m *nn.Model, d *dataset, workers int) (*pred.P
 
 // validation fills em's validation fields from the predictions p of d.
 func validation(em *epochMetrics, d *dataset, p *pred.Probs, heads string) {
-	mk := score(d.mask, pred.ArgmaxRows(p.Mask, nn.NumMask), nn.NumMask)
-	g := score(d.gender, pred.ArgmaxRows(p.Gender, nn.NumGender), nn.NumGender)
-	a := score(d.age, pred.ArgmaxRows(p.Age, nn.NumAge), nn.NumAge)
+	mk := metrics.Of(d.mask, pred.ArgmaxRows(p.Mask, nn.NumMask), nn.NumMask)
+	g := metrics.Of(d.gender, pred.ArgmaxRows(p.Gender, nn.NumGender), nn.NumGender)
+	a := metrics.Of(d.age, pred.ArgmaxRows(p.Age, nn.NumAge), nn.NumAge)
 	l18 := make([]int8, d.Len())
 	for i := range l18 {
 		l18[i] = nn.Class18(d.mask[i], d.gender[i], d.age[i])
 	}
-	c := score(l18, p.Pred18, nn.NumClasses)
+	c := metrics.Of(l18, p.Pred18, nn.NumClasses)
 	em.ValAccMask, em.ValF1Mask, em.ValNMask = mk.Acc, mk.F1, mk.N
 	em.ValAccGender, em.ValF1Gender, em.ValNGender = g.Acc, g.F1, g.N
 	em.ValAccAge, em.ValF1Age, em.ValNAge = a.Acc, a.F1, a.N
@@ -379,7 +380,7 @@ func validation(em *epochMetrics, d *dataset, p *pred.Probs, heads string) {
 		em.Score = c.F1
 	} else {
 		sum, heads := 0.0, 0
-		for _, h := range []headScore{mk, g, a} {
+		for _, h := range []metrics.Score{mk, g, a} {
 			if h.N > 0 {
 				sum += h.F1
 				heads++
@@ -390,9 +391,9 @@ func validation(em *epochMetrics, d *dataset, p *pred.Probs, heads string) {
 		}
 	}
 	if heads == nn.HeadsSingle18 {
-		em.ValLoss = crossEntropy(l18, p.Class18, nn.NumClasses)
+		em.ValLoss = metrics.CrossEntropy(l18, p.Class18, nn.NumClasses)
 		return
 	}
-	em.ValLoss = crossEntropy(d.mask, p.Mask, nn.NumMask) + crossEntropy(d.gender, p.Gender, nn.NumGender) +
-		crossEntropy(d.age, p.Age, nn.NumAge)
+	em.ValLoss = metrics.CrossEntropy(d.mask, p.Mask, nn.NumMask) + metrics.CrossEntropy(d.gender, p.Gender, nn.NumGender) +
+		metrics.CrossEntropy(d.age, p.Age, nn.NumAge)
 }

@@ -1,4 +1,4 @@
-package main
+package metrics
 
 import (
 	"math"
@@ -29,7 +29,7 @@ func TestScore(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			s := score(c.truth, c.pred, c.k)
+			s := Of(c.truth, c.pred, c.k)
 			if s.N != c.n || math.Abs(s.Acc-c.acc) > 1e-12 || math.Abs(s.F1-c.f1) > 1e-12 {
 				t.Errorf("score = %+v, want n %d acc %g f1 %g", s, c.n, c.acc, c.f1)
 			}
@@ -39,12 +39,12 @@ func TestScore(t *testing.T) {
 
 func TestCrossEntropy(t *testing.T) {
 	p := []float32{0.5, 0.5, 0.25, 0.75, 0.9, 0.1}
-	got := crossEntropy([]int8{0, 1, -1}, p, 2)
+	got := CrossEntropy([]int8{0, 1, -1}, p, 2)
 	want := -(math.Log(0.5) + math.Log(0.75)) / 2
 	if math.Abs(got-want) > 1e-6 {
 		t.Errorf("crossEntropy = %g, want %g", got, want)
 	}
-	if got := crossEntropy([]int8{-1}, p[:2], 2); got != 0 {
+	if got := CrossEntropy([]int8{-1}, p[:2], 2); got != 0 {
 		t.Errorf("crossEntropy with no known row = %g, want 0", got)
 	}
 }

@@ -1,26 +1,29 @@
-package main
+// Package metrics scores predictions against labels the way the
+// competition did: accuracy and macro F1 over the rows whose label is
+// known, and the mean cross entropy.
+package metrics
 
 import "math"
 
-// headScore is the accuracy and macro F1 of one head over the rows whose
+// Score is the accuracy and macro F1 of one head over the rows whose
 // true label is known (>= 0); N counts those rows.
-type headScore struct {
+type Score struct {
 	N   int     `json:"n"`
 	Acc float64 `json:"acc"`
 	F1  float64 `json:"f1"`
 }
 
-// score compares predicted with true labels of k classes. Rows whose true
+// Of compares predicted with true labels of k classes. Rows whose true
 // label is negative (unknown) are left out. Macro F1 is the mean of the
 // per-class F1 over the classes that occur in the truth or the
 // predictions of the rows kept (as scikit-learn's f1_score with
 // average="macro" does); a class with no true positive has F1 0. With no
 // row kept every field is 0.
-func score(truth []int8, pred []int, k int) headScore {
+func Of(truth []int8, pred []int, k int) Score {
 	tp := make([]int, k)
 	fp := make([]int, k)
 	fn := make([]int, k)
-	var s headScore
+	var s Score
 	correct := 0
 	for i, t := range truth {
 		if t < 0 || int(t) >= k {
@@ -54,9 +57,9 @@ func score(truth []int8, pred []int, k int) headScore {
 	return s
 }
 
-// crossEntropy is the mean of -log p[i, truth[i]] over the rows whose
+// CrossEntropy is the mean of -log p[i, truth[i]] over the rows whose
 // truth is known, with p row major (rows x k); 0 when none is.
-func crossEntropy(truth []int8, p []float32, k int) float64 {
+func CrossEntropy(truth []int8, p []float32, k int) float64 {
 	sum, n := 0.0, 0
 	for i, t := range truth {
 		if t < 0 || int(t) >= k {
