@@ -135,6 +135,7 @@ func tableReaders(t *testing.T) map[string]string {
 		"facet-split":   "-k 2",
 		"facet-augment": "--out OUT --copies 1",
 		"facet-infer":   "--model " + modelDir(t),
+		"facet-merge":   "join -",
 	}
 }
 

@@ -51,6 +51,7 @@ func (f *framer) Read(p []byte) (int, error) {
 			n, err := f.r.Read(p[:min(int64(len(p)), f.body)])
 			f.body -= int64(n)
 			if errors.Is(err, io.EOF) && f.body > 0 {
+				f.err = cut(err) // what the reader reports, whatever arrow-go makes of it
 				err = io.ErrUnexpectedEOF
 			}
 			return n, err
