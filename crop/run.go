@@ -379,31 +379,23 @@ type source interface {
 	close()
 }
 
-type tableInput struct {
-	r       *table.Reader
-	closeIn func() error
-}
+type tableInput struct{ r *table.Reader }
 
 func tableSource(args []string, stdin io.Reader) (source, error) {
 	name := "-"
 	if len(args) == 1 {
 		name = args[0]
 	}
-	in, closeIn, err := cli.OpenInput(name, stdin)
+	r, err := table.Open(name, stdin, table.ColID, table.ColPath)
 	if err != nil {
 		return nil, err
 	}
-	r, err := table.NewReader(in, table.ColID, table.ColPath)
-	if err != nil {
-		closeIn()
-		return nil, err
-	}
-	return &tableInput{r: r, closeIn: closeIn}, nil
+	return &tableInput{r: r}, nil
 }
 
 func (t *tableInput) schema() *arrow.Schema { return t.r.Schema() }
 func (t *tableInput) total() int            { return -1 }
-func (t *tableInput) close()                { t.r.Release(); t.closeIn() }
+func (t *tableInput) close()                { t.r.Release() }
 func (t *tableInput) each(fn func(arrow.RecordBatch) error) error {
 	for t.r.Next() {
 		if err := fn(t.r.RecordBatch()); err != nil {

@@ -114,12 +114,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if fs.NArg() == 1 {
 		name = fs.Arg(0)
 	}
-	in, closeIn, err := cli.OpenInput(name, stdin)
-	if err != nil {
-		return err
-	}
-	defer closeIn()
-	r, err := table.NewReader(in, table.ColID, table.ColPath)
+	r, err := table.Open(name, stdin, table.ColID, table.ColPath)
 	if err != nil {
 		return err
 	}

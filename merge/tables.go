@@ -58,17 +58,15 @@ func readInputs(names []string, stdin io.Reader, required ...string) ([]*input, 
 }
 
 func readInput(name string, stdin io.Reader, required []string) (*input, error) {
-	f, closeF, err := cli.OpenInput(name, stdin)
-	if err != nil {
-		return nil, err
-	}
-	defer closeF()
+	r, err := table.Open(name, stdin, required...)
 	if name == "-" || name == "" {
 		name = "stdin"
+		if err != nil {
+			err = fmt.Errorf("stdin: %w", err)
+		}
 	}
-	r, err := table.NewReader(f, required...)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+		return nil, err // table.Open names the file
 	}
 	defer r.Release()
 	recs, err := table.ReadAll(r)

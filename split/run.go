@@ -81,12 +81,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if fs.NArg() == 1 {
 		name = fs.Arg(0)
 	}
-	in, closeIn, err := cli.OpenInput(name, stdin)
-	if err != nil {
-		return err
-	}
-	defer closeIn()
-	r, err := table.NewReader(in, append([]string{o.by}, strat...)...)
+	r, err := table.Open(name, stdin, append([]string{o.by}, strat...)...)
 	if err != nil {
 		return err
 	}

@@ -10,19 +10,6 @@ import (
 	"golang.org/x/term"
 )
 
-// OpenInput opens the named input, stdin for "" or "-". The returned
-// close function is safe to call for stdin.
-func OpenInput(path string, stdin io.Reader) (io.Reader, func() error, error) {
-	if path == "" || path == "-" {
-		return stdin, func() error { return nil }, nil
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, nil, err
-	}
-	return f, f.Close, nil
-}
-
 // IsTerminal reports whether w is a terminal.
 func IsTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)

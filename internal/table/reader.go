@@ -52,6 +52,7 @@ type Reader struct {
 	rec    arrow.RecordBatch
 	rows   int64
 	err    error
+	closer io.Closer // the file Open opened, if any
 }
 
 // NewReader detects the format of r and reads its schema. It checks the
@@ -232,6 +233,28 @@ func (r *Reader) Release() {
 	if r.file != nil {
 		_ = r.file.Close()
 	}
+	if r.closer != nil {
+		_ = r.closer.Close()
+	}
+}
+
+// Open reads the table named on a command line: stdin for "" or "-",
+// else the file (see NewReader). Release closes the file.
+func Open(name string, stdin io.Reader, required ...string) (*Reader, error) {
+	if name == "" || name == "-" {
+		return NewReader(stdin, required...)
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	r, err := NewReader(f, required...)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	r.closer = f
+	return r, nil
 }
 
 // ReadAll reads every batch of r, retained; the caller releases them.
