@@ -257,3 +257,20 @@ func TestMissingFiles(t *testing.T) {
 		}
 	}
 }
+
+// facet-split and facet-merge are pure Go (DESIGN.md), built with
+// CGO_ENABLED=0 so they run anywhere: the only cgo packages they may
+// depend on are the standard library's, which such a build drops.
+func TestPureGoPrograms(t *testing.T) {
+	for _, prog := range []string{"split", "merge"} {
+		cmd := exec.Command("go", "list", "-deps", "-f", "{{if .CgoFiles}}{{if not .Standard}}{{.ImportPath}}{{end}}{{end}}", "./"+prog)
+		cmd.Dir = ".."
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("go list: %v\n%s", err, out)
+		}
+		if s := strings.TrimSpace(string(out)); s != "" {
+			t.Errorf("facet-%s depends on cgo packages:\n%s", prog, s)
+		}
+	}
+}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -42,21 +41,5 @@ func TestUsage(t *testing.T) {
 		if !errors.Is(err, pflag.ErrHelp) || !strings.Contains(stderr, "examples:") {
 			t.Errorf("%v: %v, stderr:\n%s", args, err, stderr)
 		}
-	}
-}
-
-// facet-merge is pure Go (DESIGN.md): the only cgo packages it may depend
-// on are the standard library's, which CGO_ENABLED=0 builds drop.
-func TestNoCgo(t *testing.T) {
-	gobin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("go tool not found")
-	}
-	out, err := exec.Command(gobin, "list", "-deps", "-f", "{{if .CgoFiles}}{{if not .Standard}}{{.ImportPath}}{{end}}{{end}}", ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go list: %v\n%s", err, out)
-	}
-	if s := strings.TrimSpace(string(out)); s != "" {
-		t.Errorf("facet-merge depends on cgo packages:\n%s", s)
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -182,21 +181,5 @@ func TestSplitBadInput(t *testing.T) {
 	_, stderr, err := runSplit(t, sampleTable(t, 12), "-k", "5")
 	if err != nil || !strings.Contains(stderr, "warning: class") {
 		t.Errorf("thin class: err %v, stderr:\n%s", err, stderr)
-	}
-}
-
-// facet-split is pure Go: the only cgo packages it may depend on are the
-// standard library's (net's resolver), which CGO_ENABLED=0 builds drop.
-func TestNoCgo(t *testing.T) {
-	gobin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("go tool not found")
-	}
-	out, err := exec.Command(gobin, "list", "-deps", "-f", "{{if .CgoFiles}}{{if not .Standard}}{{.ImportPath}}{{end}}{{end}}", ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go list: %v\n%s", err, out)
-	}
-	if s := strings.TrimSpace(string(out)); s != "" {
-		t.Errorf("facet-split depends on cgo packages:\n%s", s)
 	}
 }
