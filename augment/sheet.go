@@ -4,14 +4,13 @@ import (
 	"image"
 	"image/color"
 	"image/draw"
-	"image/png"
 
 	"golang.org/x/image/font"
 	"golang.org/x/image/font/basicfont"
 	"golang.org/x/image/math/fixed"
 
+	"github.com/boostershot/facet/internal/atomicfile"
 	"github.com/boostershot/facet/internal/augment"
-	"github.com/boostershot/facet/internal/cli"
 	"github.com/boostershot/facet/internal/cvimage"
 )
 
@@ -49,15 +48,7 @@ func writeSheet(path string, s *source, jobs []job, results []result) error {
 			Dot: fixed.P(x+4, y+sheetCell+11)}
 		d.DrawString(p.label[len("mask:"):])
 	}
-	out, err := cli.CreateOutput(path, nil, false)
-	if err != nil {
-		return err
-	}
-	defer out.Abort()
-	if err := png.Encode(out, sheet); err != nil {
-		return err
-	}
-	return out.Commit()
+	return atomicfile.WritePNG(path, sheet)
 }
 
 // fit scales an image to sheetCell x sheetCell (nearest neighbour).

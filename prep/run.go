@@ -15,6 +15,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/boostershot/facet/internal/atomicfile"
 	"github.com/boostershot/facet/internal/cli"
 	"github.com/boostershot/facet/internal/dataset"
 	"github.com/boostershot/facet/internal/fix"
@@ -280,13 +281,5 @@ func writeTable(w io.Writer, samples []table.Sample, bins label.Bins, f table.Fo
 }
 
 func writeChart(path, format string, counts summary.Counts) error {
-	out, err := cli.CreateOutput(path, nil, false)
-	if err != nil {
-		return err
-	}
-	defer out.Abort()
-	if err := counts.Chart(out, format); err != nil {
-		return err
-	}
-	return out.Commit()
+	return atomicfile.WriteWith(path, func(w io.Writer) error { return counts.Chart(w, format) })
 }

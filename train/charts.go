@@ -5,7 +5,6 @@ import (
 	"image"
 	"image/color"
 	"image/draw"
-	"image/png"
 	"io"
 
 	"golang.org/x/image/font"
@@ -64,16 +63,8 @@ func writeLearningCurve(path string, lines []epochMetrics) error {
 }
 
 func writeTo(path string, wt io.WriterTo) error {
-	var buf bufferWriter
-	if _, err := wt.WriteTo(&buf); err != nil {
-		return err
-	}
-	return atomicfile.Write(path, buf)
+	return atomicfile.WriteWith(path, func(w io.Writer) error { _, err := wt.WriteTo(w); return err })
 }
-
-type bufferWriter []byte
-
-func (b *bufferWriter) Write(p []byte) (int, error) { *b = append(*b, p...); return len(p), nil }
 
 // writeConfusion draws the 18-class confusion matrix of the validation
 // rows with all three parts known (rows: truth, columns: prediction;
@@ -124,9 +115,5 @@ func writeConfusion(path string, truthMask, truthGender, truthAge []int8, p *pre
 			}
 		}
 	}
-	var buf bufferWriter
-	if err := png.Encode(&buf, img); err != nil {
-		return err
-	}
-	return atomicfile.Write(path, buf)
+	return atomicfile.WritePNG(path, img)
 }

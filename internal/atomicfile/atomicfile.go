@@ -4,6 +4,10 @@
 package atomicfile
 
 import (
+	"bytes"
+	"image"
+	"image/png"
+	"io"
 	"os"
 	"path/filepath"
 )
@@ -33,4 +37,19 @@ func Write(path string, data []byte) error {
 		os.Remove(tmp.Name())
 	}
 	return err
+}
+
+// WriteWith writes what write produces to path, as Write does; nothing
+// is written when write fails.
+func WriteWith(path string, write func(io.Writer) error) error {
+	var buf bytes.Buffer
+	if err := write(&buf); err != nil {
+		return err
+	}
+	return Write(path, buf.Bytes())
+}
+
+// WritePNG encodes img as PNG to path, as Write does.
+func WritePNG(path string, img image.Image) error {
+	return WriteWith(path, func(w io.Writer) error { return png.Encode(w, img) })
 }

@@ -1,6 +1,10 @@
 package atomicfile
 
 import (
+	"errors"
+	"image"
+	"image/png"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -32,5 +36,27 @@ func TestWrite(t *testing.T) {
 	entries, _ = os.ReadDir(dir)
 	if len(entries) != 1 {
 		t.Errorf("failed write left %d entries", len(entries))
+	}
+}
+
+func TestWriteWith(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "chart.png")
+	if err := WriteWith(path, func(w io.Writer) error { w.Write([]byte("half")); return errors.New("boom") }); err == nil {
+		t.Fatal("a failed write reported success")
+	}
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Fatal("a failed write left a file")
+	}
+	img := image.NewGray(image.Rect(0, 0, 3, 2))
+	if err := WritePNG(path, img); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if cfg, err := png.DecodeConfig(f); err != nil || cfg.Width != 3 || cfg.Height != 2 {
+		t.Errorf("PNG read back: %+v, %v", cfg, err)
 	}
 }
