@@ -27,7 +27,48 @@ import (
 // two ops of the same kind: dW = sum_n dy_n * col_n^T and
 // dx_n = col2im(W^T * dy_n). Matrix multiplies go through gorgonia's
 // BLAS (gonum's by default, OpenBLAS with -tags openblas).
-type convOp struct{ k, s, p int }
+//
+// The op's outputs and scratch space live in its convState and are
+// reused from step to step. In a training graph (cache set) the forward
+// pass keeps every sample's im2col matrix for the weight gradient,
+// which then needs no second im2col.
+type convOp struct {
+	k, s, p int
+	st      *convState
+}
+
+// convState is what a convOp shares with its backward ops.
+type convState struct {
+	cache     bool
+	y, dx, dw buffer
+	cols      []float32   // the forward pass's im2col matrices, sample after sample (cache)
+	scratch   [][]float32 // one im2col matrix per worker
+	acc       [][]float32 // one weight gradient per worker
+}
+
+func newConvOp(k, s, p int, cache bool) convOp {
+	return convOp{k: k, s: s, p: p, st: &convState{cache: cache}}
+}
+
+// grow returns buf resized to n values, reusing its storage when it is
+// large enough. The contents are not cleared.
+func grow(buf []float32, n int) []float32 {
+	if cap(buf) < n {
+		return make([]float32, n)
+	}
+	return buf[:n]
+}
+
+// workerBufs returns w buffers of n values each from bufs, reusing them.
+func workerBufs(bufs *[][]float32, w, n int) [][]float32 {
+	for len(*bufs) < w {
+		*bufs = append(*bufs, nil)
+	}
+	for i := range w {
+		(*bufs)[i] = grow((*bufs)[i], n)
+	}
+	return (*bufs)[:w]
+}
 
 var (
 	_ G.Op              = convOp{}
@@ -48,9 +89,11 @@ func (op convOp) CallsExtern() bool { return false }
 func (op convOp) OverwritesInput() int {
 	return -1
 }
-func (op convOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "facet.conv{%d,%d,%d}", op.k, op.s, op.p) }
-func (op convOp) Hashcode() uint32      { return hashOf(op) }
-func (op convOp) String() string        { return fmt.Sprintf("Conv{k=%d,s=%d,p=%d}", op.k, op.s, op.p) }
+func (op convOp) WriteHash(h hash.Hash) {
+	fmt.Fprintf(h, "facet.conv{%d,%d,%d,%p}", op.k, op.s, op.p, op.st)
+}
+func (op convOp) Hashcode() uint32 { return hashOf(op) }
+func (op convOp) String() string   { return fmt.Sprintf("Conv{k=%d,s=%d,p=%d}", op.k, op.s, op.p) }
 
 func hashOf(op G.Op) uint32 {
 	h := fnv.New32a()
@@ -91,14 +134,22 @@ func (op convOp) Do(in ...G.Value) (G.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	return op.UsePreallocDo(tensor.New(tensor.WithShape(s...), tensor.Of(tensor.Float32)), in...)
+	return op.UsePreallocDo(op.st.y.get(s), in...)
 }
 
 func (op convOp) UsePreallocDo(out G.Value, in ...G.Value) (G.Value, error) {
 	x, w, y := f32(in[0]), f32(in[1]), f32(out)
 	xs, ws := in[0].Shape(), in[1].Shape()
 	g := op.geom(xs, ws)
-	eachSample(g.n, g.colSize(), func(n int, col []float32) {
+	var cols []float32
+	if op.st.cache {
+		op.st.cols = grow(op.st.cols, g.n*g.colSize())
+		cols = op.st.cols
+	}
+	op.eachSample(g, func(n int, col []float32) {
+		if cols != nil {
+			col = cols[n*g.colSize() : (n+1)*g.colSize()]
+		}
 		c := g.im2col(x[n*g.inSize():(n+1)*g.inSize()], col)
 		G.WhichBLAS().Sgemm(blas.NoTrans, blas.NoTrans, g.o, g.hw, g.ckk, 1, w, g.ckk, c, g.hw, 0, y[n*g.outSize():(n+1)*g.outSize()], g.hw)
 	})
@@ -129,7 +180,7 @@ type convDxOp struct {
 func (op convDxOp) Arity() int    { return 2 }
 func (op convDxOp) Type() hm.Type { return hm.NewFnType(tensor4(), tensor4(), tensor4()) }
 func (op convDxOp) WriteHash(h hash.Hash) {
-	fmt.Fprintf(h, "facet.convdx{%d,%d,%d,%v}", op.k, op.s, op.p, op.xShape)
+	fmt.Fprintf(h, "facet.convdx{%d,%d,%d,%v,%p}", op.k, op.s, op.p, op.xShape, op.st)
 }
 func (op convDxOp) Hashcode() uint32 { return hashOf(op) }
 func (op convDxOp) String() string   { return "ConvDx" + op.convOp.String()[4:] }
@@ -137,12 +188,12 @@ func (op convDxOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
 	return op.xShape.Clone(), nil
 }
 func (op convDxOp) Do(in ...G.Value) (G.Value, error) {
-	return op.UsePreallocDo(tensor.New(tensor.WithShape(op.xShape...), tensor.Of(tensor.Float32)), in...)
+	return op.UsePreallocDo(op.st.dx.get(op.xShape), in...)
 }
 func (op convDxOp) UsePreallocDo(out G.Value, in ...G.Value) (G.Value, error) {
 	w, dy, dx := f32(in[0]), f32(in[1]), f32(out)
 	g := op.geom(op.xShape, in[0].Shape())
-	eachSample(g.n, g.colSize(), func(n int, col []float32) {
+	op.eachSample(g, func(n int, col []float32) {
 		dxn := dx[n*g.inSize() : (n+1)*g.inSize()]
 		if g.direct() {
 			G.WhichBLAS().Sgemm(blas.Trans, blas.NoTrans, g.ckk, g.hw, g.o, 1, w, g.ckk, dy[n*g.outSize():(n+1)*g.outSize()], g.hw, 0, dxn, g.hw)
@@ -163,7 +214,7 @@ type convDwOp struct {
 func (op convDwOp) Arity() int    { return 2 }
 func (op convDwOp) Type() hm.Type { return hm.NewFnType(tensor4(), tensor4(), tensor4()) }
 func (op convDwOp) WriteHash(h hash.Hash) {
-	fmt.Fprintf(h, "facet.convdw{%d,%d,%d,%v}", op.k, op.s, op.p, op.wShape)
+	fmt.Fprintf(h, "facet.convdw{%d,%d,%d,%v,%p}", op.k, op.s, op.p, op.wShape, op.st)
 }
 func (op convDwOp) Hashcode() uint32 { return hashOf(op) }
 func (op convDwOp) String() string   { return "ConvDw" + op.convOp.String()[4:] }
@@ -171,28 +222,37 @@ func (op convDwOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
 	return op.wShape.Clone(), nil
 }
 func (op convDwOp) Do(in ...G.Value) (G.Value, error) {
-	return op.UsePreallocDo(tensor.New(tensor.WithShape(op.wShape...), tensor.Of(tensor.Float32)), in...)
+	return op.UsePreallocDo(op.st.dw.get(op.wShape), in...)
 }
 func (op convDwOp) UsePreallocDo(out G.Value, in ...G.Value) (G.Value, error) {
 	x, dy, dw := f32(in[0]), f32(in[1]), f32(out)
 	g := op.geom(in[0].Shape(), op.wShape)
 	workers := min(runtime.GOMAXPROCS(0), g.n)
-	acc := make([][]float32, workers)
+	acc := workerBufs(&op.st.acc, workers, len(dw))
+	cached := op.st.cache && len(op.st.cols) == g.n*g.colSize()
+	var scratch [][]float32
+	if !cached {
+		scratch = workerBufs(&op.st.scratch, workers, g.colSize())
+	}
 	var wg sync.WaitGroup
 	for wk := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			a := make([]float32, len(dw))
-			var col []float32
-			if !g.direct() {
-				col = make([]float32, g.colSize())
-			}
+			a := acc[wk]
+			clear(a)
 			for n := wk; n < g.n; n += workers {
-				c := g.im2col(x[n*g.inSize():(n+1)*g.inSize()], col)
+				var c []float32
+				if cached {
+					c = op.st.cols[n*g.colSize() : (n+1)*g.colSize()]
+					if g.direct() {
+						c = x[n*g.inSize() : (n+1)*g.inSize()]
+					}
+				} else {
+					c = g.im2col(x[n*g.inSize():(n+1)*g.inSize()], scratch[wk])
+				}
 				G.WhichBLAS().Sgemm(blas.NoTrans, blas.Trans, g.o, g.ckk, g.hw, 1, dy[n*g.outSize():(n+1)*g.outSize()], g.hw, c, g.hw, 1, a, g.ckk)
 			}
-			acc[wk] = a
 		}()
 	}
 	wg.Wait()
@@ -208,17 +268,17 @@ func (op convDwOp) UsePreallocDo(out G.Value, in ...G.Value) (G.Value, error) {
 func f32(v G.Value) []float32 { return v.Data().([]float32) }
 
 // eachSample calls f for every sample index on GOMAXPROCS goroutines,
-// each with its own scratch buffer of colSize values.
-func eachSample(n, colSize int, f func(n int, col []float32)) {
-	workers := min(runtime.GOMAXPROCS(0), n)
+// each with its own scratch buffer of g.colSize() values.
+func (op convOp) eachSample(g convGeom, f func(n int, col []float32)) {
+	workers := min(runtime.GOMAXPROCS(0), g.n)
+	scratch := workerBufs(&op.st.scratch, workers, g.colSize())
 	var wg sync.WaitGroup
 	for wk := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			col := make([]float32, colSize)
-			for i := wk; i < n; i += workers {
-				f(i, col)
+			for i := wk; i < g.n; i += workers {
+				f(i, scratch[wk])
 			}
 		}()
 	}
