@@ -280,22 +280,11 @@ func (op bnGradOp) Do(in ...G.Value) (G.Value, error) {
 		mean, invStd := st.mean[c], st.invStd[c]
 		var sdz, sdzx float64
 		for i := range n {
-			xp, dp := plane(x, i, c, ch, hw), plane(dy, i, c, ch, hw)
-			var s, sx float32
+			var yp []float32
 			if op.relu {
-				yp := plane(y, i, c, ch, hw)
-				for j, d := range dp {
-					if yp[j] > 0 {
-						s += d
-						sx += d * (xp[j] - mean)
-					}
-				}
-			} else {
-				for j, d := range dp {
-					s += d
-					sx += d * (xp[j] - mean)
-				}
+				yp = plane(y, i, c, ch, hw)
 			}
+			s, sx := dzSums(plane(dy, i, c, ch, hw), yp, plane(x, i, c, ch, hw), mean)
 			sdz += float64(s)
 			sdzx += float64(sx)
 		}
@@ -305,22 +294,12 @@ func (op bnGradOp) Do(in ...G.Value) (G.Value, error) {
 		k1 := float64(gamma[c]) * float64(invStd)
 		k2 := -k1 * float64(invStd) * float64(invStd) * sdzx / cnt
 		k3 := -k1*sdz/cnt - k2*float64(mean)
-		a, b, e := float32(k1), float32(k2), float32(k3)
 		for i := range n {
-			xp, dp, op2 := plane(x, i, c, ch, hw), plane(dy, i, c, ch, hw), plane(dx, i, c, ch, hw)
+			var yp []float32
 			if op.relu {
-				yp := plane(y, i, c, ch, hw)
-				for j, d := range dp {
-					if yp[j] <= 0 {
-						d = 0
-					}
-					op2[j] = a*d + b*xp[j] + e
-				}
-			} else {
-				for j, d := range dp {
-					op2[j] = a*d + b*xp[j] + e
-				}
+				yp = plane(y, i, c, ch, hw)
 			}
+			dxAffine(plane(dx, i, c, ch, hw), plane(dy, i, c, ch, hw), yp, plane(x, i, c, ch, hw), float32(k1), float32(k2), float32(k3))
 		}
 	})
 	return out, nil
@@ -373,12 +352,10 @@ func (op reluGradOp) Do(in ...G.Value) (G.Value, error) {
 	out := op.st.dz.get(in[0].Shape())
 	y, dy, dz := f32(in[0]), f32(in[1]), f32(out)
 	parallelRange(len(y), func(lo, hi int) {
-		for j, v := range y[lo:hi] {
-			if v > 0 {
-				dz[lo+j] = dy[lo+j]
-			} else {
-				dz[lo+j] = 0
-			}
+		ys, dys, dzs := y[lo:hi], dy[lo:hi], dz[lo:hi]
+		dys, dzs = dys[:len(ys)], dzs[:len(ys)]
+		for j, v := range ys {
+			dzs[j] = math.Float32frombits(math.Float32bits(dys[j]) & reluKeep(v))
 		}
 	})
 	return out, nil
@@ -416,4 +393,57 @@ func sqDev32(v []float32, m float32) float32 {
 		s0 += d * d
 	}
 	return (s0 + s1) + (s2 + s3)
+}
+
+// reluKeep returns all ones where the ReLU output y is positive and zero
+// where it is 0, to mask a gradient without a branch (the sign of a
+// ReLU's input is random, so a branch on it is mispredicted half the
+// time). y must be a ReLU output: never negative.
+func reluKeep(y float32) uint32 { return uint32(-int32(math.Float32bits(y)) >> 31) }
+
+// dzSums returns the sums of dz and dz*(x-mean) over one plane, where dz
+// is dy masked by the ReLU output y (or dy itself when y is nil).
+func dzSums(dy, y, x []float32, mean float32) (s, sx float32) {
+	x = x[:len(dy)]
+	var s1, sx1 float32
+	if y != nil {
+		y = y[:len(dy)]
+		for j, d := range dy {
+			d = math.Float32frombits(math.Float32bits(d) & reluKeep(y[j]))
+			if j&1 == 0 {
+				s += d
+				sx += d * (x[j] - mean)
+			} else {
+				s1 += d
+				sx1 += d * (x[j] - mean)
+			}
+		}
+		return s + s1, sx + sx1
+	}
+	for j, d := range dy {
+		if j&1 == 0 {
+			s += d
+			sx += d * (x[j] - mean)
+		} else {
+			s1 += d
+			sx1 += d * (x[j] - mean)
+		}
+	}
+	return s + s1, sx + sx1
+}
+
+// dxAffine sets dx = a*dz + b*x + e over one plane, dz as in dzSums.
+func dxAffine(dx, dy, y, x []float32, a, b, e float32) {
+	dy, x = dy[:len(dx)], x[:len(dx)]
+	if y != nil {
+		y = y[:len(dx)]
+		for j := range dx {
+			d := math.Float32frombits(math.Float32bits(dy[j]) & reluKeep(y[j]))
+			dx[j] = a*d + b*x[j] + e
+		}
+		return
+	}
+	for j := range dx {
+		dx[j] = a*dy[j] + b*x[j] + e
+	}
 }
