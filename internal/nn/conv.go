@@ -306,6 +306,20 @@ func (g convGeom) colSize() int {
 	return g.ckk * g.hw
 }
 
+// cols returns the range [lo, hi) of output columns ox whose input
+// column ox*s - p + kj lies inside the image, and that input column for
+// ox = 0 (which may be negative).
+func (g convGeom) cols(kj int) (lo, hi, ix0 int) {
+	ix0 = kj - g.p
+	if ix0 < 0 {
+		lo = (-ix0 + g.s - 1) / g.s
+	}
+	if last := g.w - 1 - ix0; last >= 0 {
+		hi = min(g.wo, last/g.s+1)
+	}
+	return lo, max(hi, lo), ix0
+}
+
 // im2col lays one image (C, H, W) out as (C*k*k, Ho*Wo) in col and
 // returns it; a 1x1, stride 1, unpadded convolution needs no copy and
 // gets the image itself.
@@ -320,6 +334,7 @@ func (g convGeom) im2col(x, col []float32) []float32 {
 			for kj := 0; kj < g.k; kj++ {
 				dst := col[row*g.hw : (row+1)*g.hw]
 				row++
+				lo, hi, ix0 := g.cols(kj)
 				for oy := 0; oy < g.ho; oy++ {
 					d := dst[oy*g.wo : (oy+1)*g.wo]
 					iy := oy*g.s - g.p + ki
@@ -328,26 +343,24 @@ func (g convGeom) im2col(x, col []float32) []float32 {
 						continue
 					}
 					src := plane[iy*g.w : (iy+1)*g.w]
-					ix := kj - g.p
-					if g.s == 1 {
-						// d[ox] = src[ox+ix] where in range
-						lo, hi := max(0, -ix), min(g.wo, g.w-ix)
-						clear(d[:lo])
-						if hi > lo {
-							copy(d[lo:hi], src[lo+ix:hi+ix])
-						} else {
-							hi = lo
-						}
-						clear(d[hi:])
+					clear(d[:lo])
+					clear(d[hi:])
+					if lo == hi {
 						continue
 					}
-					for ox := range d {
-						if ix >= 0 && ix < g.w {
-							d[ox] = src[ix]
-						} else {
-							d[ox] = 0
+					switch g.s {
+					case 1:
+						copy(d[lo:hi], src[lo+ix0:hi+ix0])
+					case 2:
+						sub := src[2*lo+ix0 : 2*(hi-1)+ix0+1]
+						dd := d[lo:hi]
+						for i := range dd {
+							dd[i] = sub[2*i]
 						}
-						ix += g.s
+					default:
+						for ox := lo; ox < hi; ox++ {
+							d[ox] = src[ox*g.s+ix0]
+						}
 					}
 				}
 			}
@@ -367,29 +380,33 @@ func (g convGeom) col2im(col, x []float32) {
 			for kj := 0; kj < g.k; kj++ {
 				src := col[row*g.hw : (row+1)*g.hw]
 				row++
+				lo, hi, ix0 := g.cols(kj)
+				if lo == hi {
+					continue
+				}
 				for oy := 0; oy < g.ho; oy++ {
 					iy := oy*g.s - g.p + ki
 					if iy < 0 || iy >= g.h {
 						continue
 					}
-					s := src[oy*g.wo : (oy+1)*g.wo]
+					s := src[oy*g.wo+lo : oy*g.wo+hi]
 					dst := plane[iy*g.w : (iy+1)*g.w]
-					ix := kj - g.p
-					if g.s == 1 {
-						lo, hi := max(0, -ix), min(g.wo, g.w-ix)
-						if hi > lo {
-							d := dst[lo+ix : hi+ix]
-							for i, v := range s[lo:hi] {
-								d[i] += v
-							}
+					switch g.s {
+					case 1:
+						d := dst[lo+ix0 : hi+ix0]
+						d = d[:len(s)]
+						for i, v := range s {
+							d[i] += v
 						}
-						continue
-					}
-					for _, v := range s {
-						if ix >= 0 && ix < g.w {
-							dst[ix] += v
+					case 2:
+						d := dst[2*lo+ix0 : 2*(hi-1)+ix0+1]
+						for i, v := range s {
+							d[2*i] += v
 						}
-						ix += g.s
+					default:
+						for i, v := range s {
+							dst[(lo+i)*g.s+ix0] += v
+						}
 					}
 				}
 			}
