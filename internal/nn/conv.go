@@ -327,6 +327,10 @@ func (g convGeom) im2col(x, col []float32) []float32 {
 	if g.direct() {
 		return x
 	}
+	if g.same() {
+		g.im2colSame(x, col)
+		return col
+	}
 	row := 0
 	for c := 0; c < g.c; c++ {
 		plane := x[c*g.h*g.w : (c+1)*g.h*g.w]
@@ -372,6 +376,10 @@ func (g convGeom) im2col(x, col []float32) []float32 {
 // col2im is the adjoint of im2col: it sets x (C, H, W) to the sum of the
 // col entries that im2col read from each pixel.
 func (g convGeom) col2im(col, x []float32) {
+	if g.same() {
+		g.col2imSame(col, x)
+		return
+	}
 	clear(x)
 	row := 0
 	for c := 0; c < g.c; c++ {
@@ -408,6 +416,87 @@ func (g convGeom) col2im(col, x []float32) {
 							dst[(lo+i)*g.s+ix0] += v
 						}
 					}
+				}
+			}
+		}
+	}
+}
+
+// same reports a stride-1 convolution whose output has the input's size
+// (3x3 with padding 1): im2col's row for kernel offset (ki, kj) is then
+// the whole image shifted by (ki-p)*W + (kj-p) values, with the pixels
+// that fall off the top and bottom and those that wrap around from the
+// neighbouring row set to zero. One copy per row of col and a few
+// stores per image row replace a copy per image row.
+func (g convGeom) same() bool { return g.s == 1 && g.ho == g.h && g.wo == g.w && g.p < g.w }
+
+// shift returns the offset of kernel position (ki, kj) and the range
+// [lo, hi) of output pixels whose input pixel lies inside the image
+// rows (the columns that wrap are handled apart).
+func (g convGeom) shift(ki, kj int) (off, lo, hi int) {
+	off = (ki-g.p)*g.w + (kj - g.p)
+	return off, max(0, -off), min(g.hw, g.hw-off)
+}
+
+func (g convGeom) im2colSame(x, col []float32) {
+	hw := g.hw
+	for c := 0; c < g.c; c++ {
+		plane := x[c*hw : (c+1)*hw]
+		for ki := 0; ki < g.k; ki++ {
+			for kj := 0; kj < g.k; kj++ {
+				row := (c*g.k+ki)*g.k + kj
+				dst := col[row*hw : (row+1)*hw]
+				off, lo, hi := g.shift(ki, kj)
+				clear(dst[:lo])
+				clear(dst[hi:])
+				copy(dst[lo:hi], plane[lo+off:hi+off])
+				g.clearWrapped(dst, kj)
+			}
+		}
+	}
+}
+
+// clearWrapped zeroes the columns of an im2col row (kernel column kj)
+// that read across the left or right edge of the image.
+func (g convGeom) clearWrapped(dst []float32, kj int) {
+	dx := kj - g.p
+	first, last := 0, 0 // the columns to clear
+	switch {
+	case dx < 0:
+		first, last = 0, -dx
+	case dx > 0:
+		first, last = g.w-dx, g.w
+	}
+	for j := first; j < last; j++ {
+		for i := j; i < len(dst); i += g.w {
+			dst[i] = 0
+		}
+	}
+}
+
+func (g convGeom) col2imSame(col, x []float32) {
+	hw := g.hw
+	for c := 0; c < g.c; c++ {
+		plane := x[c*hw : (c+1)*hw]
+		for ki := 0; ki < g.k; ki++ {
+			for kj := 0; kj < g.k; kj++ {
+				row := (c*g.k+ki)*g.k + kj
+				src := col[row*hw : (row+1)*hw]
+				off, lo, hi := g.shift(ki, kj)
+				g.clearWrapped(src, kj) // col is scratch: drop what im2col would have zeroed
+				s := src[lo:hi]
+				d := plane[lo+off : hi+off]
+				d = d[:len(s)]
+				if ki == 0 && kj == 0 {
+					// the first kernel position covers every pixel it
+					// does not clear: set rather than add
+					clear(plane[:lo+off])
+					clear(plane[hi+off:])
+					copy(d, s)
+					continue
+				}
+				for i, v := range s {
+					d[i] += v
 				}
 			}
 		}
