@@ -22,6 +22,11 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # PyTorch (facet-train comparison).
 BENCH_PACKAGES := python3-sklearn python3-torch
 
+# Training's matrix multiplies (internal/nn) go to OpenBLAS (-tags openblas,
+# cgo) when pkg-config finds it, as after `make deps`; without it they are
+# gonum's pure Go, several times slower. `make GOTAGS=` builds pure Go.
+GOTAGS ?= $(shell pkg-config --exists openblas 2>/dev/null && echo openblas)
+
 DEMO_DIR ?= build/demo
 # The real faces of ../shared/data (or $(FACET_TESTDATA)) for `make real`.
 DATA ?= $(or $(FACET_TESTDATA),../shared/data)
@@ -46,7 +51,7 @@ build: $(BINS)
 
 bin/facet-%: FORCE
 	@mkdir -p bin
-	$(GO) build -o $@ ./$*
+	$(GO) build -tags '$(GOTAGS)' -o $@ ./$*
 
 # Pure-Go programs are built without cgo, so they run anywhere.
 bin/facet-split: export CGO_ENABLED = 0
@@ -59,6 +64,7 @@ vet:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:" $$unformatted; exit 1; fi
 	$(GO) vet ./...
+	$(GO) vet -tags '$(GOTAGS)' ./internal/nn
 
 ## interop: the npm apache-arrow package, for the test that a facet table reads in another Arrow implementation
 interop:
@@ -68,7 +74,9 @@ interop:
 
 ## test: deps, vet, and every test (real-data tests use ../shared/data when present)
 test: deps vet interop
-	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -tags '$(GOTAGS)' ./...
+	@# the pure-Go matrix multiply too, when the run above used OpenBLAS
+	$(if $(GOTAGS),$(GO) test -count=1 ./internal/nn ./train)
 
 ## demo: generate the demo dataset and run the pipeline on it
 demo: deps build
@@ -110,7 +118,7 @@ bench-deps: deps
 
 ## bench: every Go benchmark, then the comparisons with outside baselines
 bench: bench-deps build
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(GO) test -tags '$(GOTAGS)' -run '^$$' -bench . -benchmem ./...
 	$(MAKE) --no-print-directory bench-split bench-train
 
 ## bench-split: facet-split against scikit-learn's StratifiedGroupKFold
