@@ -405,22 +405,14 @@ func reluKeep(y float32) uint32 { return uint32(-int32(math.Float32bits(y)) >> 3
 // is dy masked by the ReLU output y (or dy itself when y is nil).
 func dzSums(dy, y, x []float32, mean float32) (s, sx float32) {
 	x = x[:len(dy)]
-	var s1, sx1 float32
 	if y != nil {
 		y = y[:len(dy)]
-		for j, d := range dy {
-			d = math.Float32frombits(math.Float32bits(d) & reluKeep(y[j]))
-			if j&1 == 0 {
-				s += d
-				sx += d * (x[j] - mean)
-			} else {
-				s1 += d
-				sx1 += d * (x[j] - mean)
-			}
-		}
-		return s + s1, sx + sx1
 	}
+	var s1, sx1 float32 // two chains of sums: the adds are latency-bound
 	for j, d := range dy {
+		if y != nil { // the same way every time: predicted
+			d = math.Float32frombits(math.Float32bits(d) & reluKeep(y[j]))
+		}
 		if j&1 == 0 {
 			s += d
 			sx += d * (x[j] - mean)
@@ -437,13 +429,12 @@ func dxAffine(dx, dy, y, x []float32, a, b, e float32) {
 	dy, x = dy[:len(dx)], x[:len(dx)]
 	if y != nil {
 		y = y[:len(dx)]
-		for j := range dx {
-			d := math.Float32frombits(math.Float32bits(dy[j]) & reluKeep(y[j]))
-			dx[j] = a*d + b*x[j] + e
-		}
-		return
 	}
 	for j := range dx {
-		dx[j] = a*dy[j] + b*x[j] + e
+		d := dy[j]
+		if y != nil {
+			d = math.Float32frombits(math.Float32bits(d) & reluKeep(y[j]))
+		}
+		dx[j] = a*d + b*x[j] + e
 	}
 }

@@ -43,14 +43,18 @@
 //
 // # Batch normalisation
 //
-// gorgonia v0.9.18's BatchNorm works in training mode (the forward and the
-// symbolic backward are correct; the test suite checks the gradient
-// numerically) but has traps this package works around: its running
-// statistics live inside the op, SetTraining(true) resets them, and the
-// affine part broadcasts (materialises) the scale and bias over the whole
-// activation. Model keeps the running statistics itself, copies them into
-// and out of the ops around every run, and exports them as named tensors
-// (".running_mean", ".running_var", as PyTorch names them).
+// Batch norm is this package's own op too (bnOp), fused with what follows
+// it: the ReLU, and in a block's second norm the shortcut sum and the ReLU
+// after it. gorgonia v0.9.18's BatchNorm is correct but slow for this
+// (its affine part broadcasts scale and bias over the whole activation,
+// it clones its input, and every step allocates each intermediate) and
+// keeps its running statistics inside the op, which NewTapeMachine
+// resets. bnOp works over NCHW with the channels spread over GOMAXPROCS
+// goroutines, each channel summed by one goroutine in a fixed order,
+// reuses its buffers from step to step, and updates the model's own
+// running statistics in place (PyTorch's rule: momentum 0.1, unbiased
+// variance), exported as named tensors (".running_mean", ".running_var",
+// as PyTorch names them). It is tested against gorgonia's BatchNorm.
 //
 // # Loss
 //

@@ -438,22 +438,29 @@ func (g convGeom) shift(ki, kj int) (off, lo, hi int) {
 	return off, max(0, -off), min(g.hw, g.hw-off)
 }
 
-func (g convGeom) im2colSame(x, col []float32) {
+// sameRows calls f for every row of col with the image plane it reads
+// and the kernel column, offset and range of shift.
+func (g convGeom) sameRows(x, col []float32, f func(plane, row []float32, kj, off, lo, hi int)) {
 	hw := g.hw
 	for c := 0; c < g.c; c++ {
 		plane := x[c*hw : (c+1)*hw]
 		for ki := 0; ki < g.k; ki++ {
 			for kj := 0; kj < g.k; kj++ {
-				row := (c*g.k+ki)*g.k + kj
-				dst := col[row*hw : (row+1)*hw]
+				r := (c*g.k+ki)*g.k + kj
 				off, lo, hi := g.shift(ki, kj)
-				clear(dst[:lo])
-				clear(dst[hi:])
-				copy(dst[lo:hi], plane[lo+off:hi+off])
-				g.clearWrapped(dst, kj)
+				f(plane, col[r*hw:(r+1)*hw], kj, off, lo, hi)
 			}
 		}
 	}
+}
+
+func (g convGeom) im2colSame(x, col []float32) {
+	g.sameRows(x, col, func(plane, dst []float32, kj, off, lo, hi int) {
+		clear(dst[:lo])
+		clear(dst[hi:])
+		copy(dst[lo:hi], plane[lo+off:hi+off])
+		g.clearWrapped(dst, kj)
+	})
 }
 
 // clearWrapped zeroes the columns of an im2col row (kernel column kj)
@@ -475,30 +482,14 @@ func (g convGeom) clearWrapped(dst []float32, kj int) {
 }
 
 func (g convGeom) col2imSame(col, x []float32) {
-	hw := g.hw
-	for c := 0; c < g.c; c++ {
-		plane := x[c*hw : (c+1)*hw]
-		for ki := 0; ki < g.k; ki++ {
-			for kj := 0; kj < g.k; kj++ {
-				row := (c*g.k+ki)*g.k + kj
-				src := col[row*hw : (row+1)*hw]
-				off, lo, hi := g.shift(ki, kj)
-				g.clearWrapped(src, kj) // col is scratch: drop what im2col would have zeroed
-				s := src[lo:hi]
-				d := plane[lo+off : hi+off]
-				d = d[:len(s)]
-				if ki == 0 && kj == 0 {
-					// the first kernel position covers every pixel it
-					// does not clear: set rather than add
-					clear(plane[:lo+off])
-					clear(plane[hi+off:])
-					copy(d, s)
-					continue
-				}
-				for i, v := range s {
-					d[i] += v
-				}
-			}
+	clear(x)
+	g.sameRows(x, col, func(plane, src []float32, kj, off, lo, hi int) {
+		g.clearWrapped(src, kj) // col is scratch: drop what im2col would have zeroed
+		s := src[lo:hi]
+		d := plane[lo+off : hi+off]
+		d = d[:len(s)]
+		for i, v := range s {
+			d[i] += v
 		}
-	}
+	})
 }
