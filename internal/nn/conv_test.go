@@ -11,14 +11,20 @@ import (
 
 // TestConvMatchesGorgonia checks convOp's output and both gradients
 // against gorgonia's Conv2d on odd sizes, strides 1 and 2, 3x3 and 1x1,
-// with and without the im2col matrices kept from the forward pass.
+// with and without the im2col matrices kept from the forward pass, one
+// sample and several samples a matrix multiply.
 func TestConvMatchesGorgonia(t *testing.T) {
+	blocked := 0
 	for _, c := range []struct{ n, ch, h, w, o, k, s int }{
 		{3, 2, 7, 7, 4, 3, 1},
 		{3, 2, 7, 6, 4, 3, 2},
 		{2, 3, 8, 8, 5, 1, 2},
 		{2, 3, 5, 5, 2, 1, 1},
 		{1, 1, 3, 3, 1, 3, 2},
+		// small maps: several samples a matrix multiply, the last block short
+		{7, 3, 4, 4, 5, 3, 1},
+		{7, 3, 5, 4, 5, 3, 2},
+		{6, 2, 4, 4, 3, 1, 2},
 	} {
 		rng := rand.New(rand.NewPCG(uint64(c.k), uint64(c.s)))
 		rnd := func(shape ...int) *tensor.Dense {
@@ -30,6 +36,9 @@ func TestConvMatchesGorgonia(t *testing.T) {
 		}
 		xv, wv := rnd(c.n, c.ch, c.h, c.w), rnd(c.o, c.ch, c.k, c.k)
 		pad := c.k / 2
+		if newConvOp(c.k, c.s, pad, false).geom(xv.Shape(), wv.Shape()).blk > 1 {
+			blocked++
+		}
 		ho, wo := (c.h+2*pad-c.k)/c.s+1, (c.w+2*pad-c.k)/c.s+1
 		rv := rnd(c.n, c.o, ho, wo)
 		run := func(gorgonia, cache bool) (y, dx, dw []float32) {
@@ -76,6 +85,9 @@ func TestConvMatchesGorgonia(t *testing.T) {
 				}
 			}
 		}
+	}
+	if blocked == 0 {
+		t.Error("no case puts several samples in one matrix multiply")
 	}
 }
 
