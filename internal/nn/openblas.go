@@ -46,7 +46,7 @@ func (openBLAS) Sgemm(tA, tB blas.Transpose, m, n, k int, alpha float32, a []flo
 }
 
 // BLAS names the matrix multiply in use.
-const BLAS = "openblas"
+var BLAS = "openblas"
 
 // init makes gorgonia use OpenBLAS, single-threaded: the convolution
 // already runs one sample per core, and OpenBLAS's own threads would
