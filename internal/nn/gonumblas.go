@@ -9,8 +9,8 @@ import (
 )
 
 // BLAS names the matrix multiply in use: gonum's pure Go with this
-// package's AVX2 sgemm where the CPU has it (the pure-Go build), or
-// OpenBLAS (built with -tags openblas).
+// package's AVX2 or AVX-512 sgemm where the CPU has them (the pure-Go
+// build), or OpenBLAS (built with -tags openblas).
 var BLAS = "gonum"
 
 // goBLAS is gonum's BLAS with sgemm for the single-precision multiply.
@@ -25,7 +25,7 @@ func (goBLAS) Sgemm(tA, tB blas.Transpose, m, n, k int, alpha float32, a []float
 
 func init() {
 	if kernel != nil {
-		BLAS = "gonum+avx2"
+		BLAS = "gonum+" + kernelName
 		G.Use(goBLAS{})
 	}
 }

@@ -5,13 +5,14 @@ package nn
 import "sync"
 
 // sgemm is a single-precision matrix multiply for the pure-Go build:
-// packing in Go around an assembly micro-kernel (sgemm_amd64.s, AVX2 and
-// FMA) that multiplies a 4 x kc panel of A by a kc x 16 panel of B into
-// a 4 x 16 tile of C held in registers. gonum's Sgemm, the pure-Go
+// packing in Go around an assembly micro-kernel (sgemm_amd64.s) that
+// multiplies a 4 x kc panel of A by a kc x kernelN panel of B into a
+// 4 x kernelN tile of C held in registers: 16 columns with AVX2 and FMA,
+// 32 with AVX-512. gonum's Sgemm, the pure-Go
 // alternative, runs the convolutions' products at about 10 GFLOP/s a
 // core (4-wide SSE multiplies and adds, no FMA, C rows reloaded for
 // every element of A); this runs them several times faster. kernel is
-// nil where the CPU lacks AVX2 or FMA, and gonum's Sgemm is used.
+// nil where the CPU lacks AVX2 and FMA, and gonum's Sgemm is used.
 //
 // C (m x n) = alpha * op(A) * op(B) + beta * C, all row-major, op(X) = X
 // or its transpose as tA and tB say.
@@ -31,34 +32,35 @@ func sgemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []fl
 	if k == 0 || alpha == 0 {
 		return
 	}
-	panels := (n + kernelN - 1) / kernelN
+	nr := kernelN
+	panels := (n + nr - 1) / nr
 	bufs := sgemmBufs.Get().(*sgemmBuf)
 	defer sgemmBufs.Put(bufs)
-	bp := grow(bufs.b, sgemmKC*panels*kernelN)
+	bp := grow(bufs.b, sgemmKC*panels*nr)
 	ap := grow(bufs.a, sgemmKC*kernelM)
 	bufs.a, bufs.b = ap, bp
-	var tile [kernelM * kernelN]float32
+	var tile [kernelM * maxKernelN]float32
 	for p0 := 0; p0 < k; p0 += sgemmKC {
 		kb := min(sgemmKC, k-p0)
-		packB(tB, b, ldb, p0, kb, n, panels, bp)
+		packB(tB, b, ldb, p0, kb, n, nr, panels, bp)
 		for i0 := 0; i0 < m; i0 += kernelM {
 			mb := min(kernelM, m-i0)
 			packA(tA, a, lda, alpha, i0, mb, p0, kb, ap)
 			for j := range panels {
-				j0 := j * kernelN
-				nb := min(kernelN, n-j0)
-				bj := bp[j*kb*kernelN:]
-				if mb == kernelM && nb == kernelN {
+				j0 := j * nr
+				nb := min(nr, n-j0)
+				bj := bp[j*kb*nr:]
+				if mb == kernelM && nb == nr {
 					kernel(kb, &ap[0], &bj[0], &c[i0*ldc+j0], ldc)
 					continue
 				}
 				// an edge tile: through a zeroed tile, then added to C
 				clear(tile[:])
-				kernel(kb, &ap[0], &bj[0], &tile[0], kernelN)
+				kernel(kb, &ap[0], &bj[0], &tile[0], nr)
 				for ii := range mb {
 					cr := c[(i0+ii)*ldc+j0 : (i0+ii)*ldc+j0+nb]
 					for jj := range cr {
-						cr[jj] += tile[ii*kernelN+jj]
+						cr[jj] += tile[ii*nr+jj]
 					}
 				}
 			}
@@ -67,23 +69,31 @@ func sgemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []fl
 }
 
 const (
-	kernelM, kernelN = 4, 16 // the micro-kernel's tile
-	sgemmKC          = 256   // rows of B a packed block: 16 KiB a panel, within L1
+	kernelM    = 4   // rows of the micro-kernel's tile (kernelN columns)
+	maxKernelN = 32  // the widest kernel's columns
+	sgemmKC    = 256 // rows of B a packed block: 16 or 32 KiB a panel, near L1
 )
+
+// sgemmKernel is a micro-kernel and the columns of its tile.
+type sgemmKernel struct {
+	name string
+	f    func(k int, a, b, c *float32, ldc int)
+	n    int
+}
 
 type sgemmBuf struct{ a, b []float32 }
 
 var sgemmBufs = sync.Pool{New: func() any { return new(sgemmBuf) }}
 
-// packB lays rows p0 .. p0+kb-1 of op(B) out as panels of 16 columns,
-// each kb x 16 row-major, the columns past n zero.
-func packB(tB bool, b []float32, ldb, p0, kb, n, panels int, bp []float32) {
+// packB lays rows p0 .. p0+kb-1 of op(B) out as panels of nr columns,
+// each kb x nr row-major, the columns past n zero.
+func packB(tB bool, b []float32, ldb, p0, kb, n, nr, panels int, bp []float32) {
 	for j := range panels {
-		j0 := j * kernelN
-		nb := min(kernelN, n-j0)
-		dst := bp[j*kb*kernelN : (j+1)*kb*kernelN]
+		j0 := j * nr
+		nb := min(nr, n-j0)
+		dst := bp[j*kb*nr : (j+1)*kb*nr]
 		for l := range kb {
-			d := dst[l*kernelN : (l+1)*kernelN]
+			d := dst[l*nr : (l+1)*nr]
 			if tB {
 				for jj := range nb {
 					d[jj] = b[(j0+jj)*ldb+p0+l]

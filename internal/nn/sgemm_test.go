@@ -12,13 +12,30 @@ import (
 	"gonum.org/v1/gonum/blas/gonum"
 )
 
-// TestSgemmMatchesGonum checks sgemm against gonum's Sgemm on sizes
-// around the kernel's 4 x 16 tile and the 256-row packing block, every
-// transposition, strided operands, and alpha and beta other than 0 and 1.
+// useKernel makes sgemm use k until the test ends.
+func useKernel(tb testing.TB, k sgemmKernel) {
+	f, n, name := kernel, kernelN, kernelName
+	kernel, kernelN, kernelName = k.f, k.n, k.name
+	tb.Cleanup(func() { kernel, kernelN, kernelName = f, n, name })
+}
+
+// TestSgemmMatchesGonum checks sgemm with every micro-kernel this CPU
+// runs against gonum's Sgemm on sizes around the kernels' tiles and the
+// 256-row packing block, every transposition, strided operands, and
+// alpha and beta other than 0 and 1.
 func TestSgemmMatchesGonum(t *testing.T) {
-	if kernel == nil {
+	if len(kernels) == 0 {
 		t.Skip("no sgemm micro-kernel on this CPU (needs amd64 with AVX2 and FMA)")
 	}
+	for _, k := range kernels {
+		t.Run(k.name, func(t *testing.T) {
+			useKernel(t, k)
+			testSgemm(t)
+		})
+	}
+}
+
+func testSgemm(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	rnd := func(n int) []float32 {
 		v := make([]float32, n)
@@ -34,6 +51,7 @@ func TestSgemmMatchesGonum(t *testing.T) {
 		padA, padB, p int // extra row length of a, b and c
 	}{
 		{4, 16, 1, false, false, 1, 0, 0, 0, 0},
+		{8, 64, 20, false, false, 1, 0, 0, 0, 0},
 		{16, 1024, 144, false, false, 1, 0, 0, 0, 0},
 		{144, 64, 32, true, false, 1, 0, 0, 0, 0},
 		{32, 288, 256, false, true, 1, 1, 0, 0, 0},
@@ -72,13 +90,10 @@ func TestSgemmMatchesGonum(t *testing.T) {
 	}
 }
 
-// BenchmarkSgemm compares sgemm with gonum's Sgemm on a product of the
+// BenchmarkSgemm compares sgemm (with each micro-kernel) with gonum's Sgemm on a product of the
 // first stage's convolution (16 x 144 filters by a 144 x 1024 im2col
 // matrix), in GFLOP/s.
 func BenchmarkSgemm(b *testing.B) {
-	if kernel == nil {
-		b.Skip("no sgemm micro-kernel on this CPU")
-	}
 	const m, n, k = 16, 1024, 144
 	a, bb, c := make([]float32, m*k), make([]float32, k*n), make([]float32, m*n)
 	for i := range a {
@@ -87,18 +102,22 @@ func BenchmarkSgemm(b *testing.B) {
 	for i := range bb {
 		bb[i] = float32(i%5) - 2
 	}
-	for _, v := range []struct {
-		name string
-		f    func()
-	}{
-		{"gonum", func() { gonum.Implementation{}.Sgemm(blas.NoTrans, blas.NoTrans, m, n, k, 1, a, k, bb, n, 0, c, n) }},
-		{"avx2", func() { sgemm(false, false, m, n, k, 1, a, k, bb, n, 0, c, n) }},
-	} {
-		b.Run(v.name, func(b *testing.B) {
+	gflops := func(b *testing.B) {
+		b.ReportMetric(float64(2*m*n*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+	}
+	b.Run("gonum", func(b *testing.B) {
+		for b.Loop() {
+			gonum.Implementation{}.Sgemm(blas.NoTrans, blas.NoTrans, m, n, k, 1, a, k, bb, n, 0, c, n)
+		}
+		gflops(b)
+	})
+	for _, kn := range kernels {
+		b.Run(kn.name, func(b *testing.B) {
+			useKernel(b, kn)
 			for b.Loop() {
-				v.f()
+				sgemm(false, false, m, n, k, 1, a, k, bb, n, 0, c, n)
 			}
-			b.ReportMetric(float64(2*m*n*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			gflops(b)
 		})
 	}
 }
