@@ -2,125 +2,70 @@
 
 #include "textflag.h"
 
-// func sgemmKernel4x16(k int, a, b, c *float32, ldc int)
-// Y0..Y7 hold the 4 x 16 tile (two registers a row); each step of k
-// loads one row of 16 from b, broadcasts the 4 values of a column of a
-// and makes 8 fused multiply-adds.
-TEXT ·sgemmKernel4x16(SB), NOSPLIT, $0-40
-	MOVQ k+0(FP), CX
-	MOVQ a+8(FP), SI
-	MOVQ b+16(FP), DI
-	MOVQ c+24(FP), DX
-	MOVQ ldc+32(FP), R8
+// The kernels add A * B to a 4-row tile of C: a holds k columns of 4
+// values, b k rows of two vector registers' width (16 floats with AVX2,
+// 32 with AVX-512), and the tile lives in 8 accumulators, two a row.
+// Both are written with the macros below, on Y or Z registers.
+
+// LOAD_ARGS reads the arguments and turns ldc into bytes.
+#define LOAD_ARGS \
+	MOVQ k+0(FP), CX; \
+	MOVQ a+8(FP), SI; \
+	MOVQ b+16(FP), DI; \
+	MOVQ c+24(FP), DX; \
+	MOVQ ldc+32(FP), R8; \
 	SHLQ $2, R8
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
 
-loop:
-	VMOVUPS      (DI), Y8
-	VMOVUPS      32(DI), Y9
-	VBROADCASTSS (SI), Y10
-	VFMADD231PS  Y8, Y10, Y0
-	VFMADD231PS  Y9, Y10, Y1
-	VBROADCASTSS 4(SI), Y11
-	VFMADD231PS  Y8, Y11, Y2
-	VFMADD231PS  Y9, Y11, Y3
-	VBROADCASTSS 8(SI), Y12
-	VFMADD231PS  Y8, Y12, Y4
-	VFMADD231PS  Y9, Y12, Y5
-	VBROADCASTSS 12(SI), Y13
-	VFMADD231PS  Y8, Y13, Y6
-	VFMADD231PS  Y9, Y13, Y7
-	ADDQ         $16, SI
-	ADDQ         $64, DI
-	DECQ         CX
-	JNZ          loop
+// ROW_FMA broadcasts a's value for row i (byte offset off) into t and
+// adds it times the row of b (b0, b1) to that row's accumulators.
+#define ROW_FMA(off, t, b0, b1, acc0, acc1) \
+	VBROADCASTSS off(SI), t; \
+	VFMADD231PS  b0, t, acc0; \
+	VFMADD231PS  b1, t, acc1
 
-	VADDPS  (DX), Y0, Y0
-	VMOVUPS Y0, (DX)
-	VADDPS  32(DX), Y1, Y1
-	VMOVUPS Y1, 32(DX)
+// ROW_STORE adds a row's accumulators to the row of C at DX (the second
+// half w bytes in) and moves DX to the next row.
+#define ROW_STORE(w, acc0, acc1) \
+	VADDPS  (DX), acc0, acc0; \
+	VMOVUPS acc0, (DX); \
+	VADDPS  w(DX), acc1, acc1; \
+	VMOVUPS acc1, w(DX); \
 	ADDQ    R8, DX
-	VADDPS  (DX), Y2, Y2
-	VMOVUPS Y2, (DX)
-	VADDPS  32(DX), Y3, Y3
-	VMOVUPS Y3, 32(DX)
-	ADDQ    R8, DX
-	VADDPS  (DX), Y4, Y4
-	VMOVUPS Y4, (DX)
-	VADDPS  32(DX), Y5, Y5
-	VMOVUPS Y5, 32(DX)
-	ADDQ    R8, DX
-	VADDPS  (DX), Y6, Y6
-	VMOVUPS Y6, (DX)
-	VADDPS  32(DX), Y7, Y7
-	VMOVUPS Y7, 32(DX)
-	VZEROUPPER
+
+// KERNEL is the whole kernel on registers R0..R13 of one kind, for rows
+// of b that are 2*w bytes long.
+#define KERNEL(w, R0, R1, R2, R3, R4, R5, R6, R7, R8_, R9, R10, R11, R12, R13, loop) \
+	LOAD_ARGS; \
+	VXORPS R0, R0, R0; \
+	VXORPS R1, R1, R1; \
+	VXORPS R2, R2, R2; \
+	VXORPS R3, R3, R3; \
+	VXORPS R4, R4, R4; \
+	VXORPS R5, R5, R5; \
+	VXORPS R6, R6, R6; \
+	VXORPS R7, R7, R7; \
+loop: \
+	VMOVUPS (DI), R8_; \
+	VMOVUPS w(DI), R9; \
+	ROW_FMA(0, R10, R8_, R9, R0, R1); \
+	ROW_FMA(4, R11, R8_, R9, R2, R3); \
+	ROW_FMA(8, R12, R8_, R9, R4, R5); \
+	ROW_FMA(12, R13, R8_, R9, R6, R7); \
+	ADDQ $16, SI; \
+	ADDQ $(2*w), DI; \
+	DECQ CX; \
+	JNZ  loop; \
+	ROW_STORE(w, R0, R1); \
+	ROW_STORE(w, R2, R3); \
+	ROW_STORE(w, R4, R5); \
+	ROW_STORE(w, R6, R7); \
+	VZEROUPPER; \
 	RET
+
+// func sgemmKernel4x16(k int, a, b, c *float32, ldc int)
+TEXT ·sgemmKernel4x16(SB), NOSPLIT, $0-40
+	KERNEL(32, Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9, Y10, Y11, Y12, Y13, loop16)
 
 // func sgemmKernel4x32(k int, a, b, c *float32, ldc int)
-// As sgemmKernel4x16 with 16-wide AVX-512 registers Z0..Z7 and rows of
-// 32 in b and c.
 TEXT ·sgemmKernel4x32(SB), NOSPLIT, $0-40
-	MOVQ   k+0(FP), CX
-	MOVQ   a+8(FP), SI
-	MOVQ   b+16(FP), DI
-	MOVQ   c+24(FP), DX
-	MOVQ   ldc+32(FP), R8
-	SHLQ   $2, R8
-	VXORPS Z0, Z0, Z0
-	VXORPS Z1, Z1, Z1
-	VXORPS Z2, Z2, Z2
-	VXORPS Z3, Z3, Z3
-	VXORPS Z4, Z4, Z4
-	VXORPS Z5, Z5, Z5
-	VXORPS Z6, Z6, Z6
-	VXORPS Z7, Z7, Z7
-
-loop512:
-	VMOVUPS      (DI), Z8
-	VMOVUPS      64(DI), Z9
-	VBROADCASTSS (SI), Z10
-	VFMADD231PS  Z8, Z10, Z0
-	VFMADD231PS  Z9, Z10, Z1
-	VBROADCASTSS 4(SI), Z11
-	VFMADD231PS  Z8, Z11, Z2
-	VFMADD231PS  Z9, Z11, Z3
-	VBROADCASTSS 8(SI), Z12
-	VFMADD231PS  Z8, Z12, Z4
-	VFMADD231PS  Z9, Z12, Z5
-	VBROADCASTSS 12(SI), Z13
-	VFMADD231PS  Z8, Z13, Z6
-	VFMADD231PS  Z9, Z13, Z7
-	ADDQ         $16, SI
-	ADDQ         $128, DI
-	DECQ         CX
-	JNZ          loop512
-
-	VADDPS  (DX), Z0, Z0
-	VMOVUPS Z0, (DX)
-	VADDPS  64(DX), Z1, Z1
-	VMOVUPS Z1, 64(DX)
-	ADDQ    R8, DX
-	VADDPS  (DX), Z2, Z2
-	VMOVUPS Z2, (DX)
-	VADDPS  64(DX), Z3, Z3
-	VMOVUPS Z3, 64(DX)
-	ADDQ    R8, DX
-	VADDPS  (DX), Z4, Z4
-	VMOVUPS Z4, (DX)
-	VADDPS  64(DX), Z5, Z5
-	VMOVUPS Z5, 64(DX)
-	ADDQ    R8, DX
-	VADDPS  (DX), Z6, Z6
-	VMOVUPS Z6, (DX)
-	VADDPS  64(DX), Z7, Z7
-	VMOVUPS Z7, 64(DX)
-	VZEROUPPER
-	RET
+	KERNEL(64, Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9, Z10, Z11, Z12, Z13, loop32)
