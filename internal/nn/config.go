@@ -26,10 +26,10 @@
 // useful accuracy within 30 minutes on two CPU cores, so compute per
 // image, not capacity, is the limit. Measured on the 2-core development
 // machine (go test -bench Step, batch 32), when it was otherwise quiet:
-// about 550 training images/s with OpenBLAS (-tags openblas, what the
-// Makefile builds when pkg-config finds it), about 150 with gonum's
-// pure-Go BLAS, peak RSS about 290 MiB; PyTorch 1.13 on the same CPU
-// trains the same network at about 950 images/s (bench/train_compare.py).
+// about 600 training images/s with OpenBLAS (-tags openblas, what the
+// Makefile builds when pkg-config finds it), about 450 in the pure-Go
+// build, peak RSS about 290 MiB; PyTorch 1.13 on the same CPU trains the
+// same network at about 950 images/s (bench/train_compare.py).
 //
 // # Convolution
 //
@@ -46,9 +46,9 @@
 // and both gradients). UseGorgoniaConv switches back for comparison.
 // With -tags openblas (cgo, Debian's libopenblas-dev) gorgonia's matrix
 // multiplies go to OpenBLAS, single-threaded since the samples already
-// run in parallel, instead of gonum's pure-Go kernel, which is about ten
-// times slower on these products and bounds a pure-Go build to about a
-// fifth of PyTorch's speed.
+// run in parallel. Without it they go to this package's sgemm, an AVX2 or
+// AVX-512 assembly micro-kernel with packing in Go (gonum's Sgemm, about
+// five times slower on these products, where the CPU has neither).
 //
 // # Batch normalisation
 //

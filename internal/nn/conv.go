@@ -23,11 +23,13 @@ import (
 // transpose back to NCHW; each step allocates a batch-sized tensor and
 // the transpose walks it with a generic iterator. This op instead works
 // sample by sample, the way Caffe does: im2col of one image into a
-// reused (C*k*k, Ho*Wo) buffer and y_n = W * col, which is NCHW already.
-// Samples are spread over GOMAXPROCS goroutines. The backward pass is
+// reused (C*k*k, Ho*Wo) buffer and y_n = W * col, which is NCHW already
+// (on small feature maps a block of samples side by side, whose product
+// is then copied out to NCHW). Samples are spread over GOMAXPROCS
+// goroutines. The backward pass is
 // two ops of the same kind: dW = sum_n dy_n * col_n^T and
 // dx_n = col2im(W^T * dy_n). Matrix multiplies go through gorgonia's
-// BLAS (gonum's by default, OpenBLAS with -tags openblas).
+// BLAS (this package's sgemm by default, OpenBLAS with -tags openblas).
 //
 // The op's outputs and scratch space live in its convState and are
 // reused from step to step. In a training graph (cache set) the forward

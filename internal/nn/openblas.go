@@ -4,7 +4,7 @@ package nn
 
 // Built with -tags openblas, gorgonia's (and gorgonia/tensor's) single
 // precision matrix multiply goes to OpenBLAS (Debian's libopenblas-dev)
-// instead of gonum's pure-Go kernel; everything else stays gonum's.
+// instead of this package's sgemm (sgemm.go); everything else stays gonum's.
 
 /*
 #cgo LDFLAGS: -lopenblas
