@@ -2,7 +2,10 @@
 
 package nn
 
-import "sync"
+import (
+	"fmt"
+	"sync"
+)
 
 // sgemm is a single-precision matrix multiply for the pure-Go build:
 // packing in Go around an assembly micro-kernel (sgemm_amd64.s) that
@@ -17,6 +20,11 @@ import "sync"
 // C (m x n) = alpha * op(A) * op(B) + beta * C, all row-major, op(X) = X
 // or its transpose as tA and tB say.
 func sgemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	// the kernel writes C through a pointer: check its bounds here (A and
+	// B are read through slices)
+	if m < 0 || n < 0 || k < 0 || ldc < n || m > 0 && len(c) < (m-1)*ldc+n {
+		panic(fmt.Sprintf("nn: sgemm: C of %d values, ldc %d for %d x %d", len(c), ldc, m, n))
+	}
 	for i := range m {
 		row := c[i*ldc : i*ldc+n]
 		switch beta {
