@@ -121,3 +121,15 @@ func BenchmarkSgemm(b *testing.B) {
 		})
 	}
 }
+
+// TestSgemmShortC checks that sgemm refuses a C too short for m x n
+// rather than let the kernel write past it.
+func TestSgemmShortC(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Error("sgemm wrote a 4 x 16 product into 63 values")
+		}
+	}()
+	a, b := make([]float32, 4*8), make([]float32, 8*16)
+	sgemm(false, false, 4, 16, 8, 1, a, 8, b, 16, 0, make([]float32, 63), 16)
+}
