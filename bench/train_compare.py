@@ -92,7 +92,7 @@ def main():
     print(f"training images/s, batch 32, 64x64, {a.threads} threads, {a.steps} steps after warm-up,")
     print(f"best of {a.rounds} alternating rounds (load average {load:.1f} before, {os.getloadavg()[0]:.1f} after):")
     print(f"  PyTorch {torch.__version__} (CPU)      {pt:8.1f}   rounds {rounds(pts)}")
-    print(f"  facet gorgonia ({a.tags or 'pure Go BLAS'}) {go:8.1f}   rounds {rounds(gos)}   peak RSS {rss:.0f} MiB")
+    print(f"  facet gorgonia ({a.tags or 'pure Go'}) {go:8.1f}   rounds {rounds(gos)}   peak RSS {rss:.0f} MiB")
     print(f"  ratio facet / PyTorch        {go / pt:8.2f}   (target >= 0.5)")
 
 
