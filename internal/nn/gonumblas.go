@@ -24,8 +24,8 @@ func (goBLAS) Sgemm(tA, tB blas.Transpose, m, n, k int, alpha float32, a []float
 }
 
 func init() {
-	if kernel != nil {
-		BLAS = "gonum+" + kernelName
+	if kern.f != nil {
+		BLAS = "gonum+" + kern.name
 		G.Use(goBLAS{})
 	}
 }

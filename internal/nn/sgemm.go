@@ -9,13 +9,13 @@ import (
 
 // sgemm is a single-precision matrix multiply for the pure-Go build:
 // packing in Go around an assembly micro-kernel (sgemm_amd64.s) that
-// multiplies a 4 x kc panel of A by a kc x kernelN panel of B into a
-// 4 x kernelN tile of C held in registers: 16 columns with AVX2 and FMA,
-// 32 with AVX-512. gonum's Sgemm, the pure-Go
-// alternative, runs the convolutions' products at about 10 GFLOP/s a
-// core (4-wide SSE multiplies and adds, no FMA, C rows reloaded for
-// every element of A); this runs them several times faster. kernel is
-// nil where the CPU lacks AVX2 and FMA, and gonum's Sgemm is used.
+// multiplies an m x kc panel of A by a kc x n panel of B into an m x n
+// tile of C held in registers: 4 x 16 with AVX2 and FMA, 8 x 32 with
+// AVX-512. gonum's Sgemm, the pure-Go alternative, runs the
+// convolutions' products at about 10 GFLOP/s a core (4-wide SSE
+// multiplies and adds, no FMA, C rows reloaded for every element of A);
+// this runs them five to eight times faster. kern.f is nil where the CPU
+// lacks AVX2 and FMA, and gonum's Sgemm is used.
 //
 // C (m x n) = alpha * op(A) * op(B) + beta * C, all row-major, op(X) = X
 // or its transpose as tA and tB say.
@@ -40,25 +40,25 @@ func sgemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []fl
 	if k == 0 || alpha == 0 {
 		return
 	}
-	nr := kernelN
+	kernel, mr, nr := kern.f, kern.m, kern.n
 	panels := (n + nr - 1) / nr
 	bufs := sgemmBufs.Get().(*sgemmBuf)
 	defer sgemmBufs.Put(bufs)
 	bp := grow(bufs.b, sgemmKC*panels*nr)
-	ap := grow(bufs.a, sgemmKC*kernelM)
+	ap := grow(bufs.a, sgemmKC*mr)
 	bufs.a, bufs.b = ap, bp
-	var tile [kernelM * maxKernelN]float32
+	var tile [maxKernelM * maxKernelN]float32
 	for p0 := 0; p0 < k; p0 += sgemmKC {
 		kb := min(sgemmKC, k-p0)
 		packB(tB, b, ldb, p0, kb, n, nr, panels, bp)
-		for i0 := 0; i0 < m; i0 += kernelM {
-			mb := min(kernelM, m-i0)
-			packA(tA, a, lda, alpha, i0, mb, p0, kb, ap)
+		for i0 := 0; i0 < m; i0 += mr {
+			mb := min(mr, m-i0)
+			packA(tA, a, lda, alpha, i0, mb, mr, p0, kb, ap)
 			for j := range panels {
 				j0 := j * nr
 				nb := min(nr, n-j0)
 				bj := bp[j*kb*nr:]
-				if mb == kernelM && nb == nr {
+				if mb == mr && nb == nr {
 					kernel(kb, &ap[0], &bj[0], &c[i0*ldc+j0], ldc)
 					continue
 				}
@@ -77,16 +77,17 @@ func sgemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []fl
 }
 
 const (
-	kernelM    = 4   // rows of the micro-kernel's tile (kernelN columns)
-	maxKernelN = 32  // the widest kernel's columns
-	sgemmKC    = 256 // rows of B a packed block: 16 or 32 KiB a panel, near L1
+	maxKernelM, maxKernelN = 8, 32 // the largest kernel's tile
+	sgemmKC                = 256   // rows of B a packed block: 16 or 32 KiB a panel, near L1
 )
 
-// sgemmKernel is a micro-kernel and the columns of its tile.
+// sgemmKernel is a micro-kernel and the rows and columns of its tile:
+// f adds A * B to the tile of C at c (rows ldc apart), where a holds k
+// columns of m values and b k rows of n.
 type sgemmKernel struct {
 	name string
 	f    func(k int, a, b, c *float32, ldc int)
-	n    int
+	m, n int
 }
 
 type sgemmBuf struct{ a, b []float32 }
@@ -115,11 +116,11 @@ func packB(tB bool, b []float32, ldb, p0, kb, n, nr, panels int, bp []float32) {
 }
 
 // packA lays rows i0 .. i0+mb-1, columns p0 .. p0+kb-1 of alpha * op(A)
-// out column after column (kb x 4), the rows past mb zero.
-func packA(tA bool, a []float32, lda int, alpha float32, i0, mb, p0, kb int, ap []float32) {
+// out column after column (kb x mr), the rows past mb zero.
+func packA(tA bool, a []float32, lda int, alpha float32, i0, mb, mr, p0, kb int, ap []float32) {
 	for l := range kb {
-		d := ap[l*kernelM : (l+1)*kernelM]
-		for ii := range kernelM {
+		d := ap[l*mr : (l+1)*mr]
+		for ii := range mr {
 			switch {
 			case ii >= mb:
 				d[ii] = 0

@@ -2,9 +2,9 @@
 
 #include "textflag.h"
 
-// The kernels add A * B to a 4-row tile of C: a holds k columns of 4
+// The kernels add A * B to a tile of C: a holds k columns of 4 (or 8)
 // values, b k rows of two vector registers' width (16 floats with AVX2,
-// 32 with AVX-512), and the tile lives in 8 accumulators, two a row.
+// 32 with AVX-512), and the tile lives in accumulators, two a row.
 // Both are written with the macros below, on Y or Z registers.
 
 // LOAD_ARGS reads the arguments and turns ldc into bytes.
@@ -66,6 +66,52 @@ loop: \
 TEXT ·sgemmKernel4x16(SB), NOSPLIT, $0-40
 	KERNEL(32, Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9, Y10, Y11, Y12, Y13, loop16)
 
-// func sgemmKernel4x32(k int, a, b, c *float32, ldc int)
-TEXT ·sgemmKernel4x32(SB), NOSPLIT, $0-40
-	KERNEL(64, Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9, Z10, Z11, Z12, Z13, loop32)
+// func sgemmKernel8x32(k int, a, b, c *float32, ldc int)
+// Eight rows: the AVX-512 register file (32 registers) holds 16
+// accumulators, the row of b and a broadcast, so every step makes 16
+// fused multiply-adds for 2 loads of b and 8 broadcasts.
+TEXT ·sgemmKernel8x32(SB), NOSPLIT, $0-40
+	LOAD_ARGS
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
+	VXORPS Z12, Z12, Z12
+	VXORPS Z13, Z13, Z13
+	VXORPS Z14, Z14, Z14
+	VXORPS Z15, Z15, Z15
+
+loop8x32:
+	VMOVUPS (DI), Z16
+	VMOVUPS 64(DI), Z17
+	ROW_FMA(0, Z18, Z16, Z17, Z0, Z1)
+	ROW_FMA(4, Z19, Z16, Z17, Z2, Z3)
+	ROW_FMA(8, Z20, Z16, Z17, Z4, Z5)
+	ROW_FMA(12, Z21, Z16, Z17, Z6, Z7)
+	ROW_FMA(16, Z22, Z16, Z17, Z8, Z9)
+	ROW_FMA(20, Z23, Z16, Z17, Z10, Z11)
+	ROW_FMA(24, Z24, Z16, Z17, Z12, Z13)
+	ROW_FMA(28, Z25, Z16, Z17, Z14, Z15)
+	ADDQ $32, SI
+	ADDQ $128, DI
+	DECQ CX
+	JNZ  loop8x32
+
+	ROW_STORE(64, Z0, Z1)
+	ROW_STORE(64, Z2, Z3)
+	ROW_STORE(64, Z4, Z5)
+	ROW_STORE(64, Z6, Z7)
+	ROW_STORE(64, Z8, Z9)
+	ROW_STORE(64, Z10, Z11)
+	ROW_STORE(64, Z12, Z13)
+	ROW_STORE(64, Z14, Z15)
+	VZEROUPPER
+	RET

@@ -14,9 +14,9 @@ import (
 
 // useKernel makes sgemm use k until the test ends.
 func useKernel(tb testing.TB, k sgemmKernel) {
-	f, n, name := kernel, kernelN, kernelName
-	kernel, kernelN, kernelName = k.f, k.n, k.name
-	tb.Cleanup(func() { kernel, kernelN, kernelName = f, n, name })
+	old := kern
+	kern = k
+	tb.Cleanup(func() { kern = old })
 }
 
 // TestSgemmMatchesGonum checks sgemm with every micro-kernel this CPU
@@ -52,6 +52,8 @@ func testSgemm(t *testing.T) {
 	}{
 		{4, 16, 1, false, false, 1, 0, 0, 0, 0},
 		{8, 64, 20, false, false, 1, 0, 0, 0, 0},
+		{16, 96, 40, true, true, 1, 0, 0, 0, 0},
+		{13, 70, 30, false, true, 1, 0, 0, 0, 0},
 		{16, 1024, 144, false, false, 1, 0, 0, 0, 0},
 		{144, 64, 32, true, false, 1, 0, 0, 0, 0},
 		{32, 288, 256, false, true, 1, 1, 0, 0, 0},
