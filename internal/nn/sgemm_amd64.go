@@ -7,10 +7,10 @@ import "golang.org/x/sys/cpu"
 // The micro-kernels of sgemm_amd64.s (see sgemmKernel).
 //
 //go:noescape
-func sgemmKernel4x16(k int, a, b, c *float32, ldc int)
+func sgemmKernel4x16(k int, a, b, c *float32, ldb, ldc int)
 
 //go:noescape
-func sgemmKernel8x32(k int, a, b, c *float32, ldc int)
+func sgemmKernel8x32(k int, a, b, c *float32, ldb, ldc int)
 
 // kernels are the micro-kernels this CPU runs, fastest first.
 var kernels = func() []sgemmKernel {

@@ -3,17 +3,21 @@
 #include "textflag.h"
 
 // The kernels add A * B to a tile of C: a holds k columns of 4 (or 8)
-// values, b k rows of two vector registers' width (16 floats with AVX2,
-// 32 with AVX-512), and the tile lives in accumulators, two a row.
+// values, b k rows (ldb apart) of two vector registers' width (16 floats
+// with AVX2, 32 with AVX-512), and the tile lives in accumulators, two a
+// row.
 // Both are written with the macros below, on Y or Z registers.
 
-// LOAD_ARGS reads the arguments and turns ldc into bytes.
+// LOAD_ARGS reads the arguments and turns ldb (R9) and ldc (R8) into
+// bytes.
 #define LOAD_ARGS \
 	MOVQ k+0(FP), CX; \
 	MOVQ a+8(FP), SI; \
 	MOVQ b+16(FP), DI; \
 	MOVQ c+24(FP), DX; \
-	MOVQ ldc+32(FP), R8; \
+	MOVQ ldb+32(FP), R9; \
+	SHLQ $2, R9; \
+	MOVQ ldc+40(FP), R8; \
 	SHLQ $2, R8
 
 // ROW_FMA broadcasts a's value for row i (byte offset off) into t and
@@ -32,45 +36,45 @@
 	VMOVUPS acc1, w(DX); \
 	ADDQ    R8, DX
 
-// KERNEL is the whole kernel on registers R0..R13 of one kind, for rows
-// of b that are 2*w bytes long.
-#define KERNEL(w, R0, R1, R2, R3, R4, R5, R6, R7, R8_, R9, R10, R11, R12, R13, loop) \
+// KERNEL is the whole 4-row kernel on vector registers V0..V13 of one
+// kind, w bytes each.
+#define KERNEL(w, V0, V1, V2, V3, V4, V5, V6, V7, V8, V9, V10, V11, V12, V13, loop) \
 	LOAD_ARGS; \
-	VXORPS R0, R0, R0; \
-	VXORPS R1, R1, R1; \
-	VXORPS R2, R2, R2; \
-	VXORPS R3, R3, R3; \
-	VXORPS R4, R4, R4; \
-	VXORPS R5, R5, R5; \
-	VXORPS R6, R6, R6; \
-	VXORPS R7, R7, R7; \
+	VXORPS V0, V0, V0; \
+	VXORPS V1, V1, V1; \
+	VXORPS V2, V2, V2; \
+	VXORPS V3, V3, V3; \
+	VXORPS V4, V4, V4; \
+	VXORPS V5, V5, V5; \
+	VXORPS V6, V6, V6; \
+	VXORPS V7, V7, V7; \
 loop: \
-	VMOVUPS (DI), R8_; \
-	VMOVUPS w(DI), R9; \
-	ROW_FMA(0, R10, R8_, R9, R0, R1); \
-	ROW_FMA(4, R11, R8_, R9, R2, R3); \
-	ROW_FMA(8, R12, R8_, R9, R4, R5); \
-	ROW_FMA(12, R13, R8_, R9, R6, R7); \
+	VMOVUPS (DI), V8; \
+	VMOVUPS w(DI), V9; \
+	ROW_FMA(0, V10, V8, V9, V0, V1); \
+	ROW_FMA(4, V11, V8, V9, V2, V3); \
+	ROW_FMA(8, V12, V8, V9, V4, V5); \
+	ROW_FMA(12, V13, V8, V9, V6, V7); \
 	ADDQ $16, SI; \
-	ADDQ $(2*w), DI; \
+	ADDQ R9, DI; \
 	DECQ CX; \
 	JNZ  loop; \
-	ROW_STORE(w, R0, R1); \
-	ROW_STORE(w, R2, R3); \
-	ROW_STORE(w, R4, R5); \
-	ROW_STORE(w, R6, R7); \
+	ROW_STORE(w, V0, V1); \
+	ROW_STORE(w, V2, V3); \
+	ROW_STORE(w, V4, V5); \
+	ROW_STORE(w, V6, V7); \
 	VZEROUPPER; \
 	RET
 
-// func sgemmKernel4x16(k int, a, b, c *float32, ldc int)
-TEXT ·sgemmKernel4x16(SB), NOSPLIT, $0-40
+// func sgemmKernel4x16(k int, a, b, c *float32, ldb, ldc int)
+TEXT ·sgemmKernel4x16(SB), NOSPLIT, $0-48
 	KERNEL(32, Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9, Y10, Y11, Y12, Y13, loop16)
 
-// func sgemmKernel8x32(k int, a, b, c *float32, ldc int)
+// func sgemmKernel8x32(k int, a, b, c *float32, ldb, ldc int)
 // Eight rows: the AVX-512 register file (32 registers) holds 16
 // accumulators, the row of b and a broadcast, so every step makes 16
 // fused multiply-adds for 2 loads of b and 8 broadcasts.
-TEXT ·sgemmKernel8x32(SB), NOSPLIT, $0-40
+TEXT ·sgemmKernel8x32(SB), NOSPLIT, $0-48
 	LOAD_ARGS
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
@@ -101,7 +105,7 @@ loop8x32:
 	ROW_FMA(24, Z24, Z16, Z17, Z12, Z13)
 	ROW_FMA(28, Z25, Z16, Z17, Z14, Z15)
 	ADDQ $32, SI
-	ADDQ $128, DI
+	ADDQ R9, DI
 	DECQ CX
 	JNZ  loop8x32
 

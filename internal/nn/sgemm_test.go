@@ -124,14 +124,22 @@ func BenchmarkSgemm(b *testing.B) {
 	}
 }
 
-// TestSgemmShortC checks that sgemm refuses a C too short for m x n
-// rather than let the kernel write past it.
-func TestSgemmShortC(t *testing.T) {
-	defer func() {
-		if recover() == nil {
-			t.Error("sgemm wrote a 4 x 16 product into 63 values")
-		}
-	}()
+// TestSgemmShortOperands checks that sgemm refuses a C or B too short
+// for their sizes rather than let the kernel write or read past them.
+func TestSgemmShortOperands(t *testing.T) {
+	panics := func(name string, f func()) {
+		defer func() {
+			if recover() == nil {
+				t.Error(name)
+			}
+		}()
+		f()
+	}
 	a, b := make([]float32, 4*8), make([]float32, 8*16)
-	sgemm(false, false, 4, 16, 8, 1, a, 8, b, 16, 0, make([]float32, 63), 16)
+	panics("sgemm wrote a 4 x 16 product into 63 values", func() {
+		sgemm(false, false, 4, 16, 8, 1, a, 8, b, 16, 0, make([]float32, 63), 16)
+	})
+	panics("sgemm read an 8 x 16 B from 127 values", func() {
+		sgemm(false, false, 4, 16, 8, 1, a, 8, b[:127], 16, 0, make([]float32, 64), 16)
+	})
 }
