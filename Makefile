@@ -24,7 +24,7 @@ BENCH_PACKAGES := python3-sklearn python3-torch
 
 # Training's matrix multiplies (internal/nn) go to OpenBLAS (-tags openblas,
 # cgo) when pkg-config finds it, as after `make deps`; without it they go to
-# internal/nn's own AVX2/AVX-512 kernel, about a quarter slower. `make GOTAGS=`
+# internal/nn's own AVX2/AVX-512 kernel, about 10% slower. `make GOTAGS=`
 # builds pure Go.
 GOTAGS ?= $(shell pkg-config --exists openblas 2>/dev/null && echo openblas)
 

@@ -26,10 +26,10 @@
 // useful accuracy within 30 minutes on two CPU cores, so compute per
 // image, not capacity, is the limit. Measured on the 2-core development
 // machine (go test -bench Step, batch 32), when it was otherwise quiet:
-// about 600 training images/s with OpenBLAS (-tags openblas, what the
-// Makefile builds when pkg-config finds it), about 450 in the pure-Go
+// about 690 training images/s with OpenBLAS (-tags openblas, what the
+// Makefile builds when pkg-config finds it), about 630 in the pure-Go
 // build, peak RSS about 290 MiB; PyTorch 1.13 on the same CPU trains the
-// same network at about 950 images/s (bench/train_compare.py).
+// same network at 1,150 to 1,250 images/s (bench/train_compare.py).
 //
 // # Convolution
 //
@@ -47,8 +47,8 @@
 // With -tags openblas (cgo, Debian's libopenblas-dev) gorgonia's matrix
 // multiplies go to OpenBLAS, single-threaded since the samples already
 // run in parallel. Without it they go to this package's sgemm, an AVX2 or
-// AVX-512 assembly micro-kernel with packing in Go (gonum's Sgemm, about
-// five times slower on these products, where the CPU has neither).
+// AVX-512 assembly micro-kernel with packing in Go (gonum's Sgemm, five
+// to ten times slower on these products, where the CPU has neither).
 //
 // # Batch normalisation
 //
