@@ -14,8 +14,8 @@ import (
 // AVX-512. gonum's Sgemm, the pure-Go alternative, runs the
 // convolutions' products at about 10 GFLOP/s a core (4-wide SSE
 // multiplies and adds, no FMA, C rows reloaded for every element of A);
-// this runs them five to ten times faster (BenchmarkSgemm). kern.f is nil where the CPU
-// lacks AVX2 and FMA, and gonum's Sgemm is used.
+// this runs them five to ten times faster (BenchmarkSgemm). kern.f is
+// nil where the CPU lacks AVX2 and FMA, and gonum's Sgemm is used.
 //
 // C (m x n) = alpha * op(A) * op(B) + beta * C, all row-major, op(X) = X
 // or its transpose as tA and tB say.
