@@ -23,7 +23,7 @@ trap 'rm -f "$tmp"' EXIT
 	echo "- commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 	echo "- machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)"
 	echo "- load average before the run: $(cut -d' ' -f1-3 /proc/loadavg)"
-	echo "- Go: $(go env GOVERSION); test data: ${FACET_TESTDATA:-none}"
+	echo "- Go: $(go env GOVERSION), build tags: ${GOTAGS:-none}; test data: ${FACET_TESTDATA:-none}"
 } >"$tmp"
 
 section() { # title, what the baseline is, command...
@@ -45,7 +45,8 @@ section() { # title, what the baseline is, command...
 	echo '```' >>"$tmp"
 }
 
-gobench() { go test -run '^$' -count 1 "$@"; }
+tags=${GOTAGS:-}
+gobench() { go test -tags "$tags" -run '^$' -count 1 "$@"; }
 
 section "facet-prep" "Listing and parsing a competition-sized tree (31,500 photos) against filepath.WalkDir over the same files." \
 	gobench -bench 'Prep31500|WalkFloor' ./prep
@@ -55,10 +56,16 @@ section "facet-split" "Fold quality and speed against scikit-learn's StratifiedG
 	/usr/bin/python3 bench/split_compare.py --facet bin/facet-split --prep bin/facet-prep
 section "facet-augment" "Augmenting face crops and photos against decoding and encoding them alone." \
 	gobench -bench . -benchtime 2x ./augment
-section "facet-train" "Training images per second (batch 32, 64x64) against the same network in PyTorch on the CPU." \
+section "facet-train (pure Go)" "Training images per second (batch 32, 64x64) against the same network in PyTorch on the CPU; internal/nn's own matrix multiply." \
 	/usr/bin/python3 bench/train_compare.py
-section "facet-infer: the model" "Inference images per second against the same network in PyTorch on the CPU." \
+section "facet-infer: the model (pure Go)" "Inference images per second against the same network in PyTorch on the CPU; internal/nn's own matrix multiply." \
 	/usr/bin/python3 bench/infer_compare.py
+if [ -n "$tags" ]; then
+	section "facet-train ($tags)" "The same with the build tags make uses here (GOTAGS)." \
+		/usr/bin/python3 bench/train_compare.py --tags "$tags"
+	section "facet-infer: the model ($tags)" "The same with the build tags make uses here (GOTAGS)." \
+		/usr/bin/python3 bench/infer_compare.py --tags "$tags"
+fi
 section "facet-infer: end to end" "Reading a table, decoding, predicting and writing, against decoding the same real face crops alone." \
 	gobench -bench . -benchtime 2x ./infer
 section "Arrow tables" "Reading a 31,500-row table (stream and file) with the checks facet adds before arrow-go, against arrow-go's stream reader alone (ReadStreamArrowGo)." \

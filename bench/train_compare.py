@@ -6,12 +6,19 @@ Both train the default model of internal/nn (64x64 input, width 16, one
 residual block per stage, three heads) on random batches of 32: forward,
 backward and an Adam update, after a warm-up. The PyTorch network is the
 reference plugin's (plugins/torch_train.py), which has the same layers,
-names and shapes. The Go figure comes from `go test ./internal/nn -bench Step/convop`.
+names and shapes. The Go figure comes from internal/nn's BenchmarkStep
+(`go test ./internal/nn -bench Step/convop`), run from a test binary built
+once.
 
-Usage: bench/train_compare.py [--steps 30] [--threads 2] [--tags openblas]
+The machine may be shared, and PyTorch's OpenMP threads in particular slow
+down many times over when other processes hold a core, so the two sides
+run in alternating rounds and the best round of each counts; the load
+average before and after says how busy the machine was.
+
+Usage: bench/train_compare.py [--steps 30] [--rounds 3] [--threads 2] [--tags openblas]
 Needs Debian's python3-torch (make bench-deps).
 """
-import argparse, os, re, subprocess, sys, time
+import argparse, os, re, subprocess, sys, tempfile, time
 
 import torch
 import torch.nn.functional as F
@@ -45,10 +52,17 @@ def torch_images_per_s(steps, threads, batch=32):
     return steps * batch / (time.perf_counter() - t)
 
 
-def go_images_per_s(steps, tags):
-    cmd = ["go", "test", "./internal/nn", "-run", "^$", "-bench", "Step/convop", "-benchtime", f"{steps}x", "-count", "1"]
+def go_test_binary(tags, dir):
+    path = os.path.join(dir, "nn.test")
+    cmd = ["go", "test", "-c", "-o", path, "./internal/nn"]
     if tags:
         cmd[2:2] = ["-tags", tags]
+    subprocess.run(cmd, check=True, cwd=os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+    return path
+
+
+def go_images_per_s(binary, steps):
+    cmd = [binary, "-test.run", "^$", "-test.bench", "Step/convop", "-test.benchtime", f"{steps}x"]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     m = re.search(r"([0-9.]+) images/s", out)
     if not m:
@@ -60,14 +74,25 @@ def go_images_per_s(steps, tags):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=30)
+    ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--tags", default="", help="go build tags, e.g. openblas")
     a = ap.parse_args()
-    go, rss = go_images_per_s(a.steps, a.tags)
-    pt = torch_images_per_s(a.steps, a.threads)
-    print(f"training images/s, batch 32, 64x64, {a.threads} threads, {a.steps} steps after warm-up:")
-    print(f"  PyTorch {torch.__version__} (CPU)      {pt:8.1f}")
-    print(f"  facet gorgonia ({a.tags or 'pure Go BLAS'}) {go:8.1f}   peak RSS {rss:.0f} MiB")
+    load = os.getloadavg()[0]
+    gos, pts, rss = [], [], 0.0
+    with tempfile.TemporaryDirectory() as dir:
+        binary = go_test_binary(a.tags, dir)
+        for _ in range(a.rounds):
+            go, r = go_images_per_s(binary, a.steps)
+            gos.append(go)
+            rss = max(rss, r)
+            pts.append(torch_images_per_s(a.steps, a.threads))
+    go, pt = max(gos), max(pts)
+    rounds = lambda v: " ".join(f"{x:.0f}" for x in v)
+    print(f"training images/s, batch 32, 64x64, {a.threads} threads, {a.steps} steps after warm-up,")
+    print(f"best of {a.rounds} alternating rounds (load average {load:.1f} before, {os.getloadavg()[0]:.1f} after):")
+    print(f"  PyTorch {torch.__version__} (CPU)      {pt:8.1f}   rounds {rounds(pts)}")
+    print(f"  facet gorgonia ({a.tags or 'pure Go'}) {go:8.1f}   rounds {rounds(gos)}   peak RSS {rss:.0f} MiB")
     print(f"  ratio facet / PyTorch        {go / pt:8.2f}   (target >= 0.5)")
 
 

@@ -25,9 +25,11 @@
 // of the 224 x 224 that ImageNet models use; the model has to train to
 // useful accuracy within 30 minutes on two CPU cores, so compute per
 // image, not capacity, is the limit. Measured on the 2-core development
-// machine (go test -bench Step, batch 32): about 118 training images/s
-// with gonum's pure-Go BLAS, about 240 with -tags openblas, peak RSS
-// about 330 MiB.
+// machine (go test -bench Step, batch 32), when it was otherwise quiet:
+// about 690 training images/s with OpenBLAS (-tags openblas, what the
+// Makefile builds when pkg-config finds it), about 630 in the pure-Go
+// build, peak RSS about 290 MiB; PyTorch 1.13 on the same CPU trains the
+// same network at 1,150 to 1,250 images/s (bench/train_compare.py).
 //
 // # Convolution
 //
@@ -35,22 +37,33 @@
 // gorgonia's Conv2d, which builds im2col over the whole batch, multiplies
 // and then transposes the batch-sized result back to NCHW, allocating
 // and copying several batch-sized tensors per layer and pass. convOp
-// works one sample at a time on GOMAXPROCS goroutines and writes NCHW
-// directly; it is tested against Conv2d (values and both gradients).
-// UseGorgoniaConv switches back for comparison. With -tags openblas
-// (cgo, Debian's libopenblas-dev) gorgonia's matrix multiplies go to
-// OpenBLAS instead of gonum's pure-Go kernel.
+// lays samples out with im2col and multiplies on GOMAXPROCS goroutines,
+// one sample per product on large feature maps and several side by side
+// on small ones (products of at least 256 columns), and writes NCHW
+// directly. Its outputs and scratch live in the op and are reused from
+// step to step, and a training graph keeps the forward pass's im2col
+// matrices for the weight gradient. It is tested against Conv2d (values
+// and both gradients). UseGorgoniaConv switches back for comparison.
+// With -tags openblas (cgo, Debian's libopenblas-dev) gorgonia's matrix
+// multiplies go to OpenBLAS, single-threaded since the samples already
+// run in parallel. Without it they go to this package's sgemm, an AVX2 or
+// AVX-512 assembly micro-kernel with packing in Go (gonum's Sgemm, five
+// to ten times slower on these products, where the CPU has neither).
 //
 // # Batch normalisation
 //
-// gorgonia v0.9.18's BatchNorm works in training mode (the forward and the
-// symbolic backward are correct; the test suite checks the gradient
-// numerically) but has traps this package works around: its running
-// statistics live inside the op, SetTraining(true) resets them, and the
-// affine part broadcasts (materialises) the scale and bias over the whole
-// activation. Model keeps the running statistics itself, copies them into
-// and out of the ops around every run, and exports them as named tensors
-// (".running_mean", ".running_var", as PyTorch names them).
+// Batch norm is this package's own op too (bnOp), fused with what follows
+// it: the ReLU, and in a block's second norm the shortcut sum and the ReLU
+// after it. gorgonia v0.9.18's BatchNorm is correct but slow for this
+// (its affine part broadcasts scale and bias over the whole activation,
+// it clones its input, and every step allocates each intermediate) and
+// keeps its running statistics inside the op, which NewTapeMachine
+// resets. bnOp works over NCHW with the channels spread over GOMAXPROCS
+// goroutines, each channel summed by one goroutine in a fixed order,
+// reuses its buffers from step to step, and updates the model's own
+// running statistics in place (PyTorch's rule: momentum 0.1, unbiased
+// variance), exported as named tensors (".running_mean", ".running_var",
+// as PyTorch names them). It is tested against gorgonia's BatchNorm.
 //
 // # Loss
 //
@@ -67,8 +80,11 @@
 //
 // Weights come from a math/rand/v2 PCG generator seeded by Config.Seed;
 // nothing reads global random state. Given the same Config and the same
-// batches, Step returns the same losses (the pure-Go kernels are
-// deterministic).
+// batches, Step returns the same losses on the same machine: the work
+// spread over goroutines is split the same way every time (by
+// GOMAXPROCS), every parallel sum is made by one goroutine in a fixed
+// order and the partial weight gradients are added in worker order, and
+// both gonum's kernels and single-threaded OpenBLAS are deterministic.
 package nn
 
 import (

@@ -10,14 +10,21 @@ import (
 )
 
 // TestConvMatchesGorgonia checks convOp's output and both gradients
-// against gorgonia's Conv2d on odd sizes, strides 1 and 2, 3x3 and 1x1.
+// against gorgonia's Conv2d on odd sizes, strides 1 and 2, 3x3 and 1x1,
+// with and without the im2col matrices kept from the forward pass, one
+// sample and several samples a matrix multiply.
 func TestConvMatchesGorgonia(t *testing.T) {
+	blocked := 0
 	for _, c := range []struct{ n, ch, h, w, o, k, s int }{
 		{3, 2, 7, 7, 4, 3, 1},
 		{3, 2, 7, 6, 4, 3, 2},
 		{2, 3, 8, 8, 5, 1, 2},
 		{2, 3, 5, 5, 2, 1, 1},
 		{1, 1, 3, 3, 1, 3, 2},
+		// small maps: several samples a matrix multiply, the last block short
+		{7, 3, 4, 4, 5, 3, 1},
+		{7, 3, 5, 4, 5, 3, 2},
+		{6, 2, 4, 4, 3, 1, 2},
 	} {
 		rng := rand.New(rand.NewPCG(uint64(c.k), uint64(c.s)))
 		rnd := func(shape ...int) *tensor.Dense {
@@ -29,9 +36,12 @@ func TestConvMatchesGorgonia(t *testing.T) {
 		}
 		xv, wv := rnd(c.n, c.ch, c.h, c.w), rnd(c.o, c.ch, c.k, c.k)
 		pad := c.k / 2
+		if newConvOp(c.k, c.s, pad, false).geom(xv.Shape(), wv.Shape()).blk > 1 {
+			blocked++
+		}
 		ho, wo := (c.h+2*pad-c.k)/c.s+1, (c.w+2*pad-c.k)/c.s+1
 		rv := rnd(c.n, c.o, ho, wo)
-		run := func(gorgonia bool) (y, dx, dw []float32) {
+		run := func(gorgonia, cache bool) (y, dx, dw []float32) {
 			g := G.NewGraph()
 			x := G.NewTensor(g, tensor.Float32, 4, G.WithShape(xv.Shape()...), G.WithName("x"), G.WithValue(xv.Clone()))
 			w := G.NewTensor(g, tensor.Float32, 4, G.WithShape(wv.Shape()...), G.WithName("w"), G.WithValue(wv.Clone()))
@@ -41,7 +51,7 @@ func TestConvMatchesGorgonia(t *testing.T) {
 			if gorgonia {
 				out, err = G.Conv2d(x, w, tensor.Shape{c.k, c.k}, []int{pad, pad}, []int{c.s, c.s}, []int{1, 1})
 			} else {
-				out, err = G.ApplyOp(convOp{k: c.k, s: c.s, p: pad}, x, w)
+				out, err = G.ApplyOp(newConvOp(c.k, c.s, pad, cache), x, w)
 			}
 			if err != nil {
 				t.Fatal(err)
@@ -59,12 +69,13 @@ func TestConvMatchesGorgonia(t *testing.T) {
 			gw, _ := w.Grad()
 			return append([]float32(nil), out.Value().Data().([]float32)...), gx.Data().([]float32), gw.Data().([]float32)
 		}
-		y1, dx1, dw1 := run(true)
-		y2, dx2, dw2 := run(false)
+		y1, dx1, dw1 := run(true, false)
+		y2, dx2, dw2 := run(false, false)
+		y3, dx3, dw3 := run(false, true) // the weight gradient from the forward pass's im2col
 		for _, cmp := range []struct {
 			name string
 			a, b []float32
-		}{{"output", y1, y2}, {"dx", dx1, dx2}, {"dw", dw1, dw2}} {
+		}{{"output", y1, y2}, {"dx", dx1, dx2}, {"dw", dw1, dw2}, {"output (cached)", y1, y3}, {"dx (cached)", dx1, dx3}, {"dw (cached)", dw1, dw3}} {
 			if len(cmp.a) != len(cmp.b) {
 				t.Fatalf("%+v %s: %d values, want %d", c, cmp.name, len(cmp.b), len(cmp.a))
 			}
@@ -74,6 +85,9 @@ func TestConvMatchesGorgonia(t *testing.T) {
 				}
 			}
 		}
+	}
+	if blocked == 0 {
+		t.Error("no case puts several samples in one matrix multiply")
 	}
 }
 

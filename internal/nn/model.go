@@ -61,10 +61,11 @@ type Probs = pred.Probs
 // Model is a network with its weights, optimiser state and compiled
 // graphs. It is not safe for concurrent use.
 type Model struct {
-	cfg    Config
-	params []*Param
-	byName map[string]*Param
-	bns    []bnParams
+	cfg     Config
+	params  []*Param
+	byName  map[string]*Param
+	bns     []bnParams
+	bnIndex map[string]int // m.bns[bnIndex[name]] is the batch norm called name
 
 	step   int     // Adam steps taken
 	lr     float64 // current learning rate
@@ -86,7 +87,7 @@ func New(cfg Config) (*Model, error) {
 		return nil, err
 	}
 	cfg.Blocks = append([]int(nil), cfg.Blocks...)
-	m := &Model{cfg: cfg, byName: map[string]*Param{}, train: map[int]*graph{}, lr: cfg.LR}
+	m := &Model{cfg: cfg, byName: map[string]*Param{}, bnIndex: map[string]int{}, train: map[int]*graph{}, lr: cfg.LR}
 	rng := rand.New(rand.NewPCG(cfg.Seed, 0x9e3779b97f4a7c15))
 	m.declare(rng)
 	m.smooth[0] = UniformSmoothing(NumMask, cfg.LabelSmoothing)
@@ -164,6 +165,7 @@ func (m *Model) declare(rng *rand.Rand) {
 		for i := range w.Data {
 			w.Data[i] = 1
 		}
+		m.bnIndex[name] = len(m.bns)
 		m.bns = append(m.bns, bnParams{name: name, weight: w, bias: b})
 	}
 	linear := func(name string, out, in int) {
@@ -231,8 +233,6 @@ type graph struct {
 	heads []*G.Node // per head: losses (train) or probabilities (eval)
 
 	nodes []*G.Node // parallel to the trained prefix of m.params
-	bnOps []*G.BatchNormOp
-	bnIdx []int // bnOps[i] belongs to m.bns[bnIdx[i]]
 }
 
 func (m *Model) headSizes() []int {
@@ -267,27 +267,23 @@ func (m *Model) build(n int, train bool) (gr *graph, err error) {
 	gr.x = tensor.New(tensor.WithShape(n, 3, s, s), tensor.Of(tensor.Float32))
 	x := G.NewTensor(g, tensor.Float32, 4, G.WithShape(n, 3, s, s), G.WithName("x"), G.WithValue(gr.x))
 
-	bn := func(x *G.Node, name string) (*G.Node, error) {
-		w, b := nodeOf[m.byName[name+".weight"]], nodeOf[m.byName[name+".bias"]]
-		y, _, _, op, err := G.BatchNorm(x, w, b, c.BNMomentum, c.BNEpsilon)
+	// bn is batch norm over x, then + res when res is not nil, then a
+	// ReLU when relu is set (or res is not nil), as one bnOp
+	bn := func(x *G.Node, name string, relu bool, res *G.Node) (*G.Node, error) {
+		p := m.bns[m.bnIndex[name]]
+		st := newBNState(p.weight.Size(), train, c.BNMomentum, c.BNEpsilon, p.mean.Data, p.vari.Data)
+		in := G.Nodes{x, nodeOf[p.weight], nodeOf[p.bias]}
+		if res != nil {
+			in = append(in, res)
+		}
+		y, err := G.ApplyOp(bnOp{st: st, relu: relu || res != nil, res: res != nil}, in...)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
-		idx := -1
-		for i, bp := range m.bns {
-			if bp.name == name {
-				idx = i
-			}
-		}
-		if idx < 0 {
-			return nil, fmt.Errorf("nn: no batch norm %s", name)
-		}
-		gr.bnOps = append(gr.bnOps, op)
-		gr.bnIdx = append(gr.bnIdx, idx)
 		return y, nil
 	}
 	cv := func(x *G.Node, name string, k, stride int) (*G.Node, error) {
-		y, err := conv2d(x, nodeOf[m.byName[name+".weight"]], k, stride)
+		y, err := conv2d(x, nodeOf[m.byName[name+".weight"]], k, stride, train)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
@@ -301,8 +297,7 @@ func (m *Model) build(n int, train bool) (gr *graph, err error) {
 	}
 
 	h := must(cv(x, "stem.conv", 3, 2))
-	h = must(bn(h, "stem.bn"))
-	h = must(G.Rectify(h))
+	h = must(bn(h, "stem.bn", true, nil))
 	in := c.Width
 	for st, nb := range c.Blocks {
 		out := c.Width << st
@@ -316,17 +311,14 @@ func (m *Model) build(n int, train bool) (gr *graph, err error) {
 				stride = 2
 			}
 			y := must(cv(h, pre+"conv1", 3, stride))
-			y = must(bn(y, pre+"bn1"))
-			y = must(G.Rectify(y))
+			y = must(bn(y, pre+"bn1", true, nil))
 			y = must(cv(y, pre+"conv2", 3, 1))
-			y = must(bn(y, pre+"bn2"))
 			short := h
 			if m.byName[pre+"down.conv.weight"] != nil {
 				short = must(cv(h, pre+"down.conv", 1, stride))
-				short = must(bn(short, pre+"down.bn"))
+				short = must(bn(short, pre+"down.bn", false, nil))
 			}
-			y = must(G.Add(y, short))
-			h = must(G.Rectify(y))
+			h = must(bn(y, pre+"bn2", true, short))
 			in = out
 		}
 	}
@@ -400,13 +392,14 @@ func (m *Model) build(n int, train bool) (gr *graph, err error) {
 
 // conv2d is a 3x3 (pad 1) or 1x1 (pad 0) convolution without bias; see
 // convOp for why it is not gorgonia's Conv2d (UseGorgoniaConv switches
-// back, for comparison).
-func conv2d(x, w *G.Node, k, stride int) (*G.Node, error) {
+// back, for comparison). A training graph's convolution keeps its
+// im2col matrices for the backward pass.
+func conv2d(x, w *G.Node, k, stride int, train bool) (*G.Node, error) {
 	pad := k / 2
 	if UseGorgoniaConv {
 		return G.Conv2d(x, w, tensor.Shape{k, k}, []int{pad, pad}, []int{stride, stride}, []int{1, 1})
 	}
-	return G.ApplyOp(convOp{k: k, s: stride, p: pad}, x, w)
+	return G.ApplyOp(newConvOp(k, stride, pad, train), x, w)
 }
 
 // UseGorgoniaConv makes models built afterwards use gorgonia's own
@@ -509,29 +502,13 @@ func (m *Model) forwardBackward(b Batch) (*graph, Loss, error) {
 	return gr, res, nil
 }
 
-// exec loads the BN running statistics into the graph's ops, runs the
-// graph and, for a training graph, stores the updated statistics back.
-// The caller resets the machine after reading the values it needs.
+// exec runs the graph; a training graph's batch norms update the
+// model's running statistics as they go. The caller resets the machine
+// after reading the values it needs.
 func (m *Model) exec(gr *graph) error {
-	for i, op := range gr.bnOps {
-		b := m.bns[gr.bnIdx[i]]
-		mean := tensor.New(tensor.WithShape(len(b.mean.Data)), tensor.WithBacking(b.mean.Data))
-		vari := tensor.New(tensor.WithShape(len(b.vari.Data)), tensor.WithBacking(b.vari.Data))
-		if err := op.SetStats(mean, vari); err != nil {
-			return err
-		}
-	}
 	if err := gr.vm.RunAll(); err != nil {
 		gr.vm.Reset()
 		return fmt.Errorf("nn: %w", err)
-	}
-	if gr.train {
-		for i, op := range gr.bnOps {
-			b := m.bns[gr.bnIdx[i]]
-			mean, vari := op.Stats()
-			copy(b.mean.Data, mean.Data().([]float32))
-			copy(b.vari.Data, vari.Data().([]float32))
-		}
 	}
 	return nil
 }

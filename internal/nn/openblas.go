@@ -4,7 +4,7 @@ package nn
 
 // Built with -tags openblas, gorgonia's (and gorgonia/tensor's) single
 // precision matrix multiply goes to OpenBLAS (Debian's libopenblas-dev)
-// instead of gonum's pure-Go kernel; everything else stays gonum's.
+// instead of this package's sgemm (sgemm.go); everything else stays gonum's.
 
 /*
 #cgo LDFLAGS: -lopenblas
@@ -46,7 +46,7 @@ func (openBLAS) Sgemm(tA, tB blas.Transpose, m, n, k int, alpha float32, a []flo
 }
 
 // BLAS names the matrix multiply in use.
-const BLAS = "openblas"
+var BLAS = "openblas"
 
 // init makes gorgonia use OpenBLAS, single-threaded: the convolution
 // already runs one sample per core, and OpenBLAS's own threads would
