@@ -26,7 +26,7 @@ trap 'rm -f "$tmp"' EXIT
 	echo "- Go: $(go env GOVERSION), build tags: ${GOTAGS:-none}; test data: ${FACET_TESTDATA:-none}"
 } >"$tmp"
 
-section() { # title, what the baseline is, command...
+section() { # title, what the baseline is, command... (gobench: go test with the tags)
 	local title=$1 about=$2
 	shift 2
 	echo "== $title" >&2
@@ -37,7 +37,11 @@ section() { # title, what the baseline is, command...
 		echo "$about"
 		echo
 		echo '```'
-		echo "\$ $*"
+		if [ "$1" = gobench ]; then
+			shift
+			set -- go test -tags "$tags" -run '^$' -count 1 "$@"
+		fi
+		echo "\$ $(shell_words "$@")"
 	} >>"$tmp"
 	if ! "$@" 2>&1 | grep -v '^\(goos\|goarch\|pkg\|cpu\|PASS\|ok \)' >>"$tmp"; then
 		echo "(failed)" >>"$tmp"
@@ -46,7 +50,15 @@ section() { # title, what the baseline is, command...
 }
 
 tags=${GOTAGS:-}
-gobench() { go test -tags "$tags" -run '^$' -count 1 "$@"; }
+
+# shell_words prints its arguments as a command to paste into a shell.
+shell_words() {
+	local out=() a
+	for a in "$@"; do
+		if [[ $a =~ ^[A-Za-z0-9_./=:,-]+$ ]]; then out+=("$a"); else out+=("'$a'"); fi
+	done
+	echo "${out[*]}"
+}
 
 section "facet-prep" "Listing and parsing a competition-sized tree (31,500 photos) against filepath.WalkDir over the same files." \
 	gobench -bench 'Prep31500|WalkFloor' ./prep
