@@ -193,12 +193,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if !part.All() {
 		total = -1
 	}
-	err = src.each(func(all arrow.RecordBatch) error {
-		rec, err := part.Filter(all)
-		if err != nil {
-			return err
-		}
-		defer rec.Release()
+	// cropChunk crops rows of a batch and writes them on.
+	cropChunk := func(rec arrow.RecordBatch) error {
 		jobs, err := jobsOf(rec)
 		if err != nil {
 			return err
@@ -217,6 +213,24 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 		defer ext.Release()
 		return w.Write(ext)
+	}
+	err = src.each(func(all arrow.RecordBatch) error {
+		rec, err := part.Filter(all)
+		if err != nil {
+			return err
+		}
+		defer rec.Release()
+		// A batch can hold 16,384 rows; their outcomes (landmarks and all)
+		// are kept only chunkRows at a time, so memory stays flat.
+		for lo := int64(0); lo < rec.NumRows(); lo += chunkRows {
+			chunk := rec.NewSlice(lo, min(lo+chunkRows, rec.NumRows()))
+			err := cropChunk(chunk)
+			chunk.Release()
+			if err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	finish()
 	if err != nil {
@@ -233,6 +247,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	sum.print(stderr, time.Since(start), pool.Time())
 	return nil
 }
+
+// chunkRows is how many rows are cropped between two writes.
+const chunkRows = 512
 
 // check validates the options and the arguments.
 func (o *options) check(args []string) (stages []string, center face.Center, err error) {
