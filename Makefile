@@ -37,7 +37,7 @@ REAL_EPOCHS ?= 14
 # How long `make fuzz` runs each fuzz target.
 FUZZTIME ?= 5s
 
-.PHONY: deps bench-deps build test vet fuzz interop demo real bench bench-split bench-train bench-infer load clean
+.PHONY: deps bench-deps build test vet fuzz interop demo real bench bench-split bench-train bench-infer side-by-side load clean
 
 ## deps: install the Debian packages (apt-get; only what is missing)
 deps:
@@ -138,6 +138,11 @@ bench-train: bench-deps
 bench-infer: bench-deps
 	/usr/bin/python3 bench/infer_compare.py
 	/usr/bin/python3 bench/infer_compare.py --tags openblas
+
+## side-by-side: the gorgonia back end and the PyTorch plugin trained alike on make real's fold 0
+SIDE_EPOCHS ?= 10
+side-by-side: bench-deps build
+	bench/train_side_by_side.sh $(REAL_DIR)/folds $(SIDE_EPOCHS) build/side
 
 ## load: facet-crop and facet-infer on LOAD_N images (30,000) with their peak memory; needs make demo's model
 LOAD_N ?= 30000

@@ -6,19 +6,21 @@
 Reads the job (JSON) from stdin, trains the same network as internal/nn
 (names and shapes match the job's tensor list), and writes best.safetensors,
 best.json and metrics.jsonl into run_dir. Augmentation: horizontal flip
-only (the job's ops spec is not interpreted). Needs torch, numpy, pyarrow,
-Pillow and safetensors. Untested in the facet CI (no torch there).
+only (the job's ops spec is not interpreted). Needs only Debian's packages:
+python3-torch, python3-numpy and python3-pil. It reads the tables from the
+job's CSV copies (train_csv, val_csv) and writes safetensors itself, so it
+needs no Arrow or safetensors library. Not run in the facet CI (no torch
+there); bench/train_side_by_side.sh runs it.
 """
-import json, math, os, sys, time
+import csv, json, os, struct, sys, time
 
 import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-# pyarrow, Pillow and safetensors are imported where the data is read and
-# the weights written, so the network (Net) can be imported without them,
-# as bench/train_compare.py does.
+# Pillow is imported where the images are read, so the network (Net) can
+# be imported without it, as bench/train_compare.py does.
 
 
 class ConvBN(nn.Module):
@@ -97,26 +99,37 @@ def head_loss(logits, labels, target, weights, cfg):
 
 
 def load_table(path, size, mean, std):
-    import pyarrow as pa
+    """Reads a job's CSV copy of a table (id,image,mask,gender,age_group)."""
     from PIL import Image
-    try:
-        tbl = pa.ipc.open_file(path).read_all()
-    except pa.ArrowInvalid:
-        tbl = pa.ipc.open_stream(path).read_all()
-    cols = tbl.column_names
-    paths = tbl.column("path").to_pylist()
-    crops = tbl.column("crop_path").to_pylist() if "crop_path" in cols else [None] * len(paths)
-    base = os.path.dirname(path)
-    x = np.zeros((len(paths), 3, size, size), np.float32)
-    for i, (p, c) in enumerate(zip(paths, crops)):
-        p = c or p
-        if not os.path.isabs(p) and not os.path.exists(p) and os.path.exists(os.path.join(base, p)):
-            p = os.path.join(base, p)
-        img = np.asarray(Image.open(p).convert("RGB").resize((size, size), Image.BOX), np.float32) / 255
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    x = np.zeros((len(rows), 3, size, size), np.float32)
+    for i, r in enumerate(rows):
+        img = np.asarray(Image.open(r["image"]).convert("RGB").resize((size, size), Image.BOX), np.float32) / 255
         x[i] = ((img - mean) / std).transpose(2, 0, 1)
-    y = {k: torch.tensor(tbl.column(c).to_pylist(), dtype=torch.long) for k, c in
+    y = {k: torch.tensor([int(r[c]) for r in rows], dtype=torch.long) for k, c in
          (("mask", "mask"), ("gender", "gender"), ("age", "age_group"))}
     return torch.from_numpy(x), y
+
+
+def save_safetensors(path, tensors, metadata):
+    """Writes float32 tensors in the safetensors format: an 8-byte little-endian
+    header length, the JSON header (dtype, shape and byte range of each
+    tensor, then __metadata__), padded with spaces to 8 bytes, and the data."""
+    header, offset, blobs = {}, 0, []
+    for name in sorted(tensors):
+        b = tensors[name].detach().cpu().float().contiguous().numpy().astype("<f4").tobytes()
+        header[name] = {"dtype": "F32", "shape": list(tensors[name].shape), "data_offsets": [offset, offset + len(b)]}
+        offset += len(b)
+        blobs.append(b)
+    header["__metadata__"] = metadata
+    h = json.dumps(header, separators=(",", ":")).encode()
+    h += b" " * (-len(h) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h)))
+        f.write(h)
+        for b in blobs:
+            f.write(b)
 
 
 def score(truth, pred, k):
@@ -168,8 +181,8 @@ def main():
     cfg, run_dir = job["model"], job["run_dir"]
     torch.manual_seed(job["seed"])
     mean, std = np.array(job["mean"], np.float32), np.array(job["std"], np.float32)
-    xt, yt = load_table(job["train"], cfg["input_size"], mean, std)
-    xv, yv = load_table(job["val"], cfg["input_size"], mean, std)
+    xt, yt = load_table(job["train_csv"], cfg["input_size"], mean, std)
+    xv, yv = load_table(job["val_csv"], cfg["input_size"], mean, std)
     net = Net(cfg)
     decay = [p for p in net.parameters() if p.ndim > 1]
     other = [p for p in net.parameters() if p.ndim <= 1]
@@ -222,8 +235,7 @@ def main():
             with open(os.path.join(run_dir, "best.json.tmp"), "w") as f:
                 json.dump(cfg, f, indent=2)
             os.replace(os.path.join(run_dir, "best.json.tmp"), os.path.join(run_dir, "best.json"))
-            from safetensors.torch import save_file
-            save_file(state, tmp, metadata={"epoch": str(epoch), "score": str(m["score"])})
+            save_safetensors(tmp, state, {"epoch": str(epoch), "score": str(m["score"])})
             os.replace(tmp, os.path.join(run_dir, "best.safetensors"))
         else:
             since += 1

@@ -2,13 +2,17 @@ package main
 
 import (
 	"context"
+	"encoding/csv"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
+	"github.com/boostershot/facet/internal/atomicfile"
 	"github.com/boostershot/facet/internal/augment"
 	"github.com/boostershot/facet/internal/cvimage"
 	"github.com/boostershot/facet/internal/table"
@@ -106,4 +110,24 @@ func (d *dataset) load(ctx context.Context, size, workers int, progress func(don
 		}
 	}
 	return nil
+}
+
+// writeCSV writes the rows as id,image,mask,gender,age_group with image
+// the absolute path of the file the row's image comes from: the table in
+// a form any language reads without an Arrow library (the exec backend's
+// train_csv and val_csv).
+func (d *dataset) writeCSV(path string) error {
+	return atomicfile.WriteWith(path, func(w io.Writer) error {
+		cw := csv.NewWriter(w)
+		cw.Write([]string{"id", "image", "mask", "gender", "age_group"})
+		for i, id := range d.ids {
+			img, err := filepath.Abs(d.images[i])
+			if err != nil {
+				return err
+			}
+			cw.Write([]string{id, img, strconv.Itoa(int(d.mask[i])), strconv.Itoa(int(d.gender[i])), strconv.Itoa(int(d.age[i]))})
+		}
+		cw.Flush()
+		return cw.Error()
+	})
 }

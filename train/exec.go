@@ -31,6 +31,8 @@ type job struct {
 	Protocol int          `json:"protocol"`
 	Train    string       `json:"train"`
 	Val      string       `json:"val"`
+	TrainCSV string       `json:"train_csv"`
+	ValCSV   string       `json:"val_csv"`
 	RunDir   string       `json:"run_dir"`
 	Fold     int          `json:"fold"`
 	Epochs   int          `json:"epochs"`
@@ -60,7 +62,7 @@ var requiredMetrics = []string{"epoch", "lr", "train_loss", "val_loss", "val_acc
 // architecture, and metrics.jsonl a line per epoch from 0. When the
 // plugin writes no oof.arrow, facet-train predicts the validation rows
 // with the plugin's checkpoint in the gorgonia model and writes it.
-func execTrain(ctx context.Context, dir string, rc runConfig, va *dataset, workers int, stderr io.Writer) error {
+func execTrain(ctx context.Context, dir string, rc runConfig, tr, va *dataset, workers int, stderr io.Writer) error {
 	logf := func(format string, args ...any) { fmt.Fprintf(stderr, "facet-train: "+format+"\n", args...) }
 	m, err := nn.New(rc.Model)
 	if err != nil {
@@ -76,6 +78,13 @@ func execTrain(ctx context.Context, dir string, rc runConfig, va *dataset, worke
 		return err
 	}
 	if j.Val, err = filepath.Abs(rc.Val); err != nil {
+		return err
+	}
+	j.TrainCSV, j.ValCSV = filepath.Join(absDir, "train.csv"), filepath.Join(absDir, "val.csv")
+	if err := tr.writeCSV(j.TrainCSV); err != nil {
+		return err
+	}
+	if err := va.writeCSV(j.ValCSV); err != nil {
 		return err
 	}
 	for _, p := range m.Params() {

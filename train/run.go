@@ -197,7 +197,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 	}
 	if rc.Backend == "exec" {
-		return execTrain(ctx, o.out, rc, va, o.workers, stderr)
+		return execTrain(ctx, o.out, rc, tr, va, o.workers, stderr)
 	}
 	t := &trainer{rc: rc, dir: o.out, tr: tr, va: va, pipe: pipe, workers: o.workers, stderr: stderr}
 	return t.run(ctx, o.resume)

@@ -7,6 +7,7 @@
 package main
 
 import (
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -20,6 +21,8 @@ import (
 type job struct {
 	Protocol int             `json:"protocol"`
 	RunDir   string          `json:"run_dir"`
+	TrainCSV string          `json:"train_csv"`
+	ValCSV   string          `json:"val_csv"`
 	Epochs   int             `json:"epochs"`
 	Model    json.RawMessage `json:"model"`
 	Tensors  []struct {
@@ -47,6 +50,19 @@ func run() error {
 	}
 	if j.Protocol != 1 {
 		return fmt.Errorf("protocol %d: want 1", j.Protocol)
+	}
+	// the CSV copies of the tables: a header and a row of existing image
+	for _, path := range []string{j.TrainCSV, j.ValCSV} {
+		rows, err := readCSV(path)
+		if err != nil {
+			return err
+		}
+		if len(rows) < 2 || strings.Join(rows[0], ",") != "id,image,mask,gender,age_group" {
+			return fmt.Errorf("%s: want a header id,image,mask,gender,age_group and rows", path)
+		}
+		if _, err := os.Stat(rows[1][1]); err != nil {
+			return fmt.Errorf("%s: first image: %w", path, err)
+		}
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	var ts []checkpoint.Tensor
@@ -87,4 +103,13 @@ func run() error {
 		f.Write(append(b, '\n'))
 	}
 	return f.Close()
+}
+
+func readCSV(path string) ([][]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return csv.NewReader(f).ReadAll()
 }
