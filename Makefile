@@ -18,10 +18,10 @@ BINS := $(PROGRAMS:%=bin/facet-%)
 APT_PACKAGES := libopencv-dev opencv-data libdlib-dev libdlib-data libopenblas-dev pkg-config
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-# For the benchmarks only: scikit-learn (facet-split comparison), PyTorch
-# (facet-train and facet-infer comparisons), GNU time (peak memory of the
+# For the benchmarks only: scikit-learn (facet-split comparison), PyTorch and Pillow
+# (facet-train and facet-infer comparisons, the PyTorch plugin), GNU time (peak memory of the
 # load test).
-BENCH_PACKAGES := python3-sklearn python3-torch time
+BENCH_PACKAGES := python3-sklearn python3-torch python3-pil time
 
 # Training's matrix multiplies (internal/nn) go to OpenBLAS (-tags openblas,
 # cgo) when pkg-config finds it, as after `make deps`; without it they go to
