@@ -142,7 +142,7 @@ bench-infer: bench-deps
 ## side-by-side: the gorgonia back end and the PyTorch plugin trained alike on make real's fold 0
 SIDE_EPOCHS ?= 10
 side-by-side: bench-deps build
-	bench/train_side_by_side.sh $(REAL_DIR)/folds $(SIDE_EPOCHS) build/side
+	bench/train_side_by_side.sh $(REAL_DIR)/folds $(SIDE_EPOCHS) 3 build/side
 
 ## load: facet-crop and facet-infer on LOAD_N images (30,000) with their peak memory; needs make demo's model
 LOAD_N ?= 30000
