@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -344,7 +345,7 @@ func TestPseudoLabels(t *testing.T) {
 		}
 	}
 	pseudo := filepath.Join(t.TempDir(), "pseudo.arrow")
-	if _, stderr, err := runInfer(in, "--model", dir, "--pseudo", fmt.Sprint(threshold), "--pseudo-out", pseudo); err != nil {
+	if _, stderr, err := runInfer(in, "--model", dir, "--pseudo", strconv.FormatFloat(float64(threshold), 'g', -1, 64), "--pseudo-out", pseudo); err != nil {
 		t.Fatalf("%v\n%s", err, stderr)
 	}
 	f, err := os.Open(pseudo)

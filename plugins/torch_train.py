@@ -12,7 +12,7 @@ job's CSV copies (train_csv, val_csv) and writes safetensors itself, so it
 needs no Arrow or safetensors library. Not run in the facet CI (no torch
 there); bench/train_side_by_side.sh runs it.
 """
-import csv, json, math, os, struct, sys, time
+import csv, json, os, struct, sys, time
 
 import numpy as np
 import torch
@@ -27,10 +27,6 @@ class ConvBN(nn.Module):
     def __init__(self, cin, cout, k, stride, cfg):
         super().__init__()
         self.conv = nn.Conv2d(cin, cout, k, stride, k // 2, bias=False)
-        # initialised as internal/nn does (He normal, fan in), not with
-        # PyTorch's default, so both back ends start from the same
-        # distribution; the linear heads keep PyTorch's default, as there
-        self.conv.weight.data.normal_(0, math.sqrt(2 / (cin * k * k)))
         self.bn = nn.BatchNorm2d(cout, eps=cfg["bn_epsilon"], momentum=cfg["bn_momentum"])
 
     def forward(self, x):
