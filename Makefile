@@ -33,7 +33,8 @@ DEMO_DIR ?= build/demo
 # The real faces of ../shared/data (or $(FACET_TESTDATA)) for `make real`.
 DATA ?= $(or $(FACET_TESTDATA),../shared/data)
 REAL_DIR ?= build/real
-REAL_EPOCHS ?= 14
+REAL_EPOCHS ?= 40
+REAL_PATIENCE ?= 0
 # How long `make fuzz` runs each fuzz target.
 FUZZTIME ?= 5s
 
@@ -108,7 +109,7 @@ real: deps build
 	bin/facet-prep --report $(REAL_DIR)/classes.png utkface:$(DATA)/faces/utkface imagefolder:mask=$(DATA)/masks \
 	| bin/facet-crop --out $(REAL_DIR)/crops \
 	| bin/facet-split --val 0.2 --stratify mask,gender,age_group --out $(REAL_DIR)/folds -o $(REAL_DIR)/samples.arrow
-	bin/facet-train --out $(REAL_DIR)/run --folds $(REAL_DIR)/folds --fold 0 --epochs $(REAL_EPOCHS) --lr 1e-3 --class-weights auto --patience 6
+	bin/facet-train --out $(REAL_DIR)/run --folds $(REAL_DIR)/folds --fold 0 --epochs $(REAL_EPOCHS) --lr 1e-3 --class-weights auto --patience $(REAL_PATIENCE)
 	bin/facet-infer --model $(REAL_DIR)/run --tta flip $(REAL_DIR)/folds/fold0.val.arrow -o $(REAL_DIR)/val.pred.arrow
 	@echo "real: validation scores of facet-infer --tta flip with the best model:"
 	bin/facet-merge score $(REAL_DIR)/val.pred.arrow
