@@ -154,9 +154,8 @@ func (m *Model) add(name, kind string, shape, graphShape []int) *Param {
 func (m *Model) declare(rng *rand.Rand) {
 	conv := func(name string, out, in, k int) {
 		p := m.add(name+".weight", KindWeight, []int{out, in, k, k}, []int{out, in, k, k})
-		// PyTorch's nn.Conv2d default, U(-1/sqrt(fan in), 1/sqrt(fan in)):
-		// on the real faces it trained 1-2 points better than He normal
-		// (bench/train_side_by_side.sh, both back ends, 3 seeds).
+		// PyTorch's nn.Conv2d default, U(-1/sqrt(fan in), 1/sqrt(fan in)),
+		// as the reference plugin's network starts (make side-by-side).
 		bound := 1 / math.Sqrt(float64(in*k*k))
 		for i := range p.Data {
 			p.Data[i] = float32((2*rng.Float64() - 1) * bound)
