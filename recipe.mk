@@ -8,7 +8,7 @@
 # the All-Age-Faces images. Everything goes under ALL_DIR. The steps:
 #
 #   train.arrow     prep (competition train + AAF, age cut at 58, label
-#                   corrections) | crop (dlib, dlib-fine, cascade, centre)
+#                   corrections) | crop (dlib, cascade, dlib-fine, centre)
 #                   | augment (synthetic masks on unmasked faces)
 #                   | split (FOLDS person-grouped, class-stratified folds)
 #   eval.arrow      prep | crop of the eval set

@@ -42,12 +42,13 @@ every side, then to a square around its centre; what falls outside the
 photo is black. Each crop file carries its detection in its own metadata
 (JPEG comment, PNG text), which --resume reads to skip finished photos.
 
-detectors (--detectors, tried in order on a copy --detect-side pixels long):
+detectors (--detectors, tried in order on a copy --detect-side pixels long;
+the default puts the cheap cascade before the slow dlib-fine):
   dlib       dlib's HOG frontal face detector, with 68 landmarks
-  dlib-fine  dlib again on the copy upsampled once with a lower threshold,
-             for the faces the first pass missed (mostly masked ones)
   cascade    OpenCV LBP proposals verified by the full LBP and Haar frontal
              cascades (finds masked faces whose eyes and nose show)
+  dlib-fine  dlib again on the copy upsampled once with a lower threshold,
+             for the faces the passes before missed (mostly masked ones)
   dnn        an OpenCV DNN face detector, from --dnn-model (e.g. res10 SSD)
   center     a fixed box (--center), tuned to 384x512 portraits; never fails
 
@@ -85,7 +86,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.StringVar(&o.in, "in", "", "crop every image under `DIR` instead of reading a table")
 	fs.StringVarP(&o.output, "output", "o", "-", "write the table to `FILE` (- for stdout)")
 	fs.BoolVar(&o.csv, "csv", false, "write the table as CSV for people")
-	fs.StringVar(&o.detectors, "detectors", "dlib,dlib-fine,cascade,center", "detector chain, tried in order")
+	fs.StringVar(&o.detectors, "detectors", "dlib,cascade,dlib-fine,center", "detector chain, tried in order")
 	fs.IntVar(&o.size, "size", 224, "side of the square crops in pixels")
 	fs.Float64Var(&o.margin, "margin", defaultMargin, "grow the face box by this fraction of its size on every side")
 	fs.StringVar(&o.format, "format", "jpg", "crop file format: jpg or png")
