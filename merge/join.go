@@ -8,7 +8,6 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/compute"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/boostershot/facet/internal/cli"
@@ -83,7 +82,7 @@ func runJoin(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 			if err != nil {
 				return fmt.Errorf("%s: %w", in.name, err)
 			}
-			sel, err := filterRows(conf, keep[t][row:row+n])
+			sel, err := table.Filter(conf, keep[t][row:row+n])
 			conf.Release()
 			if err != nil {
 				return err
@@ -250,27 +249,4 @@ func dedup(ins []*input, prefer string) (keep [][]bool, dropped int, err error) 
 		}
 	}
 	return keep, dropped, nil
-}
-
-// filterRows is the rows of rec that keep marks (rec itself, retained,
-// when it marks all).
-func filterRows(rec arrow.RecordBatch, keep []bool) (arrow.RecordBatch, error) {
-	all := true
-	for _, k := range keep {
-		all = all && k
-	}
-	if all {
-		rec.Retain()
-		return rec, nil
-	}
-	b := array.NewBooleanBuilder(memory.DefaultAllocator)
-	b.AppendValues(keep, nil)
-	mask := b.NewBooleanArray()
-	b.Release()
-	defer mask.Release()
-	sel, err := compute.FilterRecordBatch(context.Background(), rec, mask, compute.DefaultFilterOptions())
-	if err != nil {
-		return nil, fmt.Errorf("selecting rows: %w", err)
-	}
-	return sel, nil
 }

@@ -54,14 +54,12 @@ func runScore(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return err
 	}
 	defer releaseAll(ins)
+	p, err := readProbs(ins[0])
+	if err != nil {
+		return err
+	}
 	var mask, gender, age, c18 []int8
-	p := &pred.Probs{}
 	for _, rec := range ins[0].recs {
-		q, err := pred.Read(rec)
-		if err != nil {
-			return err
-		}
-		p.Append(q)
 		for _, s := range table.Samples(rec) {
 			mask, gender, age = append(mask, s.Mask), append(gender, s.Gender), append(age, s.AgeGroup)
 			c18 = append(c18, label.Join(s.Mask, s.Gender, s.AgeGroup))

@@ -15,7 +15,6 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/compute"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/boostershot/facet/internal/cli"
@@ -418,14 +417,11 @@ func writeSide(path string, schema *arrow.Schema, recs []arrow.RecordBatch, fold
 	rows := 0
 	for _, rec := range recs {
 		folds := rec.Column(foldCol).(*array.Int8)
-		mb := array.NewBooleanBuilder(memory.DefaultAllocator)
-		for i := range folds.Len() {
-			mb.Append((folds.Value(i) == f) == val)
+		keep := make([]bool, folds.Len())
+		for i := range keep {
+			keep[i] = (folds.Value(i) == f) == val
 		}
-		mask := mb.NewBooleanArray()
-		mb.Release()
-		sel, err := compute.FilterRecordBatch(context.Background(), rec, mask, compute.DefaultFilterOptions())
-		mask.Release()
+		sel, err := table.Filter(rec, keep)
 		if err != nil {
 			return 0, fmt.Errorf("selecting fold rows: %w", err)
 		}

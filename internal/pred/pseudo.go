@@ -1,13 +1,11 @@
 package pred
 
 import (
-	"context"
 	"fmt"
 	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/compute"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/boostershot/facet/internal/cli"
@@ -95,12 +93,7 @@ func (w *PseudoWriter) Add(rec arrow.RecordBatch, p *Probs, usable []bool) error
 		return err
 	}
 	defer labelled.Release()
-	kb := array.NewBooleanBuilder(mem)
-	kb.AppendValues(keep, nil)
-	mask := kb.NewBooleanArray()
-	kb.Release()
-	defer mask.Release()
-	sel, err := compute.FilterRecordBatch(context.Background(), labelled, mask, compute.DefaultFilterOptions())
+	sel, err := table.Filter(labelled, keep)
 	if err != nil {
 		return err
 	}

@@ -7,7 +7,6 @@
 package shard
 
 import (
-	"context"
 	"fmt"
 	"hash/fnv"
 	"strconv"
@@ -15,8 +14,6 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/compute"
-	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/boostershot/facet/internal/table"
 )
@@ -69,12 +66,9 @@ func (s Shard) Filter(rec arrow.RecordBatch) (arrow.RecordBatch, error) {
 	if !ok {
 		return nil, fmt.Errorf("--shard: column %s is %s, want utf8", table.ColID, rec.Column(idx[0]).DataType())
 	}
-	b := array.NewBooleanBuilder(memory.DefaultAllocator)
-	defer b.Release()
-	for i := range ids.Len() {
-		b.Append(s.Has(ids.Value(i)))
+	keep := make([]bool, ids.Len())
+	for i := range keep {
+		keep[i] = s.Has(ids.Value(i))
 	}
-	keep := b.NewBooleanArray()
-	defer keep.Release()
-	return compute.FilterRecordBatch(context.Background(), rec, keep, compute.DefaultFilterOptions())
+	return table.Filter(rec, keep)
 }

@@ -1,10 +1,13 @@
 package table
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/compute"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
 // ExtendSchema is s with fields added at the end; a field whose name s
@@ -49,4 +52,30 @@ func Extend(rec arrow.RecordBatch, schema *arrow.Schema, fields []arrow.Field, c
 		return nil, fmt.Errorf("table: %d columns for a schema of %d", len(out), schema.NumFields())
 	}
 	return array.NewRecordBatch(schema, out, rec.NumRows()), nil
+}
+
+// Filter returns the rows of rec that keep marks, in order (rec itself,
+// retained, when keep marks every row). The caller releases the result.
+func Filter(rec arrow.RecordBatch, keep []bool) (arrow.RecordBatch, error) {
+	if len(keep) != int(rec.NumRows()) {
+		return nil, fmt.Errorf("table: %d marks for %d rows", len(keep), rec.NumRows())
+	}
+	all := true
+	for _, k := range keep {
+		all = all && k
+	}
+	if all {
+		rec.Retain()
+		return rec, nil
+	}
+	b := array.NewBooleanBuilder(memory.DefaultAllocator)
+	defer b.Release()
+	b.AppendValues(keep, nil)
+	mask := b.NewBooleanArray()
+	defer mask.Release()
+	sel, err := compute.FilterRecordBatch(context.Background(), rec, mask, compute.DefaultFilterOptions())
+	if err != nil {
+		return nil, fmt.Errorf("table: selecting rows: %w", err)
+	}
+	return sel, nil
 }

@@ -61,3 +61,28 @@ func TestExtendAddsAndReplaces(t *testing.T) {
 		t.Error("a column of the wrong length was accepted")
 	}
 }
+
+func TestFilter(t *testing.T) {
+	schema := NewSchema(label.Bins{30, 58})
+	recs := Records(memory.DefaultAllocator, schema, testSamples(4))
+	rec := recs[0]
+	defer rec.Release()
+	sel, err := Filter(rec, []bool{true, false, false, true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := Samples(sel)
+	sel.Release()
+	want := Samples(rec)
+	if len(got) != 2 || got[0] != want[0] || got[1] != want[3] {
+		t.Errorf("kept %v, want rows 0 and 3", got)
+	}
+	all, err := Filter(rec, []bool{true, true, true, true})
+	if err != nil || all.NumRows() != 4 {
+		t.Fatalf("keeping every row: %v", err)
+	}
+	all.Release()
+	if _, err := Filter(rec, []bool{true}); err == nil {
+		t.Error("one mark for four rows accepted")
+	}
+}
