@@ -13,6 +13,7 @@ import (
 	"github.com/boostershot/facet/internal/atomicfile"
 	"github.com/boostershot/facet/internal/augment"
 	"github.com/boostershot/facet/internal/cli"
+	"github.com/boostershot/facet/internal/label"
 	"github.com/boostershot/facet/internal/nn"
 )
 
@@ -292,7 +293,7 @@ func setClassWeights(c *nn.Config, d *dataset) {
 	if c.Heads == nn.HeadsSingle18 {
 		l18 := make([]int8, d.Len())
 		for i := range l18 {
-			l18[i] = nn.Class18(d.mask[i], d.gender[i], d.age[i])
+			l18[i] = label.Join(d.mask[i], d.gender[i], d.age[i])
 		}
 		c.ClassWeights18 = weights(l18, nn.NumClasses)
 		return

@@ -18,6 +18,7 @@ import (
 	"github.com/boostershot/facet/internal/augment"
 	"github.com/boostershot/facet/internal/checkpoint"
 	"github.com/boostershot/facet/internal/cli"
+	"github.com/boostershot/facet/internal/label"
 	"github.com/boostershot/facet/internal/metrics"
 	"github.com/boostershot/facet/internal/nn"
 	"github.com/boostershot/facet/internal/pred"
@@ -369,7 +370,7 @@ func validation(em *epochMetrics, d *dataset, p *pred.Probs, heads string) {
 	a := metrics.Of(d.age, pred.ArgmaxRows(p.Age, nn.NumAge), nn.NumAge)
 	l18 := make([]int8, d.Len())
 	for i := range l18 {
-		l18[i] = nn.Class18(d.mask[i], d.gender[i], d.age[i])
+		l18[i] = label.Join(d.mask[i], d.gender[i], d.age[i])
 	}
 	c := metrics.Of(l18, p.Pred18, nn.NumClasses)
 	em.ValAccMask, em.ValF1Mask, em.ValNMask = mk.Acc, mk.F1, mk.N

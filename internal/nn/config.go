@@ -91,6 +91,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+
+	"github.com/boostershot/facet/internal/pred"
 )
 
 // Head layouts.
@@ -105,12 +107,12 @@ const (
 	LossFocal = "focal"
 )
 
-// Number of classes per head.
+// Number of classes per head (as package pred counts them).
 const (
-	NumMask    = 3
-	NumGender  = 2
-	NumAge     = 3
-	NumClasses = NumMask * NumGender * NumAge // 18
+	NumMask    = pred.NumMask
+	NumGender  = pred.NumGender
+	NumAge     = pred.NumAge
+	NumClasses = pred.NumClasses // 18 = mask*6 + gender*3 + age (label.Join)
 )
 
 // Config describes a model and its training. It is JSON-serialisable and

@@ -1,6 +1,10 @@
 package nn
 
-import "math"
+import (
+	"math"
+
+	"github.com/boostershot/facet/internal/label"
+)
 
 // UniformSmoothing returns the k x k target matrix of ordinary label
 // smoothing: row c is the target distribution for class c, with
@@ -54,27 +58,13 @@ func Smoothing18(eps, ageEps float64) [][]float64 {
 	out := make([][]float64, NumClasses)
 	for c := range out {
 		out[c] = make([]float64, NumClasses)
-		m, g, a := Split18(c)
+		m, g, a := label.Split(int8(c))
 		for j := range out[c] {
-			m2, g2, a2 := Split18(j)
+			m2, g2, a2 := label.Split(int8(j))
 			out[c][j] = mm[m][m2] * gg[g][g2] * aa[a][a2]
 		}
 	}
 	return out
-}
-
-// Class18 returns mask*6 + gender*3 + age, or -1 when any part is
-// unknown (negative) or out of range.
-func Class18(mask, gender, age int8) int8 {
-	if mask < 0 || gender < 0 || age < 0 || mask >= NumMask || gender >= NumGender || age >= NumAge {
-		return -1
-	}
-	return mask*6 + gender*3 + age
-}
-
-// Split18 is the inverse of Class18.
-func Split18(c int) (mask, gender, age int) {
-	return c / 6, c / 3 % 2, c % 3
 }
 
 // LR returns the learning rate of an epoch (counted from 0):

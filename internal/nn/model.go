@@ -8,8 +8,10 @@ import (
 
 	G "gorgonia.org/gorgonia"
 
-	"github.com/boostershot/facet/internal/pred"
 	"gorgonia.org/tensor"
+
+	"github.com/boostershot/facet/internal/label"
+	"github.com/boostershot/facet/internal/pred"
 )
 
 // Tensor kinds.
@@ -482,7 +484,7 @@ func (m *Model) forwardBackward(b Batch) (*graph, Loss, error) {
 	if c.Heads == HeadsSingle18 {
 		y := make([]int8, b.N)
 		for i := range y {
-			y[i] = Class18(mask[i], gender[i], age[i])
+			y[i] = label.Join(mask[i], gender[i], age[i])
 		}
 		res.Labelled18 = targets(gr.tgt[0].Float32s(), y, NumClasses, m.smooth[3], c.ClassWeights18)
 	} else {

@@ -2,12 +2,14 @@ package nn
 
 import (
 	"encoding/json"
-	"github.com/boostershot/facet/internal/pred"
 	"math"
 	"math/rand/v2"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/boostershot/facet/internal/label"
+	"github.com/boostershot/facet/internal/pred"
 )
 
 func tinyConfig() Config {
@@ -96,21 +98,6 @@ func TestLRSchedule(t *testing.T) {
 	m.SetEpoch(3)
 	if math.Abs(m.LR()-1e-4*0.95*0.95*0.95) > 1e-15 {
 		t.Errorf("lr at epoch 3: %g", m.LR())
-	}
-}
-
-func TestClass18(t *testing.T) {
-	for c := 0; c < NumClasses; c++ {
-		mm, g, a := Split18(c)
-		if int(Class18(int8(mm), int8(g), int8(a))) != c {
-			t.Fatalf("class %d does not round trip", c)
-		}
-	}
-	if Class18(2, 1, 2) != 17 || Class18(1, 0, 1) != 7 {
-		t.Error("class arithmetic")
-	}
-	if Class18(-1, 0, 0) != -1 || Class18(0, 2, 0) != -1 {
-		t.Error("unknown part should give -1")
 	}
 }
 
@@ -451,7 +438,7 @@ func TestTrainingLowersLoss(t *testing.T) {
 			}
 			right := 0
 			for i := 0; i < b.N; i++ {
-				if p.Pred18[i] == int(Class18(b.Mask[i], b.Gender[i], b.Age[i])) {
+				if p.Pred18[i] == int(label.Join(b.Mask[i], b.Gender[i], b.Age[i])) {
 					right++
 				}
 			}

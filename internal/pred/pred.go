@@ -175,12 +175,13 @@ func Columns(p *Probs, row, n int) ([]arrow.Array, error) {
 		cols = append(cols, b.NewArray())
 		b.Release()
 	}
-	mask, gender, age := p.Heads()
-	for _, pr := range [][]int{p.Pred18, mask, gender, age} {
+	rows := p.Slice(row, row+n)
+	mask, gender, age := rows.Heads()
+	for _, pr := range [][]int{rows.Pred18, mask, gender, age} {
 		b := array.NewInt8Builder(mem)
 		b.Reserve(n)
-		for i := row; i < row+n; i++ {
-			b.Append(int8(pr[i]))
+		for _, v := range pr {
+			b.Append(int8(v))
 		}
 		cols = append(cols, b.NewArray())
 		b.Release()
