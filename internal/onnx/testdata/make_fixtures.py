@@ -66,9 +66,9 @@ class Tiny(nn.Module):
         return self.class18(f)
 
 
-def export(model, path, outputs, s=S, opset=13, dynamic=True, channels=3):
+def export(model, path, outputs, s=S, opset=13, dynamic=True, channels=3, channel_axis=False):
     model.eval()
-    dyn = {'input': {0: 'n'}}
+    dyn = {'input': {0: 'n', 1: 'c'} if channel_axis else {0: 'n'}}
     for o in outputs:
         dyn[o] = {0: 'n'}
     torch.onnx.export(model, torch.zeros(2 if dynamic else 1, channels, s, s), path, opset_version=opset,
@@ -176,16 +176,25 @@ def fixtures():
     export(TopK(), f'{HERE}/unsupported.onnx', ['mask', 'gender', 'age'])
     write_json(f'{HERE}/unsupported.json', config('three', three_out))
 
-    # One input plane where the config says three.
+    # One input plane where the config says three: declared in the graph's
+    # input, and not declared (a symbolic channel axis), so that only the
+    # test forward pass can tell.
     torch.manual_seed(4)
-    export(Tiny('three', channels=1), f'{HERE}/gray.onnx', ['mask', 'gender', 'age'], channels=1)
+    gray = Tiny('three', channels=1)
+    export(gray, f'{HERE}/gray.onnx', ['mask', 'gender', 'age'], channels=1)
     write_json(f'{HERE}/gray.json', config('three', three_out))
+    export(gray, f'{HERE}/gray_undeclared.onnx', ['mask', 'gender', 'age'], channels=1, channel_axis=True)
+    write_json(f'{HERE}/gray_undeclared.json', config('three', three_out))
 
     # A fixed batch of 1 (Reshape to [1, -1], no dynamic axes) and a fixed
-    # 16 x 16 input.
+    # 16 x 16 input: Load falls back to one image at a time.
     torch.manual_seed(5)
-    export(Tiny('three', flatten_fixed=4), f'{HERE}/fixed.onnx', ['mask', 'gender', 'age'], s=16, dynamic=False)
+    fixed = Tiny('three', flatten_fixed=4)
+    export(fixed, f'{HERE}/fixed.onnx', ['mask', 'gender', 'age'], s=16, dynamic=False)
     write_json(f'{HERE}/fixed.json', config('three', three_out, s=16))
+    x16 = inputs(7, 16)
+    rows = [probs(fixed, x16[i:i + 1], 'three') for i in range(7)]
+    expected['fixed'] = {k: [r[k][0] for r in rows] for k in rows[0]}
 
     # opset 18, which Load refuses before OpenCV sees it.
     m = onnx.load(f'{HERE}/three.onnx')
@@ -197,21 +206,20 @@ def fixtures():
 
 
 class ThreeHeads(nn.Module):
-    """A torchvision backbone with facet's mask, gender and age heads."""
+    """A torchvision classifier (random weights) whose last Linear layer is
+    replaced by facet's mask, gender and age heads."""
 
     def __init__(self, arch):
         super().__init__()
         import torchvision
-        if arch == 'resnet18':
-            self.body = torchvision.models.resnet18(weights=None)
-            feat = self.body.fc.in_features
-            self.body.fc = nn.Identity()
-        elif arch == 'mobilenet_v3_small':
-            self.body = torchvision.models.mobilenet_v3_small(weights=None)
-            feat = self.body.classifier[0].in_features
-            self.body.classifier = nn.Identity()
-        else:
-            raise SystemExit(f'unknown arch {arch}')
+        self.body = torchvision.models.get_model(arch, weights=None)
+        parent, name, last = None, None, None
+        for mod in self.body.modules():
+            for n, child in mod.named_children():
+                if isinstance(child, nn.Linear):
+                    parent, name, last = mod, n, child
+        setattr(parent, name, nn.Identity())
+        feat = last.in_features
         self.mask, self.gender, self.age = nn.Linear(feat, 3), nn.Linear(feat, 2), nn.Linear(feat, 3)
 
     def forward(self, x):
