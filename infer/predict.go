@@ -14,7 +14,7 @@ import (
 
 	"github.com/boostershot/facet/internal/augment"
 	"github.com/boostershot/facet/internal/cvimage"
-	"github.com/boostershot/facet/internal/nn"
+	"github.com/boostershot/facet/internal/model"
 	"github.com/boostershot/facet/internal/pred"
 	"github.com/boostershot/facet/internal/shard"
 	"github.com/boostershot/facet/internal/table"
@@ -40,7 +40,7 @@ func (c *chunk) usable() []bool {
 
 // predictor turns chunks of rows into predictions.
 type predictor struct {
-	m        *nn.Model
+	m        model.Model
 	flip     bool
 	workers  int
 	dir      string // the input table's folder, for relative paths; "" for stdin
@@ -85,8 +85,8 @@ func fileExists(path string) bool { _, err := os.Stat(path); return err == nil }
 // load decodes the images of rec's rows into a chunk (rec is kept).
 func (p *predictor) load(ctx context.Context, rec arrow.RecordBatch) (*chunk, error) {
 	n := int(rec.NumRows())
-	size := p.m.Config().InputSize
-	per := 3 * size * size
+	in := p.m.Input()
+	size, per := in.Size, in.Len()
 	copies := 1
 	if p.flip {
 		copies = 2
@@ -105,13 +105,13 @@ func (p *predictor) load(ctx context.Context, rec arrow.RecordBatch) (*chunk, er
 			c.fromPhoto[i] = true
 			p.warnf("row %s: crop %s could not be read, predicted from the photo", ids.Value(i), crops[i])
 		}
-		if err := augment.Tensor(img, c.images[i*per:(i+1)*per], augment.MeanRGB, augment.StdRGB); err != nil {
+		if err := in.Tensor(img, c.images[i*per:(i+1)*per]); err != nil {
 			c.errs[i] = err.Error()
 			return
 		}
 		if p.flip {
 			mirror := augment.Flip{}.Apply(img, nil)
-			if err := augment.Tensor(mirror, c.images[(n+i)*per:(n+i+1)*per], augment.MeanRGB, augment.StdRGB); err != nil {
+			if err := in.Tensor(mirror, c.images[(n+i)*per:(n+i+1)*per]); err != nil {
 				c.errs[i] = err.Error()
 			}
 		}
@@ -163,7 +163,7 @@ func (p *predictor) predict(c *chunk) (*pred.Probs, error) {
 				v.dst[j] = (v.src[j] + v.src[n*k+j]) / 2
 			}
 		}
-		if p.m.Config().Heads == nn.HeadsSingle18 {
+		if p.m.Single18() {
 			out.Marginalise()
 		} else {
 			out.CombineHeads()

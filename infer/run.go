@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -16,7 +15,7 @@ import (
 
 	"github.com/boostershot/facet/internal/cli"
 	"github.com/boostershot/facet/internal/label"
-	"github.com/boostershot/facet/internal/nn"
+	"github.com/boostershot/facet/internal/model"
 	"github.com/boostershot/facet/internal/pred"
 	"github.com/boostershot/facet/internal/shard"
 	"github.com/boostershot/facet/internal/table"
@@ -32,8 +31,10 @@ trained model and writes the table on with the prediction columns:
   pred_mask, pred_gender, pred_age_group   each head's prediction
   infer_error                        why a row has no prediction of its own (null when it has)
 
---model is a facet-train RUNDIR (its best.safetensors) or a .safetensors
-file with its .json config beside it. A RUNDIR of --all-folds holds one
+--model is a facet-train RUNDIR (its best.safetensors or best.onnx), a
+.safetensors checkpoint of facet's network or a .onnx model (any network
+a plugin trained; run by OpenCV's DNN module), each with its .json config
+beside it (see train/PROTOCOL.md). A RUNDIR of --all-folds holds one
 model per fold: predict with each (--model RUNDIR/foldK) and combine them
 with facet-merge vote.
 
@@ -58,6 +59,7 @@ kept, and a pseudo_confidence column.
 examples:
   facet-infer --model runs/f0 eval.arrow > eval.pred.arrow
   facet-prep competition:data/eval | facet-crop --out crops | facet-infer --model runs/f0 --tta flip -o eval.pred.arrow
+  facet-infer --model runs/resnet/best.onnx --tta flip eval.arrow > eval.pred.arrow
   facet-infer --model runs/f0/best.safetensors --pseudo 0.9 --pseudo-out pseudo.arrow eval.arrow > /dev/null
   facet-infer --model runs/f0 --shard 2/8 -o eval.part2.arrow eval.arrow   # one of 8 machines
 `
@@ -76,7 +78,7 @@ type options struct {
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	var o options
 	fs := cli.NewFlags("facet-infer", synopsis, help, stderr)
-	fs.StringVar(&o.model, "model", "", "a facet-train `RUNDIR` or a .safetensors checkpoint (required)")
+	fs.StringVar(&o.model, "model", "", "a facet-train `RUNDIR`, a .safetensors checkpoint or a .onnx model (required)")
 	fs.StringVar(&o.tta, "tta", "", "test-time augmentation: '' (none) or flip")
 	fs.StringVar(&o.submission, "submission", "", "write the competition submission CSV to `FILE` (needs --info)")
 	fs.StringVar(&o.info, "info", "", "the competition's eval/info.csv: the rows and order of --submission")
@@ -101,14 +103,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if !part.All() && o.submission != "" {
 		return cli.Usagef("--submission needs every row: write it with facet-merge after joining the shards")
 	}
-	weights, err := weightsOf(o.model)
+	m, err := model.Open(o.model)
 	if err != nil {
-		return err
+		return fmt.Errorf("--model: %w", err)
 	}
-	m, err := nn.Load(weights)
-	if err != nil {
-		return err
-	}
+	defer m.Close()
 
 	name := "-"
 	if fs.NArg() == 1 {
@@ -217,27 +216,6 @@ func (o *options) check(args []string) error {
 		return cli.Usagef("--fallback %d: want a class of 0..%d", o.fallback, label.NumClasses-1)
 	}
 	return nil
-}
-
-// weightsOf resolves --model to a weights file: a RUNDIR's
-// best.safetensors, or the file itself.
-func weightsOf(model string) (string, error) {
-	st, err := os.Stat(model)
-	if err != nil {
-		return "", fmt.Errorf("--model: %w", err)
-	}
-	if !st.IsDir() {
-		return model, nil
-	}
-	best := filepath.Join(model, "best.safetensors")
-	if _, err := os.Stat(best); err == nil {
-		return best, nil
-	}
-	if folds, _ := filepath.Glob(filepath.Join(model, "fold*", "best.safetensors")); len(folds) > 0 {
-		return "", fmt.Errorf("--model %s holds %d fold models and no best.safetensors: predict with each (--model %s) and combine them with facet-merge vote",
-			model, len(folds), filepath.Dir(folds[0]))
-	}
-	return "", fmt.Errorf("--model %s: no best.safetensors in it (not a facet-train run folder?)", model)
 }
 
 // writeChunk writes a chunk's rows with their prediction columns.
