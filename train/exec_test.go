@@ -23,20 +23,23 @@ func TestExecBackend(t *testing.T) {
 	data := t.TempDir()
 	trainPath := colourTable(t, data, "train", 16, 1)
 	valPath := colourTable(t, data, "val", 8, 2)
+	// fakeplugin speaks version 1 and refuses other versions, as version 1
+	// asked plugins to: --protocol 1 keeps it working.
 	cases := []struct {
-		mode, wantErr string
+		mode, protocol, wantErr string
 	}{
-		{"", ""},
-		{"fail", "exit status 3"},
-		{"badshape", "shape"},
-		{"nometrics", "metrics.jsonl"},
+		{"", "1", ""},
+		{"", "2", "exit status 1"},
+		{"fail", "1", "exit status 3"},
+		{"badshape", "1", "shape"},
+		{"nometrics", "1", "metrics.jsonl"},
 	}
 	for _, c := range cases {
-		t.Run("mode="+c.mode, func(t *testing.T) {
+		t.Run("mode="+c.mode+",protocol="+c.protocol, func(t *testing.T) {
 			t.Setenv("FAKE_PLUGIN_MODE", c.mode)
 			out := filepath.Join(t.TempDir(), "run")
 			stderr, err := runTrain("--out", out, "--train", trainPath, "--val", valPath, "--epochs", "2",
-				"--size", "16", "--width", "4", "--workers", "2", "--backend", "exec", "--", plugin)
+				"--size", "16", "--width", "4", "--workers", "2", "--protocol", c.protocol, "--backend", "exec", "--", plugin)
 			t.Log(stderr)
 			if c.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), c.wantErr) {

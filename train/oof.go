@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/boostershot/facet/internal/atomicfile"
+	"github.com/boostershot/facet/internal/model"
 	"github.com/boostershot/facet/internal/nn"
 	"github.com/boostershot/facet/internal/pred"
 	"github.com/boostershot/facet/internal/table"
@@ -18,7 +19,7 @@ func (t *trainer) writeOOF() error {
 	if err != nil {
 		return err
 	}
-	p, err := predict(context.Background(), m, t.va, t.workers)
+	p, err := predict(context.Background(), model.Facet(m), t.va, t.workers)
 	if err != nil {
 		return err
 	}

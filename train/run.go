@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 
 	"github.com/boostershot/facet/internal/atomicfile"
@@ -44,16 +45,24 @@ RUNDIR receives:
                                 pred_gender, pred_age_group)
 
 --resume continues a run in RUNDIR from last.safetensors with the settings
-of its config.json (--epochs and --patience may be raised).
+of its config.json (--epochs and --patience may be raised); with --backend
+exec the job asks the backend to resume from its own checkpoint.
 
 --backend exec -- CMD ARGS... hands the training to an external program
-(see train/PROTOCOL.md) and checks the checkpoint and metrics it writes.
+(see train/PROTOCOL.md): the arguments after -- are the program's own. It
+hands back facet's network (best.safetensors) or any network as ONNX
+(best.onnx, protocol 2); facet-train loads the model, predicts the
+validation rows with it as facet-infer would and writes oof.arrow.
+plugins/torch_train.py trains facet's network or torchvision's (resnet18,
+efficientnet_b0, ...) on a GPU when there is one.
 
 examples:
   facet-train --out runs/f0 --folds build/folds --fold 0 --epochs 20
   facet-train --out runs/all --folds build/folds --all-folds --epochs 20
   facet-train --out runs/x --train a.arrow --val b.arrow --size 48 --width 8 --ops 'flip:0.5'
   facet-train --out runs/f0 --folds build/folds --fold 0 --backend exec -- python3 plugins/torch_train.py
+  facet-train --out runs/r18 --folds build/folds --fold 0 --epochs 30 --batch 256 \
+      --backend exec -- python3 plugins/torch_train.py --model resnet18 --size 112 --device auto
 `
 
 // runConfig is config.json: everything a run needs to be repeated or
@@ -70,6 +79,7 @@ type runConfig struct {
 	ClassWeights string    `json:"class_weights"`
 	Backend      string    `json:"backend"`
 	Command      []string  `json:"command,omitempty"`
+	Protocol     int       `json:"protocol,omitempty"` // the exec protocol version in the job
 	TrainRows    int       `json:"train_rows"`
 	ValRows      int       `json:"val_rows"`
 	Model        nn.Config `json:"model"`
@@ -77,7 +87,7 @@ type runConfig struct {
 
 type options struct {
 	out, folds, train, val, ops, classWeights, heads, loss, backend string
-	fold, epochs, batch, size, width, patience, workers             int
+	fold, epochs, batch, size, width, patience, workers, protocol   int
 	lr, ageSmoothing, labelSmoothing, weightDecay                   float64
 	seed                                                            uint64
 	resume, allFolds                                                bool
@@ -110,6 +120,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.IntVar(&o.workers, "workers", runtime.NumCPU(), "image loading workers")
 	fs.BoolVar(&o.resume, "resume", false, "continue the run in RUNDIR from last.safetensors")
 	fs.StringVar(&o.backend, "backend", "gorgonia", "trainer: gorgonia, or exec (the command after --)")
+	fs.IntVar(&o.protocol, "protocol", ProtocolVersion, "the exec protocol version written in the job (1 for a plugin that refuses version 2)")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
@@ -138,9 +149,6 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	var rc runConfig
 	if o.resume {
-		if o.backend != "gorgonia" {
-			return cli.Usagef("--resume works with the gorgonia backend only")
-		}
 		b, err := os.ReadFile(filepath.Join(o.out, "config.json"))
 		if err != nil {
 			return fmt.Errorf("--resume: %w", err)
@@ -153,6 +161,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 		if fs.Changed("patience") {
 			rc.Patience = o.patience
+		}
+		if len(command) > 0 && !slices.Equal(command, rc.Command) {
+			return cli.Usagef("--resume runs the backend command of %s (%s), not another", filepath.Join(o.out, "config.json"), strings.Join(rc.Command, " "))
 		}
 	} else {
 		var err error
@@ -198,7 +209,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 	}
 	if rc.Backend == "exec" {
-		return execTrain(ctx, o.out, rc, tr, va, o.workers, stderr)
+		return execTrain(ctx, o.out, rc, tr, va, o.workers, o.resume, stderr)
 	}
 	t := &trainer{rc: rc, dir: o.out, tr: tr, va: va, pipe: pipe, workers: o.workers, stderr: stderr}
 	return t.run(ctx, o.resume)
@@ -242,6 +253,10 @@ func (o *options) config(command []string) (runConfig, error) {
 		if len(command) == 0 {
 			return rc, cli.Usagef("--backend exec needs the command after --")
 		}
+		if o.protocol != 1 && o.protocol != ProtocolVersion {
+			return rc, cli.Usagef("--protocol %d: want 1 or %d", o.protocol, ProtocolVersion)
+		}
+		rc.Protocol = o.protocol
 	default:
 		return rc, cli.Usagef("--backend %q: want gorgonia or exec", o.backend)
 	}
@@ -260,7 +275,7 @@ func (o *options) config(command []string) (runConfig, error) {
 // removeOld deletes the outputs of an earlier run in dir, so a new run
 // never mixes its metrics with old ones.
 func removeOld(dir string) error {
-	for _, name := range []string{"job.json", "metrics.jsonl", "best.safetensors", "best.json", "last.safetensors", "last.json", "oof.arrow"} {
+	for _, name := range []string{"job.json", "metrics.jsonl", "best.safetensors", "best.onnx", "best.json", "last.safetensors", "last.json", "oof.arrow", "val_probs.csv"} {
 		if err := os.Remove(filepath.Join(dir, name)); err != nil && !os.IsNotExist(err) {
 			return err
 		}

@@ -20,6 +20,7 @@ import (
 	"github.com/boostershot/facet/internal/cli"
 	"github.com/boostershot/facet/internal/label"
 	"github.com/boostershot/facet/internal/metrics"
+	"github.com/boostershot/facet/internal/model"
 	"github.com/boostershot/facet/internal/nn"
 	"github.com/boostershot/facet/internal/pred"
 	"github.com/boostershot/facet/internal/work"
@@ -294,7 +295,7 @@ func (t *trainer) epoch(ctx context.Context, epoch int) (epochMetrics, error) {
 	em.TrainLossMask /= k
 	em.TrainLossGender /= k
 	em.TrainLossAge /= k
-	p, err := predict(ctx, m, t.va, t.workers)
+	p, err := predict(ctx, model.Facet(m), t.va, t.workers)
 	if err != nil {
 		return em, err
 	}
@@ -335,11 +336,11 @@ func (t *trainer) makeBatch(ctx context.Context, epoch int, rows []int) (nn.Batc
 	return b, nil
 }
 
-// predict runs the model on every image of d, without augmentation, in
-// chunks so the input tensor stays small.
-func predict(ctx context.Context, m *nn.Model, d *dataset, workers int) (*pred.Probs, error) {
-	s := m.Config().InputSize
-	per := 3 * s * s
+// predict runs the model on every image of d (loaded at the model's input
+// size), without augmentation, in chunks so the input tensor stays small.
+func predict(ctx context.Context, m model.Model, d *dataset, workers int) (*pred.Probs, error) {
+	in := m.Input()
+	per := in.Len()
 	const chunk = 256
 	all := &pred.Probs{}
 	for lo := 0; lo < d.Len(); lo += chunk {
@@ -347,7 +348,7 @@ func predict(ctx context.Context, m *nn.Model, d *dataset, workers int) (*pred.P
 		images := make([]float32, (hi-lo)*per)
 		errs := make([]error, hi-lo)
 		if err := work.Each(ctx, hi-lo, workers, func(_, j int) {
-			errs[j] = augment.Tensor(d.pix[lo+j], images[j*per:(j+1)*per], augment.MeanRGB, augment.StdRGB)
+			errs[j] = in.Tensor(d.pix[lo+j], images[j*per:(j+1)*per])
 		}, nil); err != nil {
 			return nil, err
 		}
