@@ -3,13 +3,18 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"testing"
+	"time"
 
 	"github.com/boostershot/facet/internal/checkpoint"
 	"github.com/boostershot/facet/internal/cvimage"
+	"github.com/boostershot/facet/internal/model"
 	"github.com/boostershot/facet/internal/nn"
 	"github.com/boostershot/facet/internal/table"
 	"github.com/boostershot/facet/internal/testdata"
@@ -68,4 +73,73 @@ func BenchmarkInfer(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N*len(ss))/b.Elapsed().Seconds(), "images/s")
+}
+
+// BenchmarkInferONNX runs an exported torchvision ResNet-18 with facet's
+// three heads at 112 px (random weights; made by
+// internal/onnx/testdata/make_fixtures.py with Debian's torch, or skipped)
+// on 512 real face crops, two ways in each round: OpenCV's forward pass
+// alone on the same batches, already decoded (forward-images/s), and
+// facet-infer end to end: read the table, decode and resize on all cores
+// while the previous chunk is predicted, predict, write (images/s). ratio
+// is end to end over forward alone (target >= 0.8).
+//
+//	go test ./infer -run '^$' -bench InferONNX -benchtime 2x
+func BenchmarkInferONNX(b *testing.B) {
+	ss, _ := realFaces(b)
+	ss = ss[:min(len(ss), 512)]
+	in := tableOf(b, ss, len(ss))
+	const arch, size = "resnet18", 112
+	dir := filepath.Join(os.TempDir(), "facet-onnx-bench")
+	path := filepath.Join(dir, arch+".onnx")
+	if _, err := os.Stat(path); err != nil {
+		if err := exec.Command("/usr/bin/python3", "-c", "import torch, torchvision").Run(); err != nil {
+			b.Skipf("no %s and no torch to make it (make test-deps)", path)
+		}
+		if out, err := exec.Command("/usr/bin/python3", "../internal/onnx/testdata/make_fixtures.py", "bench", dir, arch).CombinedOutput(); err != nil {
+			b.Fatalf("make_fixtures.py: %v\n%s", err, out)
+		}
+	}
+	m, err := model.Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer m.Close()
+	if m.Input().Size != size {
+		b.Fatalf("%s takes %d px, want %d", path, m.Input().Size, size)
+	}
+	// The forward pass alone: the same images, decoded beforehand, in
+	// facet-infer's chunks.
+	const chunk = 256
+	per := m.Input().Len()
+	x := make([]float32, len(ss)*per)
+	for i, s := range ss {
+		img, err := cvimage.Load(s.Path, size)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := m.Input().Tensor(img, x[i*per:(i+1)*per]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var forward, whole time.Duration
+	b.ResetTimer()
+	for range b.N {
+		start := time.Now()
+		for lo := 0; lo < len(ss); lo += chunk {
+			if _, err := m.Predict(x[lo*per : min(lo+chunk, len(ss))*per]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		forward += time.Since(start)
+		start = time.Now()
+		if err := run(context.Background(), []string{"--model", path, "--chunk", fmt.Sprint(chunk)}, bytes.NewReader(in), io.Discard, io.Discard); err != nil {
+			b.Fatal(err)
+		}
+		whole += time.Since(start)
+	}
+	n := float64(b.N * len(ss))
+	b.ReportMetric(n/forward.Seconds(), "forward-images/s")
+	b.ReportMetric(n/whole.Seconds(), "images/s")
+	b.ReportMetric(forward.Seconds()/whole.Seconds(), "ratio")
 }
