@@ -155,11 +155,13 @@ def resident(a, model, size, steps):
     aug = tt.Augment(tt.parse_ops(OPS)[0], MEAN, STD, torch.Generator(device=dev).manual_seed(2))
     step = tt.Step(model_.train(), opt, aug, tt.Loss(cfg, args.heads, dev), args.amp, args.channels_last)
 
-    def run(k):
-        total = torch.zeros((), device=dev)
-        for _ in range(k):
-            idx = torch.randperm(n, generator=g)[:a.batch]
-            total += step(store.batch(idx), store.labels(idx))
+    def run(k):  # as the plugin's epoch loop: a permutation, then its slices
+        perm = torch.randperm(n, generator=g)
+        perm_dev, total = perm.to(dev), torch.zeros((), device=dev)
+        for s in range(k):
+            i = s % (n // a.batch) * a.batch
+            idx, idx_dev = perm[i:i + a.batch], perm_dev[i:i + a.batch]
+            total += step(store.batch(idx, idx_dev), store.labels(idx_dev))
         float(total)  # waits for the device
 
     run(max(3, steps // 5))  # warm-up (cudnn.benchmark picks its kernels)

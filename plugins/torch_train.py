@@ -52,7 +52,7 @@ Debian's python3-torch, python3-torchvision, python3-numpy, python3-pil
 suffice on the CPU; a GPU machine's PyTorch 2.x with CUDA works the same.
 No Arrow, safetensors or onnx package is needed.
 """
-import argparse, concurrent.futures, copy, csv, inspect, json, math, os, struct, sys, time, warnings
+import argparse, concurrent.futures, copy, csv, inspect, json, math, os, struct, sys, threading, time, warnings
 
 import numpy as np
 import torch
@@ -144,7 +144,7 @@ def make_backbone(name):
         try:
             import timm
         except ImportError:
-            raise Fail(f"--model {name}: timm is not installed (pip install timm), or use a torchvision model")
+            raise Fail(f"--model {name}: timm is not installed; use a torchvision model or install timm")
         try:
             m = timm.create_model(name[5:], pretrained=False, num_classes=0)
         except Exception as e:
@@ -244,7 +244,8 @@ def load_weights(model, name, path, allow_missing, drop):
 
 def one_line(e):
     s = str(e).strip().splitlines()
-    return (s[0] if s else type(e).__name__)[:300]
+    s = s[0] if s else ""
+    return (s if isinstance(e, OSError) and s else f"{type(e).__name__}: {s}" if s else type(e).__name__)[:300]
 
 
 # ---------------------------------------------------------------- augmentation (facet's ops spec, on the device)
@@ -310,7 +311,12 @@ class Augment:
         std = torch.tensor(std, dtype=torch.float32, device=dev).view(1, 3, 1, 1)
         self.scale = 1 / (255 * std)
         self.shift = -torch.tensor(mean, dtype=torch.float32, device=dev).view(1, 3, 1, 1) / std
+        # constants made once: a tensor made from a list per step would wait for the GPU
         self.luma = torch.tensor(LUMA, device=dev)
+        self.eye = torch.eye(3, device=dev)
+        self.to_yiq = torch.tensor([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]], device=dev)
+        self.to_rgb = torch.tensor([[1, 0.956, 0.621], [1, -0.272, -0.647], [1, -1.106, 1.703]], device=dev)
+        self.ident = torch.tensor([[1.0, 0, 0], [0, 1, 0]], device=dev)
 
     def normalise(self, x):
         return x.float() * self.scale + self.shift
@@ -344,16 +350,14 @@ class Augment:
         n, dev = len(x), x.device
         b, c, s = (1 + self.sym(n, p[k][0]) for k in "bcs")
         h = self.sym(n, p["h"][0]) * 2 * math.pi
-        eye = torch.eye(3, device=dev).expand(n, 3, 3)
+        eye = self.eye.expand(n, 3, 3)
         mean = torch.einsum("c,nchw->n", self.luma, x) / (x.shape[2] * x.shape[3]) * b
         a = (b * c).view(n, 1, 1) * eye  # brightness, then contrast around the mean luma
         off = ((1 - c) * mean).view(n, 1).expand(n, 3)
         sat = (1 - s).view(n, 1, 1) * self.luma.view(1, 1, 3).expand(n, 3, 3) + s.view(n, 1, 1) * eye
-        to_yiq = torch.tensor([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]], device=dev)
-        to_rgb = torch.tensor([[1, 0.956, 0.621], [1, -0.272, -0.647], [1, -1.106, 1.703]], device=dev)
         rot = torch.zeros(n, 3, 3, device=dev)
         rot[:, 0, 0], rot[:, 1, 1], rot[:, 2, 2], rot[:, 1, 2], rot[:, 2, 1] = 1, h.cos(), h.cos(), -h.sin(), h.sin()
-        hue = to_rgb @ rot @ to_yiq
+        hue = self.to_rgb @ rot @ self.to_yiq
         m = hue @ sat
         a, off = m @ a, (m @ off.unsqueeze(2)).squeeze(2)
         y = torch.einsum("nij,njhw->nihw", a, x) + off.view(n, 3, 1, 1)
@@ -369,8 +373,7 @@ class Augment:
         cs, sn = angle.cos() / scale, angle.sin() / scale
         theta = torch.stack([torch.stack([cs, sn, -(cs * tx + sn * ty)], 1),
                              torch.stack([-sn, cs, sn * tx - cs * ty], 1)], 1)
-        ident = torch.tensor([[1.0, 0, 0], [0, 1, 0]], device=x.device).expand(n, 2, 3)
-        theta = torch.where(sel.view(-1, 1, 1), theta, ident)
+        theta = torch.where(sel.view(-1, 1, 1), theta, self.ident.expand(n, 2, 3))
         grid = F.affine_grid(theta, list(x.shape), align_corners=False)
         return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
 
@@ -521,10 +524,11 @@ class Store:
             self.bufs = [torch.empty((batch,) + tuple(x.shape[1:]), dtype=torch.uint8).pin_memory() for _ in range(2)]
             self.events, self.turn = [None, None], 0
 
-    def batch(self, idx):
-        """Images of idx (a CPU LongTensor) on the device, uint8."""
+    def batch(self, idx, idx_dev):
+        """Images of idx (a CPU LongTensor; idx_dev: the same on the device)
+        on the device, uint8."""
         if self.resident:
-            return self.x.index_select(0, idx.to(self.device, non_blocking=True))
+            return self.x.index_select(0, idx_dev)
         k, self.turn = self.turn, 1 - self.turn
         if self.events[k] is not None:
             self.events[k].synchronize()  # the copy out of this buffer is done
@@ -535,9 +539,12 @@ class Store:
         self.events[k].record()
         return out
 
-    def labels(self, idx):
-        idx = idx.to(self.device, non_blocking=True)
-        return {k: v.index_select(0, idx) for k, v in self.y.items()}
+    def labels(self, idx_dev):
+        return {k: v.index_select(0, idx_dev) for k, v in self.y.items()}
+
+    def rows(self, lo, hi):
+        """Rows lo..hi on the device, uint8."""
+        return self.x[lo:hi] if self.resident else self.x[lo:hi].to(self.device, non_blocking=True)
 
 
 def free_memory(device):
@@ -643,11 +650,15 @@ class StrictFloat32:
     """No TF32 in cuDNN convolutions and matmuls: evaluation is plain float32."""
 
     def __enter__(self):
-        self.saved = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
-        torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
+        with warnings.catch_warnings():  # torch >= 2.9 prefers another API and says so
+            warnings.simplefilter("ignore")
+            self.saved = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
+            torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
 
     def __exit__(self, *exc):
-        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = self.saved
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = self.saved
 
 
 def predict(model, store, aug, batch, channels_last):
@@ -657,7 +668,7 @@ def predict(model, store, aug, batch, channels_last):
     outs = []
     with torch.no_grad(), StrictFloat32():
         for i in range(0, store.n, batch):
-            x = aug.normalise(store.batch(torch.arange(i, min(i + batch, store.n))))
+            x = aug.normalise(store.rows(i, min(i + batch, store.n)))
             if channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
             outs.append({k: v.float().cpu() for k, v in model(x).items()})
@@ -753,6 +764,46 @@ def save_safetensors(path, tensors, metadata):
         f.write(h)
         for b in blobs:
             f.write(b)
+
+
+def cpu_copy(obj):
+    """obj with every tensor copied to the CPU (a snapshot the training
+    goes on from)."""
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().to("cpu", copy=True)
+    if isinstance(obj, dict):
+        return {k: cpu_copy(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(cpu_copy(v) for v in obj)
+    return obj
+
+
+class Saver:
+    """Writes last.pt (atomically) in a background thread, so that the next
+    epoch does not wait for the disk; wait() before the next write and at
+    the end."""
+
+    def __init__(self):
+        self.thread, self.error = None, None
+
+    def save(self, obj, path):
+        self.wait()
+
+        def run():
+            try:
+                torch.save(obj, path + ".tmp")
+                os.replace(path + ".tmp", path)
+            except Exception as e:
+                self.error = e
+        self.thread = threading.Thread(target=run, daemon=True)
+        self.thread.start()
+
+    def wait(self):
+        if self.thread is not None:
+            self.thread.join()
+            self.thread = None
+        if self.error is not None:
+            raise Fail(f"writing last.pt: {one_line(self.error)}")
 
 
 def write_atomic(path, text):
@@ -905,6 +956,10 @@ def train(args):
         log(f"skipping augmentation ops {', '.join(skipped)} (not done on the device)")
     aug = Augment(ops, job["mean"], job["std"], aug_gen)
 
+    model, allow_missing, drop = build_model(args, cfg)
+    if args.weights:
+        n, fresh = load_weights(model, args.model, args.weights, allow_missing, drop)
+        log(f"loaded {n} tensors from {args.weights}" + ("; the heads start fresh" if fresh else ""))
     rows_t, yt = read_table(job["train_csv"])
     rows_v, yv = read_table(job["val_csv"])
     t0 = time.time()
@@ -915,10 +970,6 @@ def train(args):
     log(f"decoded {train_set.n} + {val_set.n} images at {args.size}x{args.size} in {decode_s:.1f}s "
         f"({args.workers} threads), kept {'on ' + args.device if train_set.resident else 'in pinned host memory'}")
 
-    model, allow_missing, drop = build_model(args, cfg)
-    if args.weights:
-        n, fresh = load_weights(model, args.model, args.weights, allow_missing, drop)
-        log(f"loaded {n} tensors from {args.weights}" + ("; the heads start fresh" if fresh else ""))
     model.to(device)
     if args.channels_last:
         model.to(memory_format=torch.channels_last)
@@ -960,21 +1011,22 @@ def train(args):
     n = train_set.n
     steps = n // B if n >= B else 1
     size = B if n >= B else n
-    metrics = open(metrics_path, "a")
+    metrics, saver = open(metrics_path, "a"), Saver()
     for epoch in range(start, job["epochs"]):
         if job["patience"] and since >= job["patience"]:
             break
         model.train()
         t0, total = time.time(), torch.zeros((), device=device)
         perm = torch.randperm(n, generator=shuffle_gen)
+        perm_dev = perm.to(device)
         lr0 = None
         for s in range(steps):
             lr = lr_at(args, cfg, base_lr, epoch, s, steps)
             lr0 = lr if lr0 is None else lr0
             for g in opt.param_groups:
                 g["lr"] = lr
-            idx = perm[s * size:(s + 1) * size]
-            total += step(train_set.batch(idx), train_set.labels(idx))
+            idx, idx_dev = perm[s * size:(s + 1) * size], perm_dev[s * size:(s + 1) * size]
+            total += step(train_set.batch(idx, idx_dev), train_set.labels(idx_dev))
         train_loss = float(total) / steps  # waits for the device
         secs = time.time() - t0
         m, probs = evaluate(predict(src, val_set, aug, B, args.channels_last), {k: v.cpu() for k, v in yv.items()})
@@ -993,14 +1045,14 @@ def train(args):
             since += 1
         metrics.write(json.dumps(m) + "\n")
         metrics.flush()
-        torch.save({"sig": sig, "model": model.state_dict(), "opt": opt.state_dict(),
-                    "ema": ema.model.state_dict() if ema is not None else None, "ema_n": ema.n if ema is not None else 0,
-                    "shuffle_gen": shuffle_gen.get_state(), "aug_gen": aug_gen.get_state(),
-                    "epoch": epoch, "best": best, "since": since, "best_snap": best_snap}, last + ".tmp")
-        os.replace(last + ".tmp", last)
+        saver.save(cpu_copy({"sig": sig, "model": model.state_dict(), "opt": opt.state_dict(),
+                             "ema": ema.model.state_dict() if ema is not None else None, "ema_n": ema.n if ema is not None else 0,
+                             "shuffle_gen": shuffle_gen.get_state(), "aug_gen": aug_gen.get_state(),
+                             "epoch": epoch, "best": best, "since": since, "best_snap": best_snap}), last)
         log(f"epoch {epoch + 1} loss {m['train_loss']:.4f} val f1_18 {m['val_f1_18']:.3f} "
             f"acc18 {m['val_acc_18']:.3f} {m['images_per_s']:.0f} img/s")
     metrics.close()
+    saver.wait()
     if args.model != "facet":
         if best_snap is None:
             raise Fail("no epoch was trained: nothing to export")
