@@ -1039,7 +1039,7 @@ def train(args):
             if args.model == "facet":
                 write_facet(run_dir, src, want, cfg, epoch, m["score"])
             else:  # exported once, at the end, from this snapshot
-                best_snap = {"state": {k: v.detach().cpu().clone() for k, v in src.state_dict().items()},
+                best_snap = {"state": cpu_copy(src.state_dict()),
                              "epoch": epoch, "score": m["score"]}
         else:
             since += 1
