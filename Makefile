@@ -18,10 +18,13 @@ BINS := $(PROGRAMS:%=bin/facet-%)
 APT_PACKAGES := libopencv-dev opencv-data libdlib-dev libdlib-data libopenblas-dev pkg-config
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-# For the benchmarks only: scikit-learn (facet-split comparison), PyTorch and Pillow
-# (facet-train and facet-infer comparisons, the PyTorch plugin), GNU time (peak memory of the
-# load test).
-BENCH_PACKAGES := python3-sklearn python3-torch python3-pil time
+# The PyTorch plugin (plugins/torch_train.py) and its test: Debian's PyTorch,
+# torchvision, Pillow and NumPy, run by Debian's Python ($(PYTHON)).
+TORCH_PACKAGES := python3-torch python3-torchvision python3-pil python3-numpy
+PYTHON ?= /usr/bin/python3
+# For the benchmarks only (besides TORCH_PACKAGES): scikit-learn (facet-split
+# comparison), GNU time (peak memory of the load test).
+BENCH_PACKAGES := python3-sklearn time
 
 # Training's matrix multiplies (internal/nn) go to OpenBLAS (-tags openblas,
 # cgo) when pkg-config finds it, as after `make deps`; without it they go to
@@ -38,18 +41,28 @@ REAL_PATIENCE ?= 0
 # How long `make fuzz` runs each fuzz target.
 FUZZTIME ?= 5s
 
-.PHONY: deps bench-deps build test vet fuzz interop demo real bench bench-split bench-train bench-infer side-by-side load clean
+.PHONY: deps test-deps bench-deps build test vet fuzz interop demo real bench bench-split bench-train bench-infer bench-gpu side-by-side load clean
+
+# apt-install installs the Debian packages $(1) that are missing, saying so
+# as $(2); it does nothing (and no apt-get update) when all are there.
+define apt-install
+	@missing="$$(for p in $(1); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done)"; \
+	$(3) \
+	if [ -n "$$missing" ]; then \
+		echo "$(2): installing" $$missing; \
+		$(SUDO) apt-get update -qq; \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	else echo "$(2): all Debian packages present"; fi
+endef
 
 ## deps: install the Debian packages (apt-get; only what is missing)
 deps:
-	@missing=$$(for p in $(APT_PACKAGES); do \
-		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; \
-	done; command -v node >/dev/null && command -v npm >/dev/null || echo nodejs npm); \
-	if [ -n "$$missing" ]; then \
-		echo "deps: installing" $$missing; \
-		$(SUDO) apt-get update -qq; \
-		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
-	else echo "deps: all Debian packages present"; fi
+	$(call apt-install,$(APT_PACKAGES),deps,command -v node >/dev/null && command -v npm >/dev/null || missing="$$missing nodejs npm";)
+
+## test-deps: the Debian packages the PyTorch plugin's test needs (PyTorch, torchvision, Pillow)
+test-deps: deps
+	$(call apt-install,$(TORCH_PACKAGES),test-deps)
 
 ## build: every program as bin/facet-<name>
 build: $(BINS)
@@ -89,8 +102,8 @@ fuzz: deps
 	done
 
 ## test: deps, vet, fuzz (briefly), and every test (real-data tests use ../shared/data when present)
-test: deps vet interop fuzz
-	$(GO) test -count=1 -tags '$(GOTAGS)' ./...
+test: deps test-deps vet interop fuzz
+	FACET_PYTHON=$(PYTHON) $(GO) test -count=1 -tags '$(GOTAGS)' ./...
 	@# the pure-Go matrix multiply too, when the run above used OpenBLAS
 	$(if $(GOTAGS),$(GO) test -count=1 ./internal/nn ./train)
 
@@ -109,7 +122,7 @@ real: deps build
 	bin/facet-prep --report $(REAL_DIR)/classes.png utkface:$(DATA)/faces/utkface imagefolder:mask=$(DATA)/masks \
 	| bin/facet-crop --out $(REAL_DIR)/crops \
 	| bin/facet-split --val 0.2 --stratify mask,gender,age_group --out $(REAL_DIR)/folds -o $(REAL_DIR)/samples.arrow
-	bin/facet-train --out $(REAL_DIR)/run --folds $(REAL_DIR)/folds --fold 0 --epochs $(REAL_EPOCHS) --lr 1e-3 --class-weights auto --patience $(REAL_PATIENCE)
+	bin/facet-train --out $(REAL_DIR)/run --folds $(REAL_DIR)/folds --fold 0 --epochs $(REAL_EPOCHS) --lr 1e-3 --class-weights auto --patience $(REAL_PATIENCE) $(TRAINER_ARGS)
 	bin/facet-infer --model $(REAL_DIR)/run --tta flip $(REAL_DIR)/folds/fold0.val.arrow -o $(REAL_DIR)/val.pred.arrow
 	@echo "real: validation scores of facet-infer --tta flip with the best model:"
 	bin/facet-merge score $(REAL_DIR)/val.pred.arrow
@@ -117,10 +130,7 @@ real: deps build
 
 ## bench-deps: the Debian packages the benchmark baselines need
 bench-deps: deps
-	@missing=$$(for p in $(BENCH_PACKAGES); do \
-		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
-	if [ -n "$$missing" ]; then echo "bench-deps: installing" $$missing; $(SUDO) apt-get update -qq; \
-		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; fi
+	$(call apt-install,$(BENCH_PACKAGES) $(TORCH_PACKAGES),bench-deps)
 
 ## bench: every program's benchmark next to its baseline, written to BENCHMARKS.md
 bench: bench-deps build
@@ -128,22 +138,26 @@ bench: bench-deps build
 
 ## bench-split: facet-split against scikit-learn's StratifiedGroupKFold
 bench-split: bench-deps bin/facet-split bin/facet-prep
-	/usr/bin/python3 bench/split_compare.py --facet bin/facet-split --prep bin/facet-prep
+	$(PYTHON) bench/split_compare.py --facet bin/facet-split --prep bin/facet-prep
 
 ## bench-train: facet-train's training speed against the same network in PyTorch (CPU)
 bench-train: bench-deps
-	/usr/bin/python3 bench/train_compare.py
-	/usr/bin/python3 bench/train_compare.py --tags openblas
+	$(PYTHON) bench/train_compare.py
+	$(PYTHON) bench/train_compare.py --tags openblas
 
 ## bench-infer: the model's inference speed against the same network in PyTorch (CPU)
 bench-infer: bench-deps
-	/usr/bin/python3 bench/infer_compare.py
-	/usr/bin/python3 bench/infer_compare.py --tags openblas
+	$(PYTHON) bench/infer_compare.py
+	$(PYTHON) bench/infer_compare.py --tags openblas
 
 ## side-by-side: the gorgonia back end and the PyTorch plugin trained alike on make real's fold 0
 SIDE_EPOCHS ?= 10
 side-by-side: bench-deps build
 	bench/train_side_by_side.sh $(REAL_DIR)/folds $(SIDE_EPOCHS) 3 build/side
+
+## bench-gpu: the PyTorch plugin's training speed from the job's files against data resident on the GPU (Python only; on a GPU machine)
+bench-gpu:
+	$(PYTHON) bench/gpu_train.py --images $(DATA)/faces/utkface
 
 ## load: facet-crop and facet-infer on LOAD_N images (30,000) with their peak memory; needs make demo's model
 LOAD_N ?= 30000

@@ -29,6 +29,23 @@ AGE_BINS ?= 30,58
 FIX ?= corrections/competition.csv
 TRAIN_FLAGS ?= --lr 1e-3 --class-weights auto --age-smoothing 0.1 --patience 5
 
+# TRAINER=facet trains facet's network with the gorgonia back end;
+# TRAINER=torch hands every fold to the PyTorch plugin (on a GPU when there
+# is one) with TORCH_FLAGS, its own flags, and TORCH_BATCH. The plugin
+# hands back ONNX models, which facet-infer and facet-merge use as any other.
+TRAINER ?= facet
+TORCH_FLAGS ?= --model resnet18 --size 112 --device auto
+TORCH_BATCH ?= 128
+ifeq ($(TRAINER),facet)
+TRAINER_ARGS :=
+LAST := last.safetensors
+else ifeq ($(TRAINER),torch)
+TRAINER_ARGS = --batch $(TORCH_BATCH) --backend exec -- $(PYTHON) plugins/torch_train.py $(TORCH_FLAGS)
+LAST := last.pt
+else
+$(error TRAINER=$(TRAINER): want facet or torch)
+endif
+
 A := $(ALL_DIR)
 FOLD_IDS := $(shell seq 0 $$(( $(FOLDS) - 1 )))
 R1 := $(foreach k,$(FOLD_IDS),$(A)/r1/fold$(k))
@@ -66,14 +83,15 @@ $(A)/eval.arrow: | build
 	| bin/facet-crop --resume --out $(A)/crops -o $@
 
 # A fold is done when its oof.arrow exists; a run stopped part way resumes
-# from last.safetensors when that is newer than the data it trains on.
+# from its last checkpoint (last.safetensors, or the plugin's last.pt) when
+# that is newer than the data it trains on.
 $(A)/r1/fold%/oof.arrow: $(A)/train.arrow
 	bin/facet-train --out $(@D) --folds $(A)/folds --fold $* --epochs $(EPOCHS) $(TRAIN_FLAGS) \
-		$$([ $(@D)/last.safetensors -nt $< ] && echo --resume)
+		$$([ $(@D)/$(LAST) -nt $< ] && echo --resume) $(TRAINER_ARGS)
 
 $(A)/r2/fold%/oof.arrow: $(A)/r2/data/fold%.train.arrow
 	bin/facet-train --out $(@D) --train $< --val $(A)/folds/fold$*.val.arrow --epochs $(EPOCHS) $(TRAIN_FLAGS) \
-		$$([ $(@D)/last.safetensors -nt $< ] && echo --resume)
+		$$([ $(@D)/$(LAST) -nt $< ] && echo --resume) $(TRAINER_ARGS)
 
 $(A)/r2/data/fold%.train.arrow: $(A)/pseudo.arrow
 	@mkdir -p $(@D)

@@ -948,6 +948,11 @@ def train(args):
     device = torch.device(args.device)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
+    else:
+        # Debian's torch 1.13 starts with one OpenMP thread (its
+        # omp_get_max_threads() is 1 here): use every core we may run on,
+        # twice the speed on two cores.
+        torch.set_num_threads(len(os.sched_getaffinity(0)))
     torch.manual_seed(job["seed"])
     shuffle_gen = torch.Generator().manual_seed(job["seed"])
     aug_gen = torch.Generator(device=device).manual_seed(job["seed"] + 1)
@@ -984,6 +989,10 @@ def train(args):
     start, best, since, best_snap = 0, -1.0, 0, None
     last = os.path.join(run_dir, "last.pt")
     metrics_path = os.path.join(run_dir, "metrics.jsonl")
+    # facet-train --resume sets the job's resume key: continue when there is
+    # a last.pt, else start over (protocol 2).
+    if job.get("resume") and not args.resume and os.path.exists(last):
+        args.resume = True
     if args.resume:
         if not os.path.exists(last):
             raise Fail(f"--resume: no {last}")
