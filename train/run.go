@@ -85,10 +85,24 @@ type runConfig struct {
 	Model        nn.Config `json:"model"`
 }
 
+// The defaults of the training settings: those measured best for
+// training facet's network from scratch on the real faces (README,
+// "Choosing the defaults"). --preset seed gives the competition team's.
+const (
+	defaultEpochs       = 40
+	defaultLR           = 1e-3
+	defaultSchedule     = "exp"
+	defaultWarmup       = 0
+	defaultPatience     = 0
+	defaultClassWeights = "auto"
+)
+
 type options struct {
 	out, folds, train, val, ops, classWeights, heads, loss, backend string
 	fold, epochs, batch, size, width, patience, workers, protocol   int
-	lr, ageSmoothing, labelSmoothing, weightDecay                   float64
+	lr, lrDecay, ageSmoothing, labelSmoothing, weightDecay          float64
+	schedule, preset                                                string
+	warmup                                                          int
 	seed                                                            uint64
 	resume, allFolds                                                bool
 }
@@ -103,18 +117,22 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.BoolVar(&o.allFolds, "all-folds", false, "train every fold of --folds in turn (RUNDIR/foldK) and join their out-of-fold predictions")
 	fs.StringVar(&o.train, "train", "", "training table `T.arrow`")
 	fs.StringVar(&o.val, "val", "", "validation table `V.arrow`")
-	fs.IntVar(&o.epochs, "epochs", 20, "epochs")
+	fs.IntVar(&o.epochs, "epochs", defaultEpochs, "epochs")
 	fs.IntVar(&o.batch, "batch", 32, "batch size (fixed; the last batch of an epoch is filled from its start)")
 	fs.IntVar(&o.size, "size", def.InputSize, "input size `S` (images are S x S)")
 	fs.IntVar(&o.width, "width", def.Width, "channels of the first stage")
 	fs.StringVar(&o.heads, "heads", def.Heads, "head layout: three or single18")
-	fs.Float64Var(&o.lr, "lr", def.LR, "Adam learning rate (decayed by 0.95 per epoch)")
+	fs.StringVar(&o.preset, "preset", "", "named settings for the flags not given: seed (the competition team's, for fine-tuning a pretrained model)")
+	fs.Float64Var(&o.lr, "lr", defaultLR, "Adam learning rate")
+	fs.StringVar(&o.schedule, "schedule", defaultSchedule, "learning-rate schedule after the warm-up: exp (lr * lr-decay^epoch) or cosine (towards 0 at the last epoch)")
+	fs.Float64Var(&o.lrDecay, "lr-decay", def.LRDecay, "the exp schedule's factor per epoch")
+	fs.IntVar(&o.warmup, "warmup", defaultWarmup, "epochs of linear learning-rate warm-up")
 	fs.Float64Var(&o.weightDecay, "weight-decay", def.WeightDecay, "L2 weight decay of conv and linear weights")
 	fs.StringVar(&o.loss, "loss", def.Loss, "loss: ce or focal")
 	fs.Float64Var(&o.ageSmoothing, "age-smoothing", def.AgeSmoothing, "label smoothing of the age head towards the neighbouring age class")
 	fs.Float64Var(&o.labelSmoothing, "label-smoothing", def.LabelSmoothing, "uniform label smoothing of the mask and gender heads")
-	fs.StringVar(&o.classWeights, "class-weights", "", "class weights: '' (none) or auto (inverse training frequency)")
-	fs.IntVar(&o.patience, "patience", 5, "stop after N epochs without a better validation score (0: never)")
+	fs.StringVar(&o.classWeights, "class-weights", defaultClassWeights, "class weights: '' (none) or auto (inverse training frequency)")
+	fs.IntVar(&o.patience, "patience", defaultPatience, "stop after N epochs without a better validation score (0: never)")
 	fs.StringVar(&o.ops, "ops", augment.DefaultSpec, "online augmentation `SPEC` ('' for none)")
 	fs.Uint64Var(&o.seed, "seed", 1, "random seed (weights, shuffling, augmentation)")
 	fs.IntVar(&o.workers, "workers", runtime.NumCPU(), "image loading workers")
@@ -165,7 +183,13 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		if len(command) > 0 && !slices.Equal(command, rc.Command) {
 			return cli.Usagef("--resume runs the backend command of %s (%s), not another", filepath.Join(o.out, "config.json"), strings.Join(rc.Command, " "))
 		}
+		if fs.Changed("epochs") && rc.Model.Schedule == nn.ScheduleCosine {
+			rc.Model.Epochs = rc.Epochs // the cosine stretches to the new end
+		}
 	} else {
+		if err := applyPreset(fs, o.preset); err != nil {
+			return cli.UsageError{Err: err}
+		}
 		var err error
 		if rc, err = o.config(command); err != nil {
 			return err
@@ -174,9 +198,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if o.workers < 1 {
 		return cli.Usagef("--workers must be at least 1")
 	}
-	pipe, err := augment.Parse(rc.Ops)
-	if err != nil {
-		return cli.UsageError{Err: err}
+	var pipe augment.Pipeline // --ops '': no augmentation
+	var err error
+	if strings.TrimSpace(rc.Ops) != "" {
+		if pipe, err = augment.Parse(rc.Ops); err != nil {
+			return cli.UsageError{Err: err}
+		}
 	}
 
 	tr, err := readTable(rc.Train)
@@ -263,6 +290,7 @@ func (o *options) config(command []string) (runConfig, error) {
 	m := nn.DefaultConfig()
 	m.InputSize, m.Width, m.Heads, m.Seed = o.size, o.width, o.heads, o.seed
 	m.LR, m.WeightDecay, m.Loss = o.lr, o.weightDecay, o.loss
+	m.Schedule, m.LRDecay, m.Warmup, m.Epochs = o.schedule, o.lrDecay, o.warmup, o.epochs
 	m.AgeSmoothing, m.LabelSmoothing = o.ageSmoothing, o.labelSmoothing
 	m.PredictBatch = o.batch
 	rc.Model = m

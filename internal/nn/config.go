@@ -91,6 +91,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/boostershot/facet/internal/pred"
 )
@@ -99,6 +100,12 @@ import (
 const (
 	HeadsThree    = "three"    // mask, gender and age heads
 	HeadsSingle18 = "single18" // one head over the 18 classes
+)
+
+// Learning-rate schedules (see Config.LRAt).
+const (
+	ScheduleExp    = "exp"
+	ScheduleCosine = "cosine"
 )
 
 // Loss kinds.
@@ -124,8 +131,11 @@ type Config struct {
 	Heads     string `json:"heads"`      // HeadsThree or HeadsSingle18
 	Seed      uint64 `json:"seed"`       // weight initialisation
 
-	LR          float64 `json:"lr"`           // base learning rate
-	LRDecay     float64 `json:"lr_decay"`     // lr * LRDecay^epoch
+	LR          float64 `json:"lr"`                 // base learning rate
+	LRDecay     float64 `json:"lr_decay"`           // ScheduleExp: lr * LRDecay^epoch
+	Schedule    string  `json:"schedule,omitempty"` // ScheduleExp ("" reads as it) or ScheduleCosine
+	Warmup      int     `json:"warmup,omitempty"`   // epochs of linear warm-up before the schedule
+	Epochs      int     `json:"epochs,omitempty"`   // the run's length, where ScheduleCosine ends
 	WeightDecay float64 `json:"weight_decay"` // L2 on conv and linear weights (not BN, not biases)
 	Beta1       float64 `json:"beta1"`
 	Beta2       float64 `json:"beta2"`
@@ -220,6 +230,18 @@ func (c Config) Validate() error {
 	if c.LRDecay <= 0 || c.LRDecay > 1 {
 		return fmt.Errorf("nn: lr_decay %g: want in (0, 1]", c.LRDecay)
 	}
+	switch c.Schedule {
+	case "", ScheduleExp:
+	case ScheduleCosine:
+		if c.Epochs < 1 {
+			return fmt.Errorf("nn: schedule %s needs epochs >= 1 (the run's length), got %d", c.Schedule, c.Epochs)
+		}
+	default:
+		return fmt.Errorf("nn: schedule %q: want %q or %q", c.Schedule, ScheduleExp, ScheduleCosine)
+	}
+	if c.Warmup < 0 {
+		return fmt.Errorf("nn: warmup %d: want >= 0 epochs", c.Warmup)
+	}
 	if c.WeightDecay < 0 {
 		return fmt.Errorf("nn: weight_decay %g: want >= 0", c.WeightDecay)
 	}
@@ -257,6 +279,24 @@ func (c Config) Validate() error {
 		return fmt.Errorf("nn: predict_batch %d: want >= 0", c.PredictBatch)
 	}
 	return nil
+}
+
+// LRAt returns the learning rate of an epoch (counted from 0): LR x
+// (e+1)/(Warmup+1) in the Warmup epochs of linear warm-up, then, with
+// e the epochs since the warm-up, LR x LRDecay^e (ScheduleExp) or LR x
+// (1 + cos(pi e / (Epochs - Warmup))) / 2 (ScheduleCosine: half a cosine
+// from LR towards 0 at the end of the run; 0 after it, should a resumed
+// run go on longer).
+func (c Config) LRAt(epoch int) float64 {
+	if epoch < c.Warmup {
+		return c.LR * float64(epoch+1) / float64(c.Warmup+1)
+	}
+	e := epoch - c.Warmup
+	if c.Schedule != ScheduleCosine {
+		return LR(c.LR, c.LRDecay, e)
+	}
+	t := min(float64(e)/float64(max(c.Epochs-c.Warmup, 1)), 1)
+	return c.LR * (1 + math.Cos(math.Pi*t)) / 2
 }
 
 // MarshalIndent returns c as indented JSON.

@@ -130,9 +130,9 @@ func (m *Model) NumTrainable() int {
 // SetLR(LR(cfg.LR, cfg.LRDecay, epoch)) at the start of every epoch).
 func (m *Model) SetLR(lr float64) { m.lr = lr }
 
-// SetEpoch sets the learning rate for epoch (from 0) by the schedule
-// cfg.LR * cfg.LRDecay^epoch.
-func (m *Model) SetEpoch(epoch int) { m.lr = LR(m.cfg.LR, m.cfg.LRDecay, epoch) }
+// SetEpoch sets the learning rate for epoch (from 0) by the config's
+// schedule (Config.LRAt).
+func (m *Model) SetEpoch(epoch int) { m.lr = m.cfg.LRAt(epoch) }
 
 // LR returns the current learning rate.
 func (m *Model) LR() float64 { return m.lr }

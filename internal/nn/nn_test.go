@@ -101,6 +101,40 @@ func TestLRSchedule(t *testing.T) {
 	}
 }
 
+func TestLRAt(t *testing.T) {
+	exp := Config{LR: 1, LRDecay: 0.5}
+	cos := Config{LR: 1, LRDecay: 0.5, Schedule: ScheduleCosine, Warmup: 2, Epochs: 6}
+	for _, c := range []struct {
+		name  string
+		cfg   Config
+		epoch int
+		want  float64
+	}{
+		{"exp start", exp, 0, 1},
+		{"exp epoch 3", exp, 3, 0.125},
+		{"exp after warm-up", Config{LR: 1, LRDecay: 0.5, Warmup: 1}, 2, 0.5},
+		{"warm-up first", cos, 0, 1.0 / 3},
+		{"warm-up second", cos, 1, 2.0 / 3},
+		{"cosine start", cos, 2, 1},
+		{"cosine middle", cos, 4, 0.5},
+		{"cosine last epoch", cos, 5, (1 + math.Cos(math.Pi*3/4)) / 2},
+		{"cosine past the end", cos, 9, 0},
+	} {
+		if got := c.cfg.LRAt(c.epoch); math.Abs(got-c.want) > 1e-12 {
+			t.Errorf("%s: LRAt(%d) = %g, want %g", c.name, c.epoch, got, c.want)
+		}
+	}
+	bad := DefaultConfig()
+	bad.Schedule = ScheduleCosine
+	if bad.Validate() == nil {
+		t.Error("cosine without the run's epochs validated")
+	}
+	bad.Schedule = "step"
+	if bad.Validate() == nil {
+		t.Error("an unknown schedule validated")
+	}
+}
+
 func TestTargets(t *testing.T) {
 	sm := NeighbourSmoothing(3, 0.2)
 	tg := make([]float32, 4*3)
