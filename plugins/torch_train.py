@@ -739,7 +739,9 @@ def lr_at(args, cfg, lr, epoch, step, steps):
     """exp: lr * lr_decay^epoch (facet's). cosine: linear warm-up over
     --warmup epochs, then cosine to 0 at the last epoch, per step."""
     if args.schedule == "exp":
-        return lr * cfg["lr_decay"] ** epoch
+        if epoch < args.warmup:  # facet's warm-up: whole epochs, as internal/nn's Config.LRAt
+            return lr * (epoch + 1) / (args.warmup + 1)
+        return lr * cfg["lr_decay"] ** (epoch - int(args.warmup))
     t, warm, total = epoch * steps + step, args.warmup * steps, args.epochs_total * steps
     if t < warm:
         return lr * (t + 1) / warm
@@ -883,7 +885,7 @@ def parse_args(argv):
     p.add_argument("--schedule", choices=["cosine", "exp"],
                    help="exp: lr*lr_decay^epoch (facet's); cosine: --warmup epochs linear, then cosine to 0 "
                         "(default: exp for facet, cosine for others)")
-    p.add_argument("--warmup", type=float, default=1, help="warm-up epochs of the cosine schedule (default 1)")
+    p.add_argument("--warmup", type=float, help="warm-up epochs (default: the job's warmup for facet, 1 for others)")
     p.add_argument("--optimizer", choices=["adamw", "adam"],
                    help="default: adam for facet (L2 weight decay, as facet), adamw for others")
     p.add_argument("--ema", type=float, default=0, help="EMA decay of the weights, e.g. 0.999 (0: off); "
@@ -920,7 +922,12 @@ def resolve(args, job):
             raise Fail("the job has no tensors list, which --model facet needs")
     args.size = args.size or (cfg["input_size"] if facet else 112)
     args.heads = args.heads or cfg["heads"]
-    args.schedule = args.schedule or ("exp" if facet else "cosine")
+    # facet's network trains by the job's schedule (facet-train's --schedule,
+    # --warmup), the cosine per step rather than per epoch; the others by
+    # AdamW's usual warm-up and cosine.
+    args.schedule = args.schedule or ((cfg.get("schedule") or "exp") if facet else "cosine")
+    if args.warmup is None:
+        args.warmup = cfg.get("warmup", 0) if facet else 1
     args.optimizer = args.optimizer or ("adam" if facet else "adamw")
     args.ops = job.get("ops", "") if args.ops is None else args.ops
     args.epochs_total = job["epochs"]
