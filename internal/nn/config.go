@@ -136,7 +136,7 @@ type Config struct {
 	Schedule    string  `json:"schedule,omitempty"` // ScheduleExp ("" reads as it) or ScheduleCosine
 	Warmup      int     `json:"warmup,omitempty"`   // epochs of linear warm-up before the schedule
 	Epochs      int     `json:"epochs,omitempty"`   // the run's length, where ScheduleCosine ends
-	WeightDecay float64 `json:"weight_decay"` // L2 on conv and linear weights (not BN, not biases)
+	WeightDecay float64 `json:"weight_decay"`       // L2 on conv and linear weights (not BN, not biases)
 	Beta1       float64 `json:"beta1"`
 	Beta2       float64 `json:"beta2"`
 	Epsilon     float64 `json:"epsilon"` // Adam's
