@@ -13,6 +13,7 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/boostershot/facet/internal/atomicfile"
+	"github.com/boostershot/facet/internal/dup"
 	"github.com/boostershot/facet/internal/face"
 	"github.com/boostershot/facet/internal/imagefile"
 	"github.com/boostershot/facet/internal/work"
@@ -182,6 +183,9 @@ func (p *Pool) one(chain *face.Chain, job Job) Outcome {
 		return fail(ReasonFace, "%v", err)
 	}
 	defer cropped.Close()
+	t2 := time.Now()
+	m.Hash = uint64(hashMat(cropped))
+	chain.Time["hash"] += time.Since(t2)
 	if err := p.write(dst, cropped, m); err != nil {
 		return fail(ReasonWrite, "%v", err)
 	}
@@ -217,6 +221,19 @@ func eyeAngle(lm []image.Point) float64 {
 	lx, ly := mean(lm[36:42])
 	rx, ry := mean(lm[42:48])
 	return math.Atan2(ry-ly, rx-lx) * 180 / math.Pi
+}
+
+// hashMat is the perceptual hash of a BGR (or grey) crop: its grey
+// pixels, as OpenCV converts them (the luma a JPEG of it stores).
+func hashMat(img gocv.Mat) dup.Hash {
+	grey := img
+	if img.Channels() != 1 {
+		grey = gocv.NewMat()
+		defer grey.Close()
+		gocv.CvtColor(img, &grey, gocv.ColorBGRToGray)
+	}
+	pix := grey.ToBytes()
+	return dup.FromGray(pix, grey.Cols(), grey.Rows(), grey.Cols())
 }
 
 // write encodes the crop with its metadata and puts it in place
@@ -256,6 +273,9 @@ func (p *Pool) reusable(dst, src string) (Meta, bool) {
 	img, _, err := image.Decode(bytes.NewReader(data))
 	if err != nil || img.Bounds().Dx() != p.cfg.Size || img.Bounds().Dy() != p.cfg.Size {
 		return Meta{}, false
+	}
+	if m.Hash == 0 {
+		m.Hash = uint64(dup.FromImage(img))
 	}
 	return m, true
 }
