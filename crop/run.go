@@ -21,6 +21,7 @@ import (
 	"github.com/boostershot/facet/internal/crop"
 	"github.com/boostershot/facet/internal/dataset"
 	"github.com/boostershot/facet/internal/dlib"
+	"github.com/boostershot/facet/internal/dup"
 	"github.com/boostershot/facet/internal/face"
 	"github.com/boostershot/facet/internal/label"
 	"github.com/boostershot/facet/internal/shard"
@@ -316,7 +317,7 @@ var cropFields = []arrow.Field{
 	{Name: "crop_error", Type: arrow.BinaryTypes.String, Nullable: true},
 	// crop_hash: the crop's 64-bit perceptual hash (internal/dup), null
 	// without a crop; facet-split links rows whose hashes are near.
-	{Name: "crop_hash", Type: arrow.PrimitiveTypes.Uint64, Nullable: true},
+	{Name: dup.ColHash, Type: arrow.PrimitiveTypes.Uint64, Nullable: true},
 }
 
 // extend adds the crop columns for outcomes to rec.

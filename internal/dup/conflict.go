@@ -149,3 +149,15 @@ func ConflictGroups(cs []Conflict) (total int, byField map[string]int) {
 	}
 	return total, byField
 }
+
+// DefaultAgeGap is how many years the ages of duplicates may differ
+// before they count as a conflict: UTKFace's near-identical pictures
+// often carry ages 2-3 years apart, a guess rather than an error.
+const DefaultAgeGap = 5
+
+// Column names: the hash facet-crop writes and the group facet-split
+// writes.
+const (
+	ColHash  = "crop_hash" // uint64, null without a crop
+	ColGroup = "dup_group" // utf8: the id of the group's first row, null when alone
+)
