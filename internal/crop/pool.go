@@ -184,7 +184,7 @@ func (p *Pool) one(chain *face.Chain, job Job) Outcome {
 	}
 	defer cropped.Close()
 	t2 := time.Now()
-	m.Hash = uint64(hashMat(cropped))
+	m.Hash = uint64(hashMat(cropped, p.cfg.HashArea()))
 	chain.Time["hash"] += time.Since(t2)
 	if err := p.write(dst, cropped, m); err != nil {
 		return fail(ReasonWrite, "%v", err)
@@ -223,13 +223,27 @@ func eyeAngle(lm []image.Point) float64 {
 	return math.Atan2(ry-ly, rx-lx) * 180 / math.Pi
 }
 
-// hashMat is the perceptual hash of a BGR (or grey) crop: its grey
-// pixels, as OpenCV converts them (the luma a JPEG of it stores).
-func hashMat(img gocv.Mat) dup.Hash {
-	grey := img
-	if img.Channels() != 1 {
-		grey = gocv.NewMat()
-		defer grey.Close()
+// HashArea is the part of a crop its hash is taken from: the square of
+// the face box, without the margin, which often reaches outside the photo
+// and is black there. Hashing the black margin too linked different
+// UTKFace faces by their common black frame.
+func (g Geometry) HashArea() image.Rectangle {
+	side := max(1, int(math.Round(float64(g.Size)/(1+2*g.Margin))))
+	lo := (g.Size - side) / 2
+	return image.Rect(lo, lo, lo+side, lo+side)
+}
+
+// hashMat is the perceptual hash of area of a BGR (or grey) crop: its
+// grey pixels, as OpenCV converts them (the luma a JPEG of it stores).
+func hashMat(crop gocv.Mat, area image.Rectangle) dup.Hash {
+	area = area.Intersect(image.Rect(0, 0, crop.Cols(), crop.Rows()))
+	img := crop.Region(area)
+	defer img.Close()
+	grey := gocv.NewMat() // continuous, unlike the region
+	defer grey.Close()
+	if img.Channels() == 1 {
+		img.CopyTo(&grey)
+	} else {
 		gocv.CvtColor(img, &grey, gocv.ColorBGRToGray)
 	}
 	pix := grey.ToBytes()
@@ -275,7 +289,11 @@ func (p *Pool) reusable(dst, src string) (Meta, bool) {
 		return Meta{}, false
 	}
 	if m.Hash == 0 {
-		m.Hash = uint64(dup.FromImage(img))
+		if sub, ok := img.(interface {
+			SubImage(image.Rectangle) image.Image
+		}); ok {
+			m.Hash = uint64(dup.FromImage(sub.SubImage(p.cfg.HashArea().Add(img.Bounds().Min))))
+		}
 	}
 	return m, true
 }
