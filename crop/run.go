@@ -21,6 +21,7 @@ import (
 	"github.com/boostershot/facet/internal/crop"
 	"github.com/boostershot/facet/internal/dataset"
 	"github.com/boostershot/facet/internal/dlib"
+	"github.com/boostershot/facet/internal/dup"
 	"github.com/boostershot/facet/internal/face"
 	"github.com/boostershot/facet/internal/label"
 	"github.com/boostershot/facet/internal/shard"
@@ -33,8 +34,9 @@ const help = `Reads a sample table (stdin when no TABLE or -) and writes it on w
 crop columns added: crop_path, x0 y0 x1 y1 (the face box in the photo),
 crop_stage, crop_score, crop_faces, landmarks (68 x,y pairs in photo
 pixels, when dlib found the face), crop_x0 crop_y0 crop_side crop_angle
-(the square of the photo the crop shows, and the --align rotation) and
-crop_error. A photo that cannot be cropped keeps its row, with
+(the square of the photo the crop shows, and the --align rotation),
+crop_error and crop_hash (uint64, the crop's perceptual hash, by which
+facet-split keeps duplicates in one fold). A photo that cannot be cropped keeps its row, with
 the reason in crop_error. With --in, every image under DIR is cropped.
 
 Crops are square and never stretched: the face box grows by --margin on
@@ -313,6 +315,9 @@ var cropFields = []arrow.Field{
 	{Name: "crop_side", Type: arrow.PrimitiveTypes.Int32},
 	{Name: "crop_angle", Type: arrow.PrimitiveTypes.Float32},
 	{Name: "crop_error", Type: arrow.BinaryTypes.String, Nullable: true},
+	// crop_hash: the crop's 64-bit perceptual hash (internal/dup), null
+	// without a crop; facet-split links rows whose hashes are near.
+	{Name: dup.ColHash, Type: arrow.PrimitiveTypes.Uint64, Nullable: true},
 }
 
 // extend adds the crop columns for outcomes to rec.
@@ -330,6 +335,7 @@ func extend(rec arrow.RecordBatch, outcomes []crop.Outcome) (arrow.RecordBatch, 
 	region := []*array.Int32Builder{b.Field(9).(*array.Int32Builder), b.Field(10).(*array.Int32Builder), b.Field(11).(*array.Int32Builder)}
 	angle := b.Field(12).(*array.Float32Builder)
 	errs := b.Field(13).(*array.StringBuilder)
+	hash := b.Field(14).(*array.Uint64Builder)
 	for _, oc := range outcomes {
 		if oc.Reason != "" {
 			path.AppendNull()
@@ -345,6 +351,7 @@ func extend(rec arrow.RecordBatch, outcomes []crop.Outcome) (arrow.RecordBatch, 
 			}
 			angle.Append(0)
 			errs.Append(oc.Reason + ": " + oc.Detail)
+			hash.AppendNull()
 			continue
 		}
 		m := oc.Meta
@@ -369,6 +376,7 @@ func extend(rec arrow.RecordBatch, outcomes []crop.Outcome) (arrow.RecordBatch, 
 		region[2].Append(int32(m.Region.Dx()))
 		angle.Append(float32(m.Angle))
 		errs.AppendNull()
+		hash.Append(m.Hash)
 	}
 	cols := b.NewRecordBatch()
 	defer cols.Release()

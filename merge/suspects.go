@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/boostershot/facet/internal/cli"
+	"github.com/boostershot/facet/internal/dup"
 	"github.com/boostershot/facet/internal/label"
 	"github.com/boostershot/facet/internal/pred"
 	"github.com/boostershot/facet/internal/table"
@@ -55,6 +56,13 @@ field to the model's class. The columns after note (given, predicted,
 confidence, self_confidence, margin, rows) are for people; the fix reader
 takes them as part of the note. --sheet draws the top suspects' images.
 
+Duplicates come first: rows of one duplicate group (facet-split's
+dup_group column, or else crop_hash within --dup-distance bits) whose
+mask, gender or age group differs from the group's most common one, or
+whose age lies more than 5 years from the group's median, are listed as
+"duplicate of <id>: gender female vs male", the value set to the group's.
+A table without predictions (facet-split's output) gets this check alone.
+
 examples:
   facet-merge suspects -o suspects.csv --sheet suspects.png run/oof.arrow
   facet-merge suspects --heads gender --by id --rank self run/oof.arrow | head -20
@@ -84,6 +92,7 @@ type suspectOptions struct {
 	sheetN int
 	output string
 	quiet  bool
+	dupMax int // --dup-distance
 }
 
 func runSuspects(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -100,6 +109,7 @@ func runSuspects(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	fs.IntVar(&o.sheetN, "sheet-count", 48, "number of suspects on the sheet")
 	fs.StringVarP(&o.output, "output", "o", "-", "write the corrections CSV to `FILE` (- for stdout)")
 	fs.BoolVarP(&o.quiet, "quiet", "q", false, "no report on stderr")
+	fs.IntVar(&o.dupMax, "dup-distance", dup.DefaultDistance, "without a dup_group column, rows whose crop_hash differ in at most `N` bits are duplicates (0: no duplicate check)")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
@@ -132,15 +142,34 @@ func runSuspects(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	for _, h := range o.heads {
 		required = append(required, string(h))
 	}
-	ins, err := readInputs(names, stdin, append(required, predColumns()...)...)
+	ins, err := readInputs(names, stdin, table.ColID)
 	if err != nil {
 		return err
 	}
 	in := ins[0]
 	defer in.release()
-	d, err := readOOF(in)
+	dupGroups, err := duplicateGroups(in, o.dupMax)
 	if err != nil {
 		return err
+	}
+	// A table without predictions (facet-split's output) gets the
+	// duplicate check alone.
+	withPreds := true
+	for _, c := range append(required, predColumns()...) {
+		if len(in.schema.FieldIndices(c)) != 1 {
+			if dupGroups == nil {
+				return fmt.Errorf("%s: no %q column: want out-of-fold predictions, or a %s or %s column for the duplicate check", in.name, c, dup.ColGroup, dup.ColHash)
+			}
+			withPreds = false
+		}
+	}
+	d, err := readOOF(in, withPreds)
+	if err != nil {
+		return err
+	}
+	dupRows := dupConflicts(d, dupGroups)
+	if dupGroups != nil && !o.quiet {
+		reportDuplicates(stderr, dupGroups, dupRows)
 	}
 	if o.by == "person" && d.persons == nil && !o.quiet {
 		fmt.Fprintf(stderr, "facet-merge: %s has no person column: judging every head per row\n", in.name)
@@ -148,6 +177,9 @@ func runSuspects(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	var all []suspect
 	units := 0
 	for _, h := range o.heads {
+		if !withPreds {
+			break
+		}
 		res := findSuspects(d, h, o.by == "person" && h != label.HeadMask, o.method)
 		if !o.quiet {
 			res.report(stderr, h)
@@ -155,7 +187,7 @@ func runSuspects(ctx context.Context, args []string, stdin io.Reader, stdout, st
 		all = append(all, res.suspects...)
 		units += res.rows
 	}
-	if units == 0 {
+	if units == 0 && withPreds {
 		return fmt.Errorf("%s: no row has a known %s label", in.name, strings.Join(strings.Split(heads, ","), " or "))
 	}
 	rankSuspects(all, o.rank)
@@ -172,14 +204,14 @@ func runSuspects(ctx context.Context, args []string, stdin io.Reader, stdout, st
 		return err
 	}
 	defer out.Abort()
-	if err := writeCorrections(out, all); err != nil {
+	if err := writeCorrections(out, dupRows, all); err != nil {
 		return err
 	}
 	if err := out.Commit(); err != nil {
 		return err
 	}
 	if !o.quiet {
-		fmt.Fprintf(stderr, "facet-merge: %d suspects in %d rows of %s\n", len(all), in.rows, in.name)
+		fmt.Fprintf(stderr, "facet-merge: %d suspects and %d duplicate conflicts in %d rows of %s\n", len(all), len(dupRows), in.rows, in.name)
 	}
 	return nil
 }
@@ -189,17 +221,20 @@ type oof struct {
 	ids, persons, paths, crops []string // persons, crops nil when absent
 	augmented                  []bool
 	labels                     map[label.Head][]int8
+	ages                       []int16
 	probs                      *pred.Probs
 }
 
-func readOOF(in *input) (*oof, error) {
+func readOOF(in *input, withPreds bool) (*oof, error) {
 	d := &oof{labels: map[label.Head][]int8{}}
 	var err error
 	if d.ids, err = in.strings(table.ColID); err != nil {
 		return nil, err
 	}
-	if d.probs, err = readProbs(in); err != nil {
-		return nil, err
+	if withPreds {
+		if d.probs, err = readProbs(in); err != nil {
+			return nil, err
+		}
 	}
 	d.persons = in.optionalStrings(table.ColPerson)
 	d.paths = in.optionalStrings(table.ColPath)
@@ -211,6 +246,7 @@ func readOOF(in *input) (*oof, error) {
 			d.labels[label.HeadMask] = append(d.labels[label.HeadMask], s.Mask)
 			d.labels[label.HeadGender] = append(d.labels[label.HeadGender], s.Gender)
 			d.labels[label.HeadAgeGroup] = append(d.labels[label.HeadAgeGroup], s.AgeGroup)
+			d.ages = append(d.ages, s.Age)
 		}
 	}
 	for i := range d.augmented {
@@ -463,12 +499,18 @@ func rankSuspects(s []suspect, rank string) {
 	})
 }
 
-// writeCorrections writes the suspects as a facet-prep --fix file.
-func writeCorrections(w io.Writer, s []suspect) error {
+// writeCorrections writes the duplicate conflicts, then the suspects,
+// as a facet-prep --fix file.
+func writeCorrections(w io.Writer, dups []dupRow, s []suspect) error {
 	cw := csv.NewWriter(w)
 	f3 := func(v float64) string { return strconv.FormatFloat(v, 'f', 3, 64) }
 	if err := cw.Write([]string{"by", "key", "field", "value", "note", "given", "predicted", "confidence", "self_confidence", "margin", "rows"}); err != nil {
 		return err
+	}
+	for _, r := range dups {
+		if err := cw.Write(r.csv()); err != nil {
+			return err
+		}
 	}
 	for _, x := range s {
 		given, predicted := label.Name(x.head, int8(x.unit.given)), label.Name(x.head, int8(x.predicted))

@@ -31,6 +31,12 @@ fall in two folds; each fold holds every class in about the table's share.
 Rows whose stratification columns are unknown (-1) are spread by group
 like any other class.
 
+When the table has facet-crop's crop_hash, rows whose hashes differ in at
+most --dup-distance bits are duplicates: their groups are joined, so a
+duplicate never straddles train and validation, and a dup_group column
+(the id of the group's first row; null when alone) says which rows were
+linked. The report counts the groups and those whose labels conflict.
+
 With --out DIR it also writes, for each fold k, foldk.train.arrow and
 foldk.val.arrow (Arrow IPC files) and a manifest.json, ready for the trainer.
 
@@ -48,6 +54,7 @@ type options struct {
 	out        string
 	output     string
 	csv, quiet bool
+	dup        dupOptions
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -62,6 +69,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.StringVarP(&o.output, "output", "o", "-", "write the table to `FILE` (- for stdout)")
 	fs.BoolVar(&o.csv, "csv", false, "write the table as CSV for people")
 	fs.BoolVarP(&o.quiet, "quiet", "q", false, "no report on stderr")
+	o.dup.flags(fs)
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
@@ -102,6 +110,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err != nil {
 		return err
 	}
+	dups, err := linkDuplicates(recs, &p, o.dup)
+	if err != nil {
+		return err
+	}
 	p.Targets, p.Seed = targets, o.seed
 	if p.NumGroups < len(targets) {
 		return fmt.Errorf("%d groups (%s) cannot fill %d folds", p.NumGroups, o.by, len(targets))
@@ -120,7 +132,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return int8(f)
 	}
 	// The fold column, batch by batch.
-	fields := []arrow.Field{{Name: "fold", Type: arrow.PrimitiveTypes.Int8}}
+	fields := append([]arrow.Field{{Name: "fold", Type: arrow.PrimitiveTypes.Int8}}, dups.fields()...)
 	schema := table.ExtendSchema(recs[0].Schema(), fields)
 	var outRecs []arrow.RecordBatch
 	defer func() {
@@ -135,10 +147,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			b.Append(foldOf(sp.GroupFold[p.Groups[row]]))
 			row++
 		}
-		col := b.NewArray()
+		cols := append([]arrow.Array{b.NewArray()}, dups.columns(row-int(rec.NumRows()), int(rec.NumRows()))...)
 		b.Release()
-		ext, err := table.Extend(rec, schema, fields, []arrow.Array{col})
-		col.Release()
+		ext, err := table.Extend(rec, schema, fields, cols)
+		releaseArrays(cols)
 		if err != nil {
 			return err
 		}
@@ -174,6 +186,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		if err := st.Write(stderr, strataNames, foldName); err != nil {
 			return err
 		}
+		dups.report(stderr)
 	}
 	return nil
 }

@@ -25,6 +25,10 @@ type Meta struct {
 	// together they map photo pixels to crop pixels.
 	Region image.Rectangle `json:"region"`
 	Angle  float64         `json:"angle,omitempty"`
+	// Hash is the crop's perceptual hash (internal/dup) taken from its
+	// pixels before encoding; 0 in crops made before it was recorded,
+	// which a resume hashes from the decoded file.
+	Hash uint64 `json:"hash,omitempty"`
 }
 
 const metaTag = "facet-crop/1"

@@ -13,6 +13,7 @@ import (
 	"gocv.io/x/gocv"
 
 	"github.com/boostershot/facet/internal/atomicfile"
+	"github.com/boostershot/facet/internal/dup"
 	"github.com/boostershot/facet/internal/face"
 	"github.com/boostershot/facet/internal/imagefile"
 	"github.com/boostershot/facet/internal/work"
@@ -182,6 +183,9 @@ func (p *Pool) one(chain *face.Chain, job Job) Outcome {
 		return fail(ReasonFace, "%v", err)
 	}
 	defer cropped.Close()
+	t2 := time.Now()
+	m.Hash = uint64(hashMat(cropped, p.cfg.HashArea()))
+	chain.Time["hash"] += time.Since(t2)
 	if err := p.write(dst, cropped, m); err != nil {
 		return fail(ReasonWrite, "%v", err)
 	}
@@ -217,6 +221,33 @@ func eyeAngle(lm []image.Point) float64 {
 	lx, ly := mean(lm[36:42])
 	rx, ry := mean(lm[42:48])
 	return math.Atan2(ry-ly, rx-lx) * 180 / math.Pi
+}
+
+// HashArea is the part of a crop its hash is taken from: the square of
+// the face box, without the margin, which often reaches outside the photo
+// and is black there. Hashing the black margin too linked different
+// UTKFace faces by their common black frame.
+func (g Geometry) HashArea() image.Rectangle {
+	side := max(1, int(math.Round(float64(g.Size)/(1+2*g.Margin))))
+	lo := (g.Size - side) / 2
+	return image.Rect(lo, lo, lo+side, lo+side)
+}
+
+// hashMat is the perceptual hash of area of a BGR (or grey) crop: its
+// grey pixels, as OpenCV converts them (the luma a JPEG of it stores).
+func hashMat(crop gocv.Mat, area image.Rectangle) dup.Hash {
+	area = area.Intersect(image.Rect(0, 0, crop.Cols(), crop.Rows()))
+	img := crop.Region(area)
+	defer img.Close()
+	grey := gocv.NewMat() // continuous, unlike the region
+	defer grey.Close()
+	if img.Channels() == 1 {
+		img.CopyTo(&grey)
+	} else {
+		gocv.CvtColor(img, &grey, gocv.ColorBGRToGray)
+	}
+	pix := grey.ToBytes()
+	return dup.FromGray(pix, grey.Cols(), grey.Rows(), grey.Cols())
 }
 
 // write encodes the crop with its metadata and puts it in place
@@ -256,6 +287,13 @@ func (p *Pool) reusable(dst, src string) (Meta, bool) {
 	img, _, err := image.Decode(bytes.NewReader(data))
 	if err != nil || img.Bounds().Dx() != p.cfg.Size || img.Bounds().Dy() != p.cfg.Size {
 		return Meta{}, false
+	}
+	if m.Hash == 0 {
+		if sub, ok := img.(interface {
+			SubImage(image.Rectangle) image.Image
+		}); ok {
+			m.Hash = uint64(dup.FromImage(sub.SubImage(p.cfg.HashArea().Add(img.Bounds().Min))))
+		}
 	}
 	return m, true
 }

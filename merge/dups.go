@@ -1,0 +1,120 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/boostershot/facet/internal/dup"
+	"github.com/boostershot/facet/internal/label"
+)
+
+// duplicateGroups is each row's duplicate group (its first row; -1
+// alone): from facet-split's dup_group column when the table has one,
+// else from crop_hash within maxDist bits (none when maxDist is 0). It is
+// nil when the table has neither.
+func duplicateGroups(in *input, maxDist int) ([]int, error) {
+	if ids := in.optionalStrings(dup.ColGroup); ids != nil {
+		first := map[string]int{}
+		groups := make([]int, len(ids))
+		count := map[string]int{}
+		for _, g := range ids {
+			count[g]++
+		}
+		for row, g := range ids {
+			groups[row] = -1
+			if g == "" || count[g] < 2 {
+				continue
+			}
+			if _, ok := first[g]; !ok {
+				first[g] = row
+			}
+			groups[row] = first[g]
+		}
+		return groups, nil
+	}
+	idx := in.schema.FieldIndices(dup.ColHash)
+	if len(idx) != 1 || maxDist <= 0 {
+		return nil, nil
+	}
+	if !arrow.TypeEqual(in.schema.Field(idx[0]).Type, arrow.PrimitiveTypes.Uint64) {
+		return nil, fmt.Errorf("%s: column %s is %s, want uint64", in.name, dup.ColHash, in.schema.Field(idx[0]).Type)
+	}
+	var hashes []dup.Hash
+	var ok []bool
+	sources := in.optionalStrings("source")
+	for _, rec := range in.recs {
+		a := rec.Column(idx[0]).(*array.Uint64)
+		for i := range a.Len() {
+			hashes = append(hashes, dup.Hash(a.Value(i)))
+			ok = append(ok, a.IsValid(i) && (sources == nil || sources[len(ok)] != "augment"))
+		}
+	}
+	return dup.Groups(len(hashes), dup.Near(hashes, ok, maxDist)), nil
+}
+
+// dupRow is one row whose label its duplicates disagree with.
+type dupRow struct {
+	c          dup.Conflict
+	id, other  string
+	given, ref string
+	rows       int // in its group
+}
+
+// dupConflicts lists the rows of duplicate groups whose labels conflict
+// (internal/dup decides which, and the label the group agrees on).
+func dupConflicts(d *oof, groups []int) []dupRow {
+	if groups == nil {
+		return nil
+	}
+	labels := make([]dup.Labels, len(d.ids))
+	for i := range labels {
+		labels[i] = dup.Labels{Mask: d.labels[label.HeadMask][i], Gender: d.labels[label.HeadGender][i],
+			AgeGroup: d.labels[label.HeadAgeGroup][i], Age: d.ages[i]}
+		if d.augmented[i] {
+			labels[i] = dup.Labels{Mask: -1, Gender: -1, AgeGroup: -1, Age: -1}
+		}
+	}
+	size := map[int]int{}
+	for _, g := range groups {
+		size[g]++
+	}
+	var out []dupRow
+	for _, c := range dup.Conflicts(groups, labels, dup.DefaultAgeGap) {
+		name := func(v int) string {
+			if c.Field == dup.FieldAge {
+				return strconv.Itoa(v)
+			}
+			return label.Name(label.Head(c.Field), int8(v))
+		}
+		out = append(out, dupRow{c: c, id: d.ids[c.Row], other: d.ids[c.Other], given: name(c.Value), ref: name(c.Ref), rows: size[c.Group]})
+	}
+	return out
+}
+
+// csv is the corrections line: set the field to the group's label.
+func (r dupRow) csv() []string {
+	note := fmt.Sprintf("duplicate of %s: %s %s vs %s", r.other, r.c.Field, r.given, r.ref)
+	if r.c.Tie {
+		note += " (no majority: check which is right)"
+	}
+	return []string{"id", r.id, r.c.Field, r.ref, note, r.given, r.ref, "", "", "", strconv.Itoa(r.rows)}
+}
+
+func reportDuplicates(w io.Writer, groups []int, rows []dupRow) {
+	n := map[int]bool{}
+	for _, g := range groups {
+		if g >= 0 {
+			n[g] = true
+		}
+	}
+	cs := make([]dup.Conflict, len(rows))
+	for i, r := range rows {
+		cs[i] = r.c
+	}
+	total, _ := dup.ConflictGroups(cs)
+	fmt.Fprintf(w, "facet-merge: duplicates: %d groups, %d with conflicting labels (%d rows listed)\n", len(n), total, len(rows))
+}
