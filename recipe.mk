@@ -60,8 +60,8 @@ all: recipe-check $(A)/submission.csv $(A)/suspects.csv
 	@echo "all: submission $(A)/submission.csv (predictions $(A)/eval.pred.arrow)"
 	@echo "     label-error suspects $(A)/suspects.csv, contact sheet $(A)/suspects.png"
 	@echo "     class chart $(A)/classes.png; per fold: metrics.jsonl, learning.png, confusion.png in $(A)/r1/foldK and $(A)/r2/foldK"
-	@for r in r1 r2; do for d in $(A)/$$r/fold*; do grep '"best":true' $$d/metrics.jsonl | tail -n 1 \
-		| sed -E "s|.*\"val_f1_18\":([0-9.]{1,5}).*|\1|"; done \
+	@for r in r1 r2; do for d in $(A)/$$r/fold*; do grep -E '"best": ?true' $$d/metrics.jsonl | tail -n 1 \
+		| sed -E "s|.*\"val_f1_18\": ?([0-9.]{1,5}).*|\1|"; done \
 		| awk -v r=$$r '{ s += $$1; n++ } END { if (n) printf "     %s: mean validation 18-class macro F1 over %d folds %.3f\n", r, n, s / n }'; done
 	@if [ -f $(DATA)/eval/truth.csv ]; then awk -F, -f bench/macro_f1.awk $(DATA)/eval/truth.csv $(A)/submission.csv; fi
 

@@ -1059,7 +1059,7 @@ def train(args):
                              "epoch": epoch, "score": m["score"]}
         else:
             since += 1
-        metrics.write(json.dumps(m) + "\n")
+        metrics.write(json.dumps(m, separators=(",", ":")) + "\n")
         metrics.flush()
         saver.save(cpu_copy({"sig": sig, "model": model.state_dict(), "opt": opt.state_dict(),
                              "ema": ema.model.state_dict() if ema is not None else None, "ema_n": ema.n if ema is not None else 0,

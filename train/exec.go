@@ -132,6 +132,11 @@ func execTrain(ctx context.Context, dir string, rc runConfig, tr, va *dataset, w
 		return fmt.Errorf("backend output: %w", err)
 	}
 	logf("backend wrote a valid %s model (input %d) and %d epochs of metrics", m.Kind(), m.Input().Size, lines)
+	if ms, err := readMetrics(filepath.Join(dir, "metrics.jsonl")); err != nil {
+		return fmt.Errorf("backend output: %w", err)
+	} else if err := writeLearningCurve(filepath.Join(dir, "learning.png"), ms); err != nil {
+		return err
+	}
 	if _, err := os.Stat(filepath.Join(dir, "oof.arrow")); err == nil {
 		return nil
 	}
@@ -161,7 +166,10 @@ func execTrain(ctx context.Context, dir string, rc runConfig, tr, va *dataset, w
 	if err := writeOOFTable(filepath.Join(dir, "oof.arrow"), va, p); err != nil {
 		return err
 	}
-	logf("wrote %s (%d rows)", filepath.Join(dir, "oof.arrow"), p.N)
+	if err := writeConfusion(filepath.Join(dir, "confusion.png"), va.mask, va.gender, va.age, p); err != nil {
+		return err
+	}
+	logf("wrote %s (%d rows), learning.png and confusion.png", filepath.Join(dir, "oof.arrow"), p.N)
 	return nil
 }
 

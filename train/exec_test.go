@@ -50,7 +50,7 @@ func TestExecBackend(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, name := range []string{"config.json", "job.json", "best.safetensors", "best.json", "metrics.jsonl", "oof.arrow"} {
+			for _, name := range []string{"config.json", "job.json", "best.safetensors", "best.json", "metrics.jsonl", "oof.arrow", "learning.png", "confusion.png"} {
 				if _, err := os.Stat(filepath.Join(out, name)); err != nil {
 					t.Error(err)
 				}
