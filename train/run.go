@@ -21,12 +21,18 @@ import (
 const synopsis = "facet-train --out RUNDIR (--folds DIR (--fold K | --all-folds) | --train T.arrow --val V.arrow) [--epochs N] [--batch 32] [--resume] [--backend gorgonia | --backend exec -- CMD ARGS...]"
 
 const help = `Trains the mask / gender / age classifier (internal/nn: a compact residual
-CNN with three heads, Adam, lr * 0.95^epoch) on a train table and scores it
-on a validation table every epoch: per-head accuracy and macro F1 (rows
-with an unknown part left out of that head), 18-class macro F1 and accuracy
-(rows with all three parts). Training stops early when the validation
+CNN with three heads, Adam) on a train table and scores it on a validation
+table every epoch: per-head accuracy and macro F1 (rows with an unknown
+part left out of that head), 18-class macro F1 and accuracy (rows with all
+three parts). With --patience N, training stops early when the validation
 18-class macro F1 (the mean head macro F1 when no row has all three parts)
-has not improved for --patience epochs.
+has not improved for N epochs.
+
+The defaults are the settings measured best for training this network from
+scratch on real faces (README, "Choosing the defaults"). --preset seed
+gives the competition team's settings for fine-tuning a pretrained model
+instead (Adam 1e-4 decayed by 0.95 an epoch, 20 epochs, early stopping
+after 5, no class weights); flags given beside --preset win.
 
 The image of a row is its crop (crop_path) when the table has one, else
 the photo (path). Images are decoded once, resized to --size, and
@@ -60,6 +66,7 @@ examples:
   facet-train --out runs/f0 --folds build/folds --fold 0 --epochs 20
   facet-train --out runs/all --folds build/folds --all-folds --epochs 20
   facet-train --out runs/x --train a.arrow --val b.arrow --size 48 --width 8 --ops 'flip:0.5'
+  facet-train --out runs/f0 --folds build/folds --fold 0 --schedule cosine --warmup 2 --lr 2e-3
   facet-train --out runs/f0 --folds build/folds --fold 0 --backend exec -- python3 plugins/torch_train.py
   facet-train --out runs/r18 --folds build/folds --fold 0 --epochs 30 --batch 256 \
       --backend exec -- python3 plugins/torch_train.py --model resnet18 --size 112 --device auto
