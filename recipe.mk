@@ -10,7 +10,10 @@
 #   train.arrow     prep (competition train + AAF, age cut at 58, label
 #                   corrections) | crop (dlib, cascade, dlib-fine, centre)
 #                   | augment (synthetic masks on unmasked faces)
-#                   | split (FOLDS person-grouped, class-stratified folds)
+#                   | split (FOLDS person-grouped, class-stratified folds;
+#                   AAF rows, and the masks drawn on them, are training-only:
+#                   in every fold's train file, never validation, so the
+#                   folds and their scores are the competition's faces)
 #   eval.arrow      prep | crop of the eval set
 #   r1/foldK/       one model per fold (neighbour-age label smoothing)
 #   r1/oof.arrow    their out-of-fold predictions, joined
@@ -75,7 +78,7 @@ $(A)/train.arrow: | build
 		competition:$(DATA)/train $(if $(AAF),aaf:$(AAF)) \
 	| bin/facet-crop --resume --out $(A)/crops \
 	| bin/facet-augment --out $(A)/augmented --masks wear,incorrect --sheet $(A)/masks.png \
-	| bin/facet-split -k $(FOLDS) --out $(A)/folds -o $@
+	| bin/facet-split -k $(FOLDS) $(if $(AAF),--train-only source=aaf) --out $(A)/folds -o $@
 
 $(A)/eval.arrow: | build
 	@mkdir -p $(A)

@@ -239,6 +239,26 @@ func TestBadUsage(t *testing.T) {
 	}
 }
 
+// Usage errors that only the table shows: still exit status 2, one line
+// naming what is wrong, no output file.
+func TestBadUsageOfTheTable(t *testing.T) {
+	good := sampleTable(t, 20, true)
+	for _, tc := range []struct{ name, prog, flags, want string }{
+		{"train-only column missing", "facet-split", "-k 2 --train-only family=x", `"family"`},
+		{"train-only integer column, text value", "facet-split", "-k 2 --train-only mask=wear", `"wear" is not an integer`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			out := filepath.Join(dir, "result.arrow")
+			_, stderr, code := sh(t, dir, tc.prog+" "+tc.flags+" -o "+out, good)
+			checkFailure(t, tc.name, tc.prog, code, 2, stderr, out)
+			if !strings.Contains(stderr, tc.want) {
+				t.Errorf("stderr does not say %q:\n%s", tc.want, stderr)
+			}
+		})
+	}
+}
+
 // Programs that take paths fail cleanly on missing ones.
 func TestMissingFiles(t *testing.T) {
 	dir := t.TempDir()

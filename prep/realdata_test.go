@@ -1,7 +1,9 @@
 package main
 
 import (
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/boostershot/facet/internal/label"
@@ -45,5 +47,38 @@ func TestRealData(t *testing.T) {
 	}
 	if mask[label.Wear] != 2024 || mask[label.Incorrect] != 554 || mask[label.NoMask] != 1354 {
 		t.Errorf("masks: %v; README says wear 2024, incorrect 554, none 1354", mask)
+	}
+}
+
+// TestRealDataNamedSource reads the non-Asian UTKFace faces as a named
+// source next to the Asian ones: every row kept, told apart by source and
+// id, with the counts the README states.
+func TestRealDataNamedSource(t *testing.T) {
+	dir := testdata.Dir(t)
+	more := filepath.Join(dir, "faces", "utkface-more")
+	if _, err := os.Stat(more); err != nil {
+		t.Skipf("no %s (the dev split of the test data has it): %v", more, err)
+	}
+	out, stderr, err := runPrep(t, "utkface:"+filepath.Join(dir, "faces", "utkface"), "utkface-more=utkface:"+more)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	samples, _ := readTable(t, out)
+	bySource := map[string]int{}
+	races := map[string]int{}
+	for _, s := range samples {
+		bySource[s.Source]++
+		if s.Source == "utkface-more" {
+			races[s.Race]++
+			if !strings.HasPrefix(s.ID, "utkface-more/") || s.Person != s.ID {
+				t.Fatalf("utkface-more row id %q person %q", s.ID, s.Person)
+			}
+		}
+	}
+	if bySource["utkface"] != 2417 || bySource["utkface-more"] != 14139 || len(bySource) != 2 {
+		t.Errorf("rows by source %v; README says utkface 2417, utkface-more 14139", bySource)
+	}
+	if races["White"] != 7028 || races["Black"] != 3136 || races["Indian"] != 2790 || races["Others"] != 1185 {
+		t.Errorf("utkface-more races %v; README says 7028, 3136, 2790, 1185", races)
 	}
 }

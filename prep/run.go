@@ -24,7 +24,7 @@ import (
 	"github.com/boostershot/facet/internal/table"
 )
 
-const synopsis = "facet-prep [flags] KIND:PATH..."
+const synopsis = "facet-prep [flags] [NAME=]KIND:PATH..."
 
 const help = `sources (KIND:PATH):
   competition:DIR         the competition's train/ (train.csv + images/<id>_<gender>_<race>_<age>/),
@@ -36,6 +36,15 @@ const help = `sources (KIND:PATH):
   csv:FILE                a CSV with a path column and any of id, person, subset, race,
                           mask, gender, age, age_group, label
 
+NAME=KIND:PATH names a source: its rows get NAME as their source (instead
+of the kind) and at the head of their ids and persons (utkface/x.jpg becomes
+NAME/x.jpg; competition and csv ids get NAME/ in front), so two sources
+with the same file names keep distinct ids and later stages can tell them
+apart, e.g. facet-split --train-only source=NAME. A NAME is letters, digits,
+'.', '_' and '-', not a kind; an "=" after the colon is the path's
+(imagefolder:mask=DIR). Leave the competition's eval set unnamed when a
+submission is to be written: its ids must stay eval/<ImageID>.
+
 Rows that cannot be read are left out and counted by reason on stderr
 (--strict makes any of them fatal). The table goes to stdout as an Arrow
 stream, or to -o FILE (.arrow: Arrow file format), or as CSV with --csv.
@@ -44,6 +53,7 @@ examples:
   facet-prep competition:data/train competition:data/eval aaf:data/aaf > samples.arrows
   facet-prep --age-bins 30,58 --fix corrections/competition.csv -o samples.arrow competition:data
   facet-prep --csv --verify imagefolder:mask=masks utkface:faces/utkface > samples.csv
+  facet-prep utkface:faces/utkface utkface-more=utkface:faces/utkface-more > faces.arrows
 `
 
 type options struct {
@@ -80,7 +90,7 @@ func run(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writ
 		return cli.UsageError{Err: err}
 	}
 	if fs.NArg() == 0 {
-		return cli.Usagef("no sources given (want KIND:PATH, e.g. competition:data/train)")
+		return cli.Usagef("no sources given (want [NAME=]KIND:PATH, e.g. competition:data/train)")
 	}
 	if o.workers < 1 {
 		return cli.Usagef("--workers must be at least 1")

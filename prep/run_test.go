@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -107,6 +108,51 @@ func TestPrepJoinsSources(t *testing.T) {
 	}
 }
 
+func TestPrepNamedSources(t *testing.T) {
+	// The same UTKFace file names in two folders: unnamed twice, the second
+	// is left out as a duplicate id; named, both are kept, told apart by
+	// source and id.
+	root := t.TempDir()
+	names := map[string]string{"26_0_2_20170116174525125.jpg.chip.jpg": "", "61_1_3_20170109142408075.jpg.chip.jpg": ""}
+	write(t, filepath.Join(root, "a"), names)
+	write(t, filepath.Join(root, "b"), names)
+	a, b := "utkface:"+filepath.Join(root, "a"), filepath.Join(root, "b")
+	for _, tc := range []struct {
+		name     string
+		second   string
+		rows     int
+		sources  map[string]int
+		leftOut  string
+		secondID string
+	}{
+		{"unnamed twice", "utkface:" + b, 2, map[string]int{"utkface": 2}, "duplicate id: 2", ""},
+		{"named", "utkface-more=utkface:" + b, 4, map[string]int{"utkface": 2, "utkface-more": 2}, "0 left out", "utkface-more/26_0_2_20170116174525125.jpg.chip.jpg"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, stderr, err := runPrep(t, a, tc.second)
+			if err != nil {
+				t.Fatalf("%v\n%s", err, stderr)
+			}
+			samples, _ := readTable(t, out)
+			sources := map[string]int{}
+			ids := map[string]bool{}
+			for _, s := range samples {
+				sources[s.Source]++
+				ids[s.ID] = true
+			}
+			if len(samples) != tc.rows || len(ids) != tc.rows || fmt.Sprint(sources) != fmt.Sprint(tc.sources) {
+				t.Errorf("%d rows, %d ids, sources %v; want %d, %v", len(samples), len(ids), sources, tc.rows, tc.sources)
+			}
+			if !strings.Contains(stderr, tc.leftOut) {
+				t.Errorf("stderr lacks %q:\n%s", tc.leftOut, stderr)
+			}
+			if tc.secondID != "" && !ids[tc.secondID] {
+				t.Errorf("no id %q in %v", tc.secondID, ids)
+			}
+		})
+	}
+}
+
 func TestPrepFixStrictAndOutputs(t *testing.T) {
 	root := dataTree(t)
 	dir := t.TempDir()
@@ -183,6 +229,8 @@ func TestPrepUsage(t *testing.T) {
 		{"no sources", nil, true},
 		{"bad spec", []string{"data/train"}, true},
 		{"bad kind", []string{"zip:x"}, true},
+		{"bad name", []string{"a/b=aaf:" + root}, true},
+		{"name is a kind", []string{"utkface=aaf:" + root}, true},
 		{"bad bins", []string{"--age-bins", "60,30", "aaf:" + root}, true},
 		{"bad flag", []string{"--nope", "aaf:" + root}, true},
 		{"missing path", []string{"aaf:" + filepath.Join(root, "nothing")}, false},

@@ -22,7 +22,7 @@ import (
 	"github.com/boostershot/facet/internal/table"
 )
 
-const synopsis = "facet-split [-k 5 | --val 0.2] [--by person] [--stratify label] [--seed N] [--out DIR] [TABLE]"
+const synopsis = "facet-split [-k 5 | --val 0.2] [--by person] [--stratify label] [--train-only COLUMN=VALUE,...] [--seed N] [--out DIR] [TABLE]"
 
 const help = `Reads a sample table (stdin when no TABLE or -) and writes it on with a
 fold column: the fold in which the row is validation data (0..k-1), or -1
@@ -37,12 +37,20 @@ duplicate never straddles train and validation, and a dup_group column
 (the id of the group's first row; null when alone) says which rows were
 linked. The report counts the groups and those whose labels conflict.
 
+--train-only COLUMN=VALUE[,COLUMN=VALUE...] keeps the rows matching any of
+them out of validation (extra data the model is not judged on): fold -1,
+in every fold's train file and in no val file; the folds and their class
+shares are computed over the other rows only. A group holding both kinds
+of rows becomes training-only as a whole (reported), so it never crosses
+folds.
+
 With --out DIR it also writes, for each fold k, foldk.train.arrow and
 foldk.val.arrow (Arrow IPC files) and a manifest.json, ready for the trainer.
 
 examples:
   facet-prep competition:data/train | facet-split -k 5 --out folds > split.arrows
   facet-split --val 0.2 --stratify mask,gender,age_group --seed 7 --out folds samples.arrow
+  facet-split -k 5 --train-only source=aaf --out folds samples.arrow
 `
 
 type options struct {
@@ -55,6 +63,7 @@ type options struct {
 	output     string
 	csv, quiet bool
 	dup        dupOptions
+	trainOnly  []string
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -64,6 +73,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.Float64Var(&o.val, "val", 0, "instead of folds, one train/validation split with this validation share")
 	fs.StringVar(&o.by, "by", table.ColPerson, "group column: rows with one value never cross folds")
 	fs.StringVar(&o.stratify, "stratify", table.ColLabel, "column(s) to stratify by, comma separated")
+	fs.StringArrayVar(&o.trainOnly, "train-only", nil, trainOnlyUsage)
 	fs.Uint64Var(&o.seed, "seed", 1, "random seed")
 	fs.StringVar(&o.out, "out", "", "also write the folds as Arrow files under `DIR`")
 	fs.StringVarP(&o.output, "output", "o", "-", "write the table to `FILE` (- for stdout)")
@@ -74,6 +84,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return err
 	}
 	targets, err := o.targets(fs)
+	if err != nil {
+		return err
+	}
+	only, err := parseTrainOnly(o.trainOnly)
 	if err != nil {
 		return err
 	}
@@ -93,6 +107,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return err
 	}
 	defer r.Release()
+	if err := only.check(r.Schema()); err != nil {
+		return err
+	}
 	recs, err := table.ReadAll(r)
 	if err != nil {
 		return err
@@ -115,6 +132,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return err
 	}
 	p.Targets, p.Seed = targets, o.seed
+	rowGroup, kept, err := only.restrict(recs, &p, &strataNames)
+	if err != nil {
+		return err
+	}
 	if p.NumGroups < len(targets) {
 		return fmt.Errorf("%d groups (%s) cannot fill %d folds", p.NumGroups, o.by, len(targets))
 	}
@@ -144,7 +165,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	for _, rec := range recs {
 		b := array.NewInt8Builder(memory.DefaultAllocator)
 		for range rec.NumRows() {
-			b.Append(foldOf(sp.GroupFold[p.Groups[row]]))
+			if g := rowGroup[row]; g >= 0 {
+				b.Append(foldOf(sp.GroupFold[g]))
+			} else {
+				b.Append(-1) // --train-only
+			}
 			row++
 		}
 		cols := append([]arrow.Array{b.NewArray()}, dups.columns(row-int(rec.NumRows()), int(rec.NumRows()))...)
@@ -176,7 +201,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return err
 	}
 	if !o.quiet {
-		fmt.Fprintf(stderr, "facet-split: %d rows, %d groups (%s), stratified by %s, in %s\n", r.Rows(), p.NumGroups, o.by, o.stratify, took.Round(time.Millisecond))
+		fmt.Fprintf(stderr, "facet-split: %d rows, %d groups (%s), stratified by %s, in %s\n", r.Rows(), p.NumGroups+kept.groups, o.by, o.stratify, took.Round(time.Millisecond))
+		only.report(stderr, kept, o.by, len(p.Groups))
 		foldName := func(f int) string {
 			if o.val > 0 {
 				return [...]string{"train", "val"}[f]
@@ -353,6 +379,7 @@ type manifest struct {
 	Seed     uint64      `json:"seed"`
 	AgeBins  string      `json:"age_bins"`
 	Worst    float64     `json:"worst_share_deviation"`
+	Only     []string    `json:"train_only,omitempty"`
 	Files    []foldFiles `json:"files"`
 	Created  string      `json:"created"`
 	Schema   []string    `json:"columns"`
@@ -378,7 +405,7 @@ func writeFolds(ctx context.Context, o options, schema *arrow.Schema, recs []arr
 	}
 	bins, _ := table.AgeBins(schema)
 	m := manifest{Folds: k, Val: o.val, By: o.by, Stratify: o.stratify, Seed: o.seed, AgeBins: bins.String(),
-		Worst: st.Worst, Created: time.Now().UTC().Format(time.RFC3339)}
+		Worst: st.Worst, Only: o.trainOnly, Created: time.Now().UTC().Format(time.RFC3339)}
 	for _, f := range schema.Fields() {
 		m.Schema = append(m.Schema, f.Name)
 	}

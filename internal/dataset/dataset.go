@@ -8,9 +8,11 @@
 package dataset
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -71,29 +73,47 @@ func (r *Result) problem(src Source, item, reason, format string, args ...any) {
 	r.Problems = append(r.Problems, Problem{Source: src.String(), Item: item, Reason: reason, Detail: fmt.Sprintf(format, args...)})
 }
 
-// Source is one data set to read: a kind, a path and, for imagefolder, the
-// head its subfolders name.
+// Source is one data set to read: a kind, a path, for imagefolder the
+// head its subfolders name, and optionally a name of its own.
 type Source struct {
+	Name string // "" for the kind's own; else the source column and the head of ids and persons
 	Kind string
 	Head label.Head // imagefolder only
 	Path string
 }
 
 func (s Source) String() string {
+	spec := s.Kind + ":" + s.Path
 	if s.Head != "" {
-		return s.Kind + ":" + string(s.Head) + "=" + s.Path
+		spec = s.Kind + ":" + string(s.Head) + "=" + s.Path
 	}
-	return s.Kind + ":" + s.Path
+	if s.Name != "" {
+		spec = s.Name + "=" + spec
+	}
+	return spec
 }
 
-// ParseSource reads a source spec: KIND:PATH, or imagefolder:HEAD=PATH
-// where HEAD is mask, gender, age_group or label.
+// maxNameLen bounds a source name.
+const maxNameLen = 64
+
+// ParseSource reads a source spec: [NAME=]KIND:PATH, or
+// [NAME=]imagefolder:HEAD=PATH where HEAD is mask, gender, age_group or
+// label. A NAME is an "=" before the first ":" (so the "=" of
+// imagefolder:mask=DIR, after the colon, is the head's): letters, digits,
+// '.', '_' and '-', starting with a letter or digit, and not a kind.
 func ParseSource(spec string) (Source, error) {
+	var name string
+	if colon, eq := strings.Index(spec, ":"), strings.Index(spec, "="); eq >= 0 && (colon < 0 || eq < colon) {
+		name, spec = spec[:eq], spec[eq+1:]
+		if err := checkName(name); err != nil {
+			return Source{}, fmt.Errorf("source %q: %w", name+"="+spec, err)
+		}
+	}
 	kind, path, ok := strings.Cut(spec, ":")
 	if !ok || path == "" {
-		return Source{}, fmt.Errorf("source %q: want KIND:PATH with KIND one of %s", spec, strings.Join(Kinds, ", "))
+		return Source{}, fmt.Errorf("source %q: want [NAME=]KIND:PATH with KIND one of %s", spec, strings.Join(Kinds, ", "))
 	}
-	src := Source{Kind: strings.ToLower(kind), Path: path}
+	src := Source{Name: name, Kind: strings.ToLower(kind), Path: path}
 	switch src.Kind {
 	case KindCompetition, KindAAF, KindUTKFace, KindCSV:
 	case KindImageFolder:
@@ -111,6 +131,48 @@ func ParseSource(spec string) (Source, error) {
 		return Source{}, fmt.Errorf("source %q: unknown kind %q (want one of %s)", spec, kind, strings.Join(Kinds, ", "))
 	}
 	return src, nil
+}
+
+// checkName accepts a source name: it becomes a path segment of ids (and
+// so of crop files), hence no separators, and it must not pass for a kind.
+func checkName(name string) error {
+	if name == "" {
+		return errors.New("empty name before '=' (want NAME=KIND:PATH, e.g. more=utkface:faces/more)")
+	}
+	if len(name) > maxNameLen {
+		return fmt.Errorf("name of %d bytes, want at most %d", len(name), maxNameLen)
+	}
+	for i, r := range name {
+		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || i > 0 && (r == '-' || r == '_' || r == '.')
+		if !ok {
+			return fmt.Errorf("name %q: want letters, digits, '.', '_' and '-', starting with a letter or digit", name)
+		}
+	}
+	if slices.Contains(Kinds, strings.ToLower(name)) {
+		return fmt.Errorf("name %q is a kind: pick another, or give KIND:PATH alone", name)
+	}
+	return nil
+}
+
+// rename gives the samples of a named source their name: in the source
+// column, and at the head of ids and persons, where it takes the place of
+// the kind (utkface/x.jpg becomes NAME/x.jpg) or, for ids without it
+// (competition, csv), goes in front. So two sources with the same file
+// names keep distinct ids as long as their names differ.
+func rename(src Source, samples []table.Sample) {
+	if src.Name == "" {
+		return
+	}
+	head := func(s string) string {
+		if rest, ok := strings.CutPrefix(s, src.Kind+"/"); ok {
+			return src.Name + "/" + rest
+		}
+		return src.Name + "/" + s
+	}
+	for i := range samples {
+		s := &samples[i]
+		s.Source, s.ID, s.Person = src.Name, head(s.ID), head(s.Person)
+	}
 }
 
 // Load reads one source. Problems with single files or rows are in the
@@ -141,6 +203,7 @@ func Load(src Source, bins label.Bins) (Result, error) {
 	if err != nil {
 		return Result{}, fmt.Errorf("%s: %w", src, err)
 	}
+	rename(src, res.Samples)
 	return res, nil
 }
 

@@ -270,20 +270,78 @@ func TestCSVSource(t *testing.T) {
 }
 
 func TestParseSource(t *testing.T) {
-	for spec, want := range map[string]Source{
-		"competition:data/train":      {Kind: "competition", Path: "data/train"},
-		"imagefolder:mask=data/masks": {Kind: "imagefolder", Head: label.HeadMask, Path: "data/masks"},
-		"AAF:/x":                      {Kind: "aaf", Path: "/x"},
+	for _, tc := range []struct {
+		name, spec string
+		want       Source
+	}{
+		{"kind and path", "competition:data/train", Source{Kind: "competition", Path: "data/train"}},
+		{"imagefolder head", "imagefolder:mask=data/masks", Source{Kind: "imagefolder", Head: label.HeadMask, Path: "data/masks"}},
+		{"upper-case kind", "AAF:/x", Source{Kind: "aaf", Path: "/x"}},
+		{"named", "utkface-more=utkface:faces/utkface-more", Source{Name: "utkface-more", Kind: "utkface", Path: "faces/utkface-more"}},
+		{"named imagefolder", "masks2=imagefolder:mask=data/m=2", Source{Name: "masks2", Kind: "imagefolder", Head: label.HeadMask, Path: "data/m=2"}},
+		{"= in the path", "utkface:faces/a=b", Source{Kind: "utkface", Path: "faces/a=b"}},
+		{"named, : in the path", "x.1=csv:a:b.csv", Source{Name: "x.1", Kind: "csv", Path: "a:b.csv"}},
 	} {
-		got, err := ParseSource(spec)
-		if err != nil || got != want {
-			t.Errorf("ParseSource(%q) = %+v, %v", spec, got, err)
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := ParseSource(tc.spec)
+			if err != nil || got != tc.want {
+				t.Fatalf("ParseSource(%q) = %+v, %v; want %+v", tc.spec, got, err, tc.want)
+			}
+			if got.String() != tc.spec && tc.name != "upper-case kind" {
+				t.Errorf("String() = %q, want %q", got.String(), tc.spec)
+			}
+		})
+	}
+	for _, tc := range []struct{ name, spec, want string }{
+		{"no kind", "data/train", "want [NAME=]KIND:PATH"},
+		{"no path", "competition:", "want [NAME=]KIND:PATH"},
+		{"unknown kind", "zip:x", "unknown kind"},
+		{"imagefolder without head", "imagefolder:data", "imagefolder:HEAD=PATH"},
+		{"bad head", "imagefolder:hat=x", "not one of mask"},
+		{"empty imagefolder path", "imagefolder:mask=", "imagefolder:HEAD=PATH"},
+		{"empty name", "=utkface:x", "empty name"},
+		{"name with a slash", "a/b=utkface:x", "letters, digits"},
+		{"name of dots", "..=utkface:x", "letters, digits"},
+		{"name is a kind", "aaf=utkface:x", "is a kind"},
+		{"named, no kind", "more=faces", "want [NAME=]KIND:PATH"},
+		{"two names", "a=b=utkface:x", "unknown kind"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseSource(tc.spec)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("ParseSource(%q) = %v, want an error with %q", tc.spec, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestNamedSource(t *testing.T) {
+	files := map[string]string{"26_0_2_20170116174525125.jpg.chip.jpg": "", "sub/61_1_3_20170109142408075.jpg": ""}
+	a, b := tree(t, files), tree(t, files)
+	plain, named := load(t, "utkface:"+a), load(t, "more=utkface:"+b)
+	if len(plain.Samples) != 2 || len(named.Samples) != 2 {
+		t.Fatalf("%d and %d samples", len(plain.Samples), len(named.Samples))
+	}
+	for i, s := range named.Samples {
+		p := plain.Samples[i]
+		if s.Source != "more" || p.Source != "utkface" {
+			t.Errorf("sources %q and %q", p.Source, s.Source)
+		}
+		if want := "more/" + strings.TrimPrefix(p.ID, "utkface/"); s.ID != want || s.Person != want {
+			t.Errorf("named id %q person %q, want %q", s.ID, s.Person, want)
+		}
+		if s.ID == p.ID {
+			t.Errorf("the same file name in two sources collides: %q", s.ID)
+		}
+		if s.Label != p.Label || s.Race != p.Race {
+			t.Errorf("labels differ: %+v, %+v", s, p)
 		}
 	}
-	for _, bad := range []string{"data/train", "competition:", "zip:x", "imagefolder:data", "imagefolder:hat=x", "imagefolder:mask="} {
-		if _, err := ParseSource(bad); err == nil {
-			t.Errorf("ParseSource(%q) accepted", bad)
-		}
+	// Kinds whose ids do not start with the kind get the name in front.
+	root := tree(t, map[string]string{"x.csv": "path,gender\na.jpg,male\n", "a.jpg": ""})
+	res := load(t, "extra=csv:"+filepath.Join(root, "x.csv"))
+	if len(res.Samples) != 1 || !strings.HasPrefix(res.Samples[0].ID, "extra/") || res.Samples[0].Source != "extra" {
+		t.Errorf("named csv: %+v", res.Samples)
 	}
 }
 
