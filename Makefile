@@ -41,8 +41,11 @@ REAL_DIR ?= build/real
 # rows are the same Asian faces with and without them. REAL_MORE= turns
 # them off.
 REAL_MORE ?= $(wildcard $(DATA)/faces/utkface-more)
-REAL_EPOCHS ?= 40
-REAL_PATIENCE ?= 0
+# make real trains one model a seed of REAL_SEEDS with facet-train's
+# defaults (REAL_EPOCHS, when set, overrides its epochs) and prints each
+# seed's scores and their spread.
+REAL_SEEDS ?= 1 2 3
+REAL_EPOCHS ?=
 # How long `make fuzz` runs each fuzz target.
 FUZZTIME ?= 5s
 
@@ -130,11 +133,15 @@ real: deps build
 	| bin/facet-crop --out $(REAL_DIR)/crops \
 	| bin/facet-split --val 0.2 --stratify mask,gender,age_group $(if $(REAL_MORE),--train-only source=utkface-more) \
 		--out $(REAL_DIR)/folds -o $(REAL_DIR)/samples.arrow
-	bin/facet-train --out $(REAL_DIR)/run --folds $(REAL_DIR)/folds --fold 0 --epochs $(REAL_EPOCHS) --lr 1e-3 --class-weights auto --patience $(REAL_PATIENCE) $(TRAINER_ARGS)
-	bin/facet-infer --model $(REAL_DIR)/run --tta flip $(REAL_DIR)/folds/fold0.val.arrow -o $(REAL_DIR)/val.pred.arrow
-	@echo "real: validation scores of facet-infer --tta flip with the best model:"
-	bin/facet-merge score $(REAL_DIR)/val.pred.arrow
-	@echo "real: per-epoch scores in $(REAL_DIR)/run/metrics.jsonl, charts $(REAL_DIR)/run/learning.png and confusion.png"
+	for s in $(REAL_SEEDS); do \
+		bin/facet-train --out $(REAL_DIR)/run-s$$s --folds $(REAL_DIR)/folds --fold 0 --seed $$s $(if $(REAL_EPOCHS),--epochs $(REAL_EPOCHS)) $(TRAINER_ARGS); \
+		bin/facet-infer --model $(REAL_DIR)/run-s$$s --tta flip $(REAL_DIR)/folds/fold0.val.arrow -o $(REAL_DIR)/val-s$$s.pred.arrow; \
+		echo "real: seed $$s: validation scores of facet-infer --tta flip with the best model:"; \
+		bin/facet-merge score $(REAL_DIR)/val-s$$s.pred.arrow | tee $(REAL_DIR)/score-s$$s.txt; \
+	done
+	@echo "real: over the seeds $(REAL_SEEDS):"
+	@awk -f bench/seed_spread.awk $(foreach s,$(REAL_SEEDS),$(REAL_DIR)/score-s$(s).txt)
+	@echo "real: per-epoch scores in $(REAL_DIR)/run-sK/metrics.jsonl, charts learning.png and confusion.png beside them"
 
 ## bench-deps: the Debian packages the benchmark baselines need
 bench-deps: deps
