@@ -108,6 +108,14 @@ func execTrain(ctx context.Context, dir string, rc runConfig, tr, va *dataset, w
 	if err := atomicfile.Write(jobPath, append(jb, '\n')); err != nil {
 		return err
 	}
+	// What facet-train makes from the backend's model is made anew: an
+	// oof.arrow left by an earlier (resumed) run would describe an older
+	// model and be taken for the plugin's own.
+	for _, name := range []string{"oof.arrow", "val_probs.csv", "learning.png", "confusion.png"} {
+		if err := os.Remove(filepath.Join(absDir, name)); err != nil && !os.IsNotExist(err) {
+			return err
+		}
+	}
 	cmd := exec.CommandContext(ctx, rc.Command[0], rc.Command[1:]...)
 	cmd.Stdin = bytes.NewReader(jb)
 	cmd.Stdout, cmd.Stderr = stderr, stderr
