@@ -111,7 +111,7 @@ fuzz: deps
 
 ## test: deps, vet, fuzz (briefly), and every test (real-data tests use ../shared/data when present)
 test: deps test-deps vet interop fuzz
-	FACET_PYTHON=$(PYTHON) $(GO) test -count=1 -tags '$(GOTAGS)' ./...
+	FACET_PYTHON=$(PYTHON) $(GO) test -count=1 -timeout 25m -tags '$(GOTAGS)' ./...
 	@# the pure-Go matrix multiply too, when the run above used OpenBLAS
 	$(if $(GOTAGS),$(GO) test -count=1 ./internal/nn ./train)
 

@@ -208,7 +208,9 @@ func TestTorchPluginONNX(t *testing.T) {
 	// a torchvision one as ONNX; facet-infer must predict as PyTorch did.
 	for _, c := range []struct{ model, file string }{{"facet", "best.safetensors"}, {"resnet18", "best.onnx"}} {
 		run := "run-" + c.model
-		_, stderr, code = sh(t, dir, fmt.Sprintf("facet-train --out %s --folds folds --fold 0 --epochs 1 --batch 8 --seed 3 "+
+		// One thread: go test runs other packages beside this one, and
+		// OpenMP threads that wait for a busy core slow PyTorch tenfold.
+		_, stderr, code = sh(t, dir, fmt.Sprintf("OMP_NUM_THREADS=1 facet-train --out %s --folds folds --fold 0 --epochs 1 --batch 8 --seed 3 "+
 			"--backend exec -- %s %s --model %s --size %d --device cpu", run, py, plugin, c.model, size), nil)
 		t.Log(stderr)
 		if code != 0 {

@@ -958,8 +958,8 @@ def train(args):
     else:
         # Debian's torch 1.13 starts with one OpenMP thread (its
         # omp_get_max_threads() is 1 here): use every core we may run on,
-        # twice the speed on two cores.
-        torch.set_num_threads(len(os.sched_getaffinity(0)))
+        # twice the speed on two cores, unless OMP_NUM_THREADS says how many.
+        torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS") or len(os.sched_getaffinity(0))))
     torch.manual_seed(job["seed"])
     shuffle_gen = torch.Generator().manual_seed(job["seed"])
     aug_gen = torch.Generator(device=device).manual_seed(job["seed"] + 1)
