@@ -26,11 +26,12 @@
 ALL_DIR ?= build/all
 AAF ?=
 FOLDS ?= 5
-EPOCHS ?= 20
+# EPOCHS and TRAIN_FLAGS empty: facet-train's defaults (40 epochs; see its --help).
+EPOCHS ?=
 PSEUDO ?= 0.9
 AGE_BINS ?= 30,58
 FIX ?= corrections/competition.csv
-TRAIN_FLAGS ?= --lr 1e-3 --class-weights auto --age-smoothing 0.1 --patience 5
+TRAIN_FLAGS ?=
 
 # TRAINER=facet trains facet's network with the gorgonia back end;
 # TRAINER=torch hands every fold to the PyTorch plugin (on a GPU when there
@@ -89,11 +90,11 @@ $(A)/eval.arrow: | build
 # from its last checkpoint (last.safetensors, or the plugin's last.pt) when
 # that is newer than the data it trains on.
 $(A)/r1/fold%/oof.arrow: $(A)/train.arrow
-	bin/facet-train --out $(@D) --folds $(A)/folds --fold $* --epochs $(EPOCHS) $(TRAIN_FLAGS) \
+	bin/facet-train --out $(@D) --folds $(A)/folds --fold $* $(if $(EPOCHS),--epochs $(EPOCHS)) $(TRAIN_FLAGS) \
 		$$([ $(@D)/$(LAST) -nt $< ] && echo --resume) $(TRAINER_ARGS)
 
 $(A)/r2/fold%/oof.arrow: $(A)/r2/data/fold%.train.arrow
-	bin/facet-train --out $(@D) --train $< --val $(A)/folds/fold$*.val.arrow --epochs $(EPOCHS) $(TRAIN_FLAGS) \
+	bin/facet-train --out $(@D) --train $< --val $(A)/folds/fold$*.val.arrow $(if $(EPOCHS),--epochs $(EPOCHS)) $(TRAIN_FLAGS) \
 		$$([ $(@D)/$(LAST) -nt $< ] && echo --resume) $(TRAINER_ARGS)
 
 $(A)/r2/data/fold%.train.arrow: $(A)/pseudo.arrow
