@@ -1,12 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"os"
 	"path/filepath"
 	"testing"
-
-	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/boostershot/facet/internal/dataset"
 	"github.com/boostershot/facet/internal/label"
@@ -30,19 +27,7 @@ func realTable(t *testing.T, specs ...string) []byte {
 		}
 		samples = append(samples, res.Samples...)
 	}
-	schema := table.NewSchema(label.DefaultBins)
-	var buf bytes.Buffer
-	w, _ := table.NewWriter(&buf, schema, table.Stream)
-	for _, rec := range table.Records(memory.DefaultAllocator, schema, samples) {
-		if err := w.Write(rec); err != nil {
-			t.Fatal(err)
-		}
-		rec.Release()
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return streamOf(t, samples, label.DefaultBins)
 }
 
 // make real's split: the non-Asian faces as training-only rows leave the

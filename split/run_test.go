@@ -31,19 +31,7 @@ func sampleTable(t *testing.T, persons int) []byte {
 			samples = append(samples, s)
 		}
 	}
-	schema := table.NewSchema(bins)
-	var buf bytes.Buffer
-	w, _ := table.NewWriter(&buf, schema, table.Stream)
-	for _, rec := range table.Records(memory.DefaultAllocator, schema, samples) {
-		if err := w.Write(rec); err != nil {
-			t.Fatal(err)
-		}
-		rec.Release()
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return streamOf(t, samples, bins)
 }
 
 func runSplit(t *testing.T, stdin []byte, args ...string) ([]byte, string, error) {
@@ -182,4 +170,25 @@ func TestSplitBadInput(t *testing.T) {
 	if err != nil || !strings.Contains(stderr, "warning: class") {
 		t.Errorf("thin class: err %v, stderr:\n%s", err, stderr)
 	}
+}
+
+// streamOf writes samples as an Arrow IPC stream.
+func streamOf(t testing.TB, samples []table.Sample, bins label.Bins) []byte {
+	t.Helper()
+	schema := table.NewSchema(bins)
+	var buf bytes.Buffer
+	w, err := table.NewWriter(&buf, schema, table.Stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rec := range table.Records(memory.DefaultAllocator, schema, samples) {
+		if err := w.Write(rec); err != nil {
+			t.Fatal(err)
+		}
+		rec.Release()
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
 }

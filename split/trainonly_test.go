@@ -11,7 +11,6 @@ import (
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/boostershot/facet/internal/cli"
 	"github.com/boostershot/facet/internal/label"
@@ -56,19 +55,7 @@ func mixedTable(t *testing.T, persons, extra, shared int, withExtra bool) []byte
 	for n := extra/2 + persons; n < extra; n++ {
 		addExtra(fmt.Sprintf("aaf/%05d", n), fmt.Sprintf("aaf/%05d", n), n)
 	}
-	schema := table.NewSchema(bins)
-	var buf bytes.Buffer
-	w, _ := table.NewWriter(&buf, schema, table.Stream)
-	for _, rec := range table.Records(memory.DefaultAllocator, schema, samples) {
-		if err := w.Write(rec); err != nil {
-			t.Fatal(err)
-		}
-		rec.Release()
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return streamOf(t, samples, bins)
 }
 
 // rowFolds reads id -> fold, and id -> column value, from a table.
