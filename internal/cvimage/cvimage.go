@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"image"
 	"os"
+	"runtime"
 
 	"gocv.io/x/gocv"
 
@@ -41,12 +42,19 @@ func Load(path string, size int) (*augment.Image, error) {
 
 // SaveJPEG encodes img as JPEG at quality and writes it atomically.
 func SaveJPEG(path string, img *augment.Image, quality int) error {
-	m, err := gocv.NewMatFromBytes(img.H, img.W, gocv.MatTypeCV8UC3, img.BGR())
+	// gocv's NewMatFromBytes wraps the Go slice without copying it, and
+	// nothing on the Go side refers to it afterwards: without KeepAlive the
+	// collector may free it before the encoder reads it, and the file gets
+	// whatever was written there since (seen as augment's TestShards
+	// failing now and then).
+	bgr := img.BGR()
+	m, err := gocv.NewMatFromBytes(img.H, img.W, gocv.MatTypeCV8UC3, bgr)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
 	buf, err := gocv.IMEncodeWithParams(gocv.JPEGFileExt, m, []int{gocv.IMWriteJpegQuality, quality})
+	runtime.KeepAlive(bgr)
 	if err != nil || len(buf) == 0 {
 		return fmt.Errorf("encoding %s: %v", path, err)
 	}
