@@ -5,9 +5,6 @@ import (
 	"io"
 	"strconv"
 
-	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
-
 	"github.com/boostershot/facet/internal/dup"
 	"github.com/boostershot/facet/internal/label"
 )
@@ -36,24 +33,11 @@ func duplicateGroups(in *input, maxDist int) ([]int, error) {
 		}
 		return groups, nil
 	}
-	idx := in.schema.FieldIndices(dup.ColHash)
-	if len(idx) != 1 || maxDist <= 0 {
-		return nil, nil
+	groups, err := dup.TableGroups(in.recs, maxDist)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", in.name, err)
 	}
-	if !arrow.TypeEqual(in.schema.Field(idx[0]).Type, arrow.PrimitiveTypes.Uint64) {
-		return nil, fmt.Errorf("%s: column %s is %s, want uint64", in.name, dup.ColHash, in.schema.Field(idx[0]).Type)
-	}
-	var hashes []dup.Hash
-	var ok []bool
-	sources := in.optionalStrings("source")
-	for _, rec := range in.recs {
-		a := rec.Column(idx[0]).(*array.Uint64)
-		for i := range a.Len() {
-			hashes = append(hashes, dup.Hash(a.Value(i)))
-			ok = append(ok, a.IsValid(i) && (sources == nil || sources[len(ok)] != "augment"))
-		}
-	}
-	return dup.Groups(len(hashes), dup.Near(hashes, ok, maxDist)), nil
+	return groups, nil
 }
 
 // dupRow is one row whose label its duplicates disagree with.

@@ -44,27 +44,18 @@ type dups struct {
 // person: they are left out.
 func linkDuplicates(recs []arrow.RecordBatch, p *fold.Problem, o dupOptions) (*dups, error) {
 	d := &dups{distance: o.distance}
-	if o.distance <= 0 || len(recs[0].Schema().FieldIndices(dup.ColHash)) != 1 {
-		return d, nil
+	group, err := dup.TableGroups(recs, o.distance)
+	if err != nil || group == nil {
+		return d, err
 	}
-	d.on = true
-	var hashes []dup.Hash
-	var ok []bool
+	d.on, d.group = true, group
 	var labels []dup.Labels
 	for _, rec := range recs {
-		col := rec.Column(rec.Schema().FieldIndices(dup.ColHash)[0])
-		hs, isU64 := col.(*array.Uint64)
-		if !isU64 {
-			return nil, fmt.Errorf("column %s is %s, want uint64 (facet-crop's perceptual hash)", dup.ColHash, col.DataType())
-		}
-		for i, s := range table.Samples(rec) {
-			hashes = append(hashes, dup.Hash(hs.Value(i)))
-			ok = append(ok, hs.IsValid(i) && s.Source != "augment")
+		for _, s := range table.Samples(rec) {
 			labels = append(labels, dup.Labels{Mask: s.Mask, Gender: s.Gender, AgeGroup: s.AgeGroup, Age: s.Age})
 			d.ids = append(d.ids, s.ID)
 		}
 	}
-	d.group = dup.Groups(len(hashes), dup.Near(hashes, ok, o.distance))
 	d.conflicts = dup.Conflicts(d.group, labels, dup.DefaultAgeGap)
 	// Join the groups of duplicates, then number the joined groups in
 	// order of first appearance.
