@@ -47,7 +47,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "plugins"))
 import torch_train as tt  # noqa: E402
 
 # internal/nn.DefaultConfig, and internal/augment's DefaultSpec, MeanRGB and StdRGB.
-CONFIG = {"input_size": 64, "width": 16, "blocks": [1, 1, 1, 1], "heads": "three", "seed": 1, "lr": 1e-4,
+CONFIG = {"input_size": 64, "width": 16, "blocks": [1, 1, 1, 1], "heads": "three", "seed": 1, "lr": 1e-3, "schedule": "exp",
           "lr_decay": 0.95, "weight_decay": 1e-4, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8, "bn_momentum": 0.1,
           "bn_epsilon": 1e-5, "loss": "ce", "focal_gamma": 2, "label_smoothing": 0, "age_smoothing": 0.1,
           "predict_batch": 32}

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/boostershot/facet/internal/nn"
 )
 
 // --preset sets the flags the command line leaves alone; what is given
@@ -36,7 +38,7 @@ func TestPreset(t *testing.T) {
 		epochs   int
 		weights  string
 	}{
-		{"defaults", []string{"--epochs", "1"}, defaultLR, defaultSchedule, defaultPatience, 1, defaultClassWeights},
+		{"defaults", []string{"--epochs", "1"}, nn.DefaultConfig().LR, nn.DefaultConfig().Schedule, defaultPatience, 1, defaultClassWeights},
 		{"seed", []string{"--preset", "seed", "--epochs", "1"}, 1e-4, "exp", 5, 1, ""},
 		{"seed with its lr given", []string{"--preset", "seed", "--lr", "3e-3", "--epochs", "1"}, 3e-3, "exp", 5, 1, ""},
 	}

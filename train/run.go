@@ -97,9 +97,6 @@ type runConfig struct {
 // "Choosing the defaults"). --preset seed gives the competition team's.
 const (
 	defaultEpochs       = 40
-	defaultLR           = 1e-3
-	defaultSchedule     = "exp"
-	defaultWarmup       = 0
 	defaultPatience     = 0
 	defaultClassWeights = "auto"
 )
@@ -130,10 +127,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.IntVar(&o.width, "width", def.Width, "channels of the first stage")
 	fs.StringVar(&o.heads, "heads", def.Heads, "head layout: three or single18")
 	fs.StringVar(&o.preset, "preset", "", "named settings for the flags not given: seed (the competition team's, for fine-tuning a pretrained model)")
-	fs.Float64Var(&o.lr, "lr", defaultLR, "Adam learning rate")
-	fs.StringVar(&o.schedule, "schedule", defaultSchedule, "learning-rate schedule after the warm-up: exp (lr * lr-decay^epoch) or cosine (towards 0 at the last epoch)")
+	fs.Float64Var(&o.lr, "lr", def.LR, "Adam learning rate")
+	fs.StringVar(&o.schedule, "schedule", def.Schedule, "learning-rate schedule after the warm-up: exp (lr * lr-decay^epoch) or cosine (towards 0 at the last epoch)")
 	fs.Float64Var(&o.lrDecay, "lr-decay", def.LRDecay, "the exp schedule's factor per epoch")
-	fs.IntVar(&o.warmup, "warmup", defaultWarmup, "epochs of linear learning-rate warm-up")
+	fs.IntVar(&o.warmup, "warmup", def.Warmup, "epochs of linear learning-rate warm-up")
 	fs.Float64Var(&o.weightDecay, "weight-decay", def.WeightDecay, "L2 weight decay of conv and linear weights")
 	fs.StringVar(&o.loss, "loss", def.Loss, "loss: ce or focal")
 	fs.Float64Var(&o.ageSmoothing, "age-smoothing", def.AgeSmoothing, "label smoothing of the age head towards the neighbouring age class")

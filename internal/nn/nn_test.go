@@ -88,7 +88,9 @@ func TestLRSchedule(t *testing.T) {
 			t.Errorf("LR(epoch %d) = %g, want %g", c.epoch, got, c.want)
 		}
 	}
-	m, err := New(tinyConfig())
+	cfg := tinyConfig()
+	cfg.LR = 1e-4
+	m, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
