@@ -318,6 +318,9 @@ var cropFields = []arrow.Field{
 	// crop_hash: the crop's 64-bit perceptual hash (internal/dup), null
 	// without a crop; facet-split links rows whose hashes are near.
 	{Name: dup.ColHash, Type: arrow.PrimitiveTypes.Uint64, Nullable: true},
+	// crop_hash_edges: the hashes of the crop with a little cut off each
+	// edge (dup.Edges), by which a copy cropped tighter still links.
+	{Name: dup.ColEdges, Type: dup.EdgesType, Nullable: true},
 }
 
 // extend adds the crop columns for outcomes to rec.
@@ -336,6 +339,8 @@ func extend(rec arrow.RecordBatch, outcomes []crop.Outcome) (arrow.RecordBatch, 
 	angle := b.Field(12).(*array.Float32Builder)
 	errs := b.Field(13).(*array.StringBuilder)
 	hash := b.Field(14).(*array.Uint64Builder)
+	edges := b.Field(15).(*array.ListBuilder)
+	edgev := edges.ValueBuilder().(*array.Uint64Builder)
 	for _, oc := range outcomes {
 		if oc.Reason != "" {
 			path.AppendNull()
@@ -352,6 +357,7 @@ func extend(rec arrow.RecordBatch, outcomes []crop.Outcome) (arrow.RecordBatch, 
 			angle.Append(0)
 			errs.Append(oc.Reason + ": " + oc.Detail)
 			hash.AppendNull()
+			edges.AppendNull()
 			continue
 		}
 		m := oc.Meta
@@ -377,6 +383,14 @@ func extend(rec arrow.RecordBatch, outcomes []crop.Outcome) (arrow.RecordBatch, 
 		angle.Append(float32(m.Angle))
 		errs.AppendNull()
 		hash.Append(m.Hash)
+		if m.Edges == nil {
+			edges.AppendNull()
+		} else {
+			edges.Append(true)
+			for _, h := range m.Edges {
+				edgev.Append(uint64(h))
+			}
+		}
 	}
 	cols := b.NewRecordBatch()
 	defer cols.Release()

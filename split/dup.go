@@ -22,7 +22,7 @@ type dupOptions struct {
 
 func (o *dupOptions) flags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.distance, "dup-distance", dup.DefaultDistance,
-		"rows whose crop_hash differ in at most `N` bits are duplicates and stay in one fold (0: off)")
+		"rows whose crop_hash (or crop_hash_edges) differ in at most `N` bits are duplicates and stay in one fold (0: off)")
 }
 
 // dups is what the duplicate pass found: each row's group (its first

@@ -32,7 +32,10 @@ Rows whose stratification columns are unknown (-1) are spread by group
 like any other class.
 
 When the table has facet-crop's crop_hash, rows whose hashes differ in at
-most --dup-distance bits are duplicates: their groups are joined, so a
+most --dup-distance bits are duplicates (with crop_hash_edges, also when
+one crop's hash cut a little tighter on one edge is that near the
+other's: copies cropped a few percent differently): their groups are
+joined, so a
 duplicate never straddles train and validation, and a dup_group column
 (the id of the group's first row; null when alone) says which rows were
 linked. The report counts the groups and those whose labels conflict.

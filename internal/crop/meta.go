@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"hash/crc32"
 	"image"
+
+	"github.com/boostershot/facet/internal/dup"
 )
 
 // Meta is what a crop file says about itself.
@@ -29,6 +31,9 @@ type Meta struct {
 	// pixels before encoding; 0 in crops made before it was recorded,
 	// which a resume hashes from the decoded file.
 	Hash uint64 `json:"hash,omitempty"`
+	// Edges are the hashes of the same pixels with a little cut off each
+	// edge (dup.Edges), recorded with Hash.
+	Edges *dup.Edges `json:"edges,omitempty"`
 }
 
 const metaTag = "facet-crop/1"

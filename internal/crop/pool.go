@@ -184,7 +184,8 @@ func (p *Pool) one(chain *face.Chain, job Job) Outcome {
 	}
 	defer cropped.Close()
 	t2 := time.Now()
-	m.Hash = uint64(hashMat(cropped, p.cfg.HashArea()))
+	h, e := hashMat(cropped, p.cfg.HashArea())
+	m.Hash, m.Edges = uint64(h), &e
 	chain.Time["hash"] += time.Since(t2)
 	if err := p.write(dst, cropped, m); err != nil {
 		return fail(ReasonWrite, "%v", err)
@@ -233,9 +234,10 @@ func (g Geometry) HashArea() image.Rectangle {
 	return image.Rect(lo, lo, lo+side, lo+side)
 }
 
-// hashMat is the perceptual hash of area of a BGR (or grey) crop: its
-// grey pixels, as OpenCV converts them (the luma a JPEG of it stores).
-func hashMat(crop gocv.Mat, area image.Rectangle) dup.Hash {
+// hashMat is the perceptual hash of area of a BGR (or grey) crop and its
+// edges: its grey pixels, as OpenCV converts them (the luma a JPEG of it
+// stores).
+func hashMat(crop gocv.Mat, area image.Rectangle) (dup.Hash, dup.Edges) {
 	area = area.Intersect(image.Rect(0, 0, crop.Cols(), crop.Rows()))
 	img := crop.Region(area)
 	defer img.Close()
@@ -247,7 +249,7 @@ func hashMat(crop gocv.Mat, area image.Rectangle) dup.Hash {
 		gocv.CvtColor(img, &grey, gocv.ColorBGRToGray)
 	}
 	pix := grey.ToBytes()
-	return dup.FromGray(pix, grey.Cols(), grey.Rows(), grey.Cols())
+	return dup.FromGray(pix, grey.Cols(), grey.Rows(), grey.Cols()), dup.EdgesFromGray(pix, grey.Cols(), grey.Rows(), grey.Cols())
 }
 
 // write encodes the crop with its metadata and puts it in place
@@ -288,11 +290,12 @@ func (p *Pool) reusable(dst, src string) (Meta, bool) {
 	if err != nil || img.Bounds().Dx() != p.cfg.Size || img.Bounds().Dy() != p.cfg.Size {
 		return Meta{}, false
 	}
-	if m.Hash == 0 {
+	if m.Hash == 0 || m.Edges == nil {
 		if sub, ok := img.(interface {
 			SubImage(image.Rectangle) image.Image
 		}); ok {
-			m.Hash = uint64(dup.FromImage(sub.SubImage(p.cfg.HashArea().Add(img.Bounds().Min))))
+			h, e := dup.FromImageEdges(sub.SubImage(p.cfg.HashArea().Add(img.Bounds().Min)))
+			m.Hash, m.Edges = uint64(h), &e
 		}
 	}
 	return m, true
