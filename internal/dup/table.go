@@ -12,6 +12,16 @@ import (
 // EdgesType is the Arrow type of the crop_hash_edges column.
 var EdgesType = arrow.ListOf(arrow.PrimitiveTypes.Uint64)
 
+// Reading a table converts what other tools write for the hash columns
+// (int64 hashes, large lists) to facet's types.
+func init() {
+	table.Declare(
+		arrow.Field{Name: ColHash, Type: arrow.PrimitiveTypes.Uint64},
+		arrow.Field{Name: ColEdges, Type: EdgesType},
+		arrow.Field{Name: ColGroup, Type: arrow.BinaryTypes.String},
+	)
+}
+
 // TableGroups is the duplicate group (see Groups) of every row of recs, a
 // table's batches in order: rows whose crop_hash lie within maxDist bits
 // (by Dist, with crop_hash_edges when the table has them). Rows without a

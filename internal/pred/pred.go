@@ -149,6 +149,10 @@ var Fields = []arrow.Field{
 	{Name: ColPredAge, Type: arrow.PrimitiveTypes.Int8},
 }
 
+// Reading a table converts what other tools write for these columns
+// (float64 probabilities, large lists, int64 predictions) to Fields.
+func init() { table.Declare(Fields...) }
+
 // Schema returns s with the prediction columns (replacing any it had).
 func Schema(s *arrow.Schema) *arrow.Schema { return table.ExtendSchema(s, Fields) }
 

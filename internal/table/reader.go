@@ -52,7 +52,9 @@ type Reader struct {
 	rec    arrow.RecordBatch
 	rows   int64
 	err    error
-	closer io.Closer // the file Open opened, if any
+	closer io.Closer         // the file Open opened, if any
+	conv   *conversion       // other writers' types to facet's (convert.go)
+	owned  arrow.RecordBatch // the current batch when conv made it
 }
 
 // NewReader detects the format of r and reads its schema. It checks the
@@ -78,7 +80,11 @@ func NewReader(r io.Reader, required ...string) (*Reader, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := Check(tr.schema, required...); err != nil {
+	if tr.conv, err = planConversion(tr.schema); err == nil {
+		tr.schema = tr.conv.schema
+		err = Check(tr.schema, required...)
+	}
+	if err != nil {
 		tr.Release()
 		return nil, err
 	}
@@ -172,6 +178,10 @@ func (r *Reader) Next() (ok bool) {
 	if r.err != nil {
 		return false
 	}
+	if r.owned != nil {
+		r.owned.Release()
+		r.owned, r.rec = nil, nil
+	}
 	defer func() {
 		if p := recover(); p != nil {
 			r.rec, r.err = nil, fmt.Errorf("after %d rows: %w", r.rows, damaged(fmt.Errorf("%v", p)))
@@ -210,6 +220,14 @@ func (r *Reader) Next() (ok bool) {
 		r.err = fmt.Errorf("after %d rows: %w", r.rows, damaged(err))
 		return false
 	}
+	if r.conv.any {
+		conv, err := r.conv.apply(rec, r.rows)
+		if err != nil {
+			r.err = err
+			return false
+		}
+		rec, r.owned = conv, conv
+	}
 	r.rec = rec
 	r.rows += rec.NumRows()
 	return true
@@ -227,6 +245,10 @@ func (r *Reader) Err() error { return r.err }
 
 // Release frees the reader's resources.
 func (r *Reader) Release() {
+	if r.owned != nil {
+		r.owned.Release()
+		r.owned = nil
+	}
 	if r.stream != nil {
 		r.stream.Release()
 	}

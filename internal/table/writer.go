@@ -3,9 +3,11 @@ package table
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/csv"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -45,33 +47,120 @@ func FormatFor(path string, csvOut bool) Format {
 	return Stream
 }
 
-// Writer writes record batches in one Format.
+// Writer writes record batches in one Format. Unknown labels and ages
+// (-1 inside facet) are written as nulls (see convert.go).
 type Writer struct {
 	stream *ipc.Writer
 	file   *ipc.FileWriter
 	csv    *csv.Writer
 	rows   int64
+	schema *arrow.Schema // as written: the unknown-as-null columns nullable
+	nulled []int         // the columns whose -1 become nulls
 }
 
 // NewWriter starts a table of schema on w.
 func NewWriter(w io.Writer, schema *arrow.Schema, f Format) (*Writer, error) {
+	out := &Writer{}
+	out.schema, out.nulled = nullableUnknowns(schema)
+	schema = out.schema
 	switch f {
 	case Stream:
-		return &Writer{stream: ipc.NewWriter(w, ipc.WithSchema(schema), ipc.WithAllocator(memory.DefaultAllocator))}, nil
+		out.stream = ipc.NewWriter(w, ipc.WithSchema(schema), ipc.WithAllocator(memory.DefaultAllocator))
 	case File:
 		fw, err := ipc.NewFileWriter(w, ipc.WithSchema(schema), ipc.WithAllocator(memory.DefaultAllocator))
 		if err != nil {
 			return nil, fmt.Errorf("starting Arrow file: %w", err)
 		}
-		return &Writer{file: fw}, nil
+		out.file = fw
 	case CSV:
-		return &Writer{csv: csv.NewWriter(w, schema, csv.WithHeader(true), csv.WithNullWriter(""))}, nil
+		out.csv = csv.NewWriter(w, schema, csv.WithHeader(true), csv.WithNullWriter(""))
+	default:
+		return nil, fmt.Errorf("unknown table format %d", f)
 	}
-	return nil, fmt.Errorf("unknown table format %d", f)
+	return out, nil
+}
+
+// nullableUnknowns is schema with its integer label and age columns
+// nullable, and their indices.
+func nullableUnknowns(schema *arrow.Schema) (*arrow.Schema, []int) {
+	fields := schema.Fields()
+	var idx []int
+	for i, f := range fields {
+		if unknownIsNull[f.Name] && isInteger(f.Type) {
+			fields[i].Nullable = true
+			idx = append(idx, i)
+		}
+	}
+	if idx == nil {
+		return schema, nil
+	}
+	md := schema.Metadata()
+	return arrow.NewSchema(fields, &md), idx
+}
+
+// unknownsAsNulls is rec with the -1 of its unknown-as-null columns
+// turned into nulls, in the writer's schema.
+func (w *Writer) unknownsAsNulls(rec arrow.RecordBatch) (arrow.RecordBatch, error) {
+	if rec.NumCols() != int64(w.schema.NumFields()) {
+		return nil, fmt.Errorf("writing table: a batch of %d columns in a table of %d", rec.NumCols(), w.schema.NumFields())
+	}
+	cols := slices.Clone(rec.Columns())
+	var made []arrow.Array
+	defer func() {
+		for _, a := range made {
+			a.Release()
+		}
+	}()
+	for _, i := range w.nulled {
+		if i >= len(cols) || !arrow.TypeEqual(cols[i].DataType(), w.schema.Field(i).Type) {
+			return nil, fmt.Errorf("writing table: column %d is not %s", i, w.schema.Field(i).Type)
+		}
+		a, err := minusOneAsNull(cols[i])
+		if err != nil {
+			return nil, err
+		}
+		made = append(made, a)
+		cols[i] = a
+	}
+	return array.NewRecordBatch(w.schema, cols, rec.NumRows()), nil
+}
+
+// minusOneAsNull is a copy of an integer array with -1 as null.
+func minusOneAsNull(a arrow.Array) (arrow.Array, error) {
+	b := array.NewBuilder(memory.DefaultAllocator, a.DataType())
+	defer b.Release()
+	b.Reserve(a.Len())
+	for i := range a.Len() {
+		n, _ := numberAt(a, i)
+		if a.IsNull(i) || n.i == -1 {
+			b.AppendNull()
+			continue
+		}
+		switch bb := b.(type) {
+		case *array.Int8Builder:
+			bb.Append(int8(n.i))
+		case *array.Int16Builder:
+			bb.Append(int16(n.i))
+		case *array.Int32Builder:
+			bb.Append(int32(n.i))
+		case *array.Int64Builder:
+			bb.Append(n.i)
+		default:
+			return nil, fmt.Errorf("writing table: unknowns of %s cannot be nulls", a.DataType())
+		}
+	}
+	return b.NewArray(), nil
 }
 
 // Write appends one record batch.
 func (w *Writer) Write(rec arrow.RecordBatch) error {
+	if w.nulled != nil {
+		var err error
+		if rec, err = w.unknownsAsNulls(rec); err != nil {
+			return err
+		}
+		defer rec.Release()
+	}
 	var err error
 	switch {
 	case w.stream != nil:
