@@ -92,10 +92,10 @@ vet:
 	$(GO) vet ./...
 	$(GO) vet -tags '$(GOTAGS)' ./internal/nn
 
-## interop: the npm apache-arrow package, for the test that a facet table reads in another Arrow implementation
+## interop: the npm apache-arrow and @duckdb/node-api packages, for the tests that facet tables read in another Arrow implementation and in DuckDB (Parquet both ways)
 interop:
 	@if ! command -v npm >/dev/null; then echo "interop: npm not found, the interoperability test will skip"; \
-	elif npm ci --prefix interop --no-audit --no-fund --loglevel=error >/dev/null; then echo "interop: apache-arrow (npm) ready"; \
+	elif npm ci --prefix interop --no-audit --no-fund --loglevel=error >/dev/null; then echo "interop: apache-arrow and DuckDB (npm) ready"; \
 	else echo "interop: npm ci failed (registry unreachable?), the interoperability test will skip"; fi
 
 ## fuzz: every Fuzz* target of the repository for $(FUZZTIME) each (go test runs one target an invocation)

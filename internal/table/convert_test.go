@@ -83,9 +83,15 @@ func TestReadOtherWritersTypes(t *testing.T) {
 			_ = d.AppendString("p1")
 			d.AppendNull()
 		},
-		func(b array.Builder) { b.(*array.Int64Builder).AppendValues([]int64{0, 2, 0}, []bool{true, true, false}) },
-		func(b array.Builder) { b.(*array.Uint8Builder).AppendValues([]uint8{1, 0, 0}, []bool{true, true, false}) },
-		func(b array.Builder) { b.(*array.Int32Builder).AppendValues([]int32{2, 0, 0}, []bool{true, true, false}) },
+		func(b array.Builder) {
+			b.(*array.Int64Builder).AppendValues([]int64{0, 2, 0}, []bool{true, true, false})
+		},
+		func(b array.Builder) {
+			b.(*array.Uint8Builder).AppendValues([]uint8{1, 0, 0}, []bool{true, true, false})
+		},
+		func(b array.Builder) {
+			b.(*array.Int32Builder).AppendValues([]int32{2, 0, 0}, []bool{true, true, false})
+		},
 		func(b array.Builder) {
 			b.(*array.Float64Builder).AppendValues([]float64{70, math.NaN(), 0}, []bool{true, true, false})
 		},
@@ -279,5 +285,50 @@ func TestUnknownsWrittenAsNulls(t *testing.T) {
 	}
 	if got[0].Mask != 1 || got[0].Gender != -1 || got[0].AgeGroup != -1 || got[0].Label != -1 || got[0].Age != -1 {
 		t.Errorf("read back %+v", got[0])
+	}
+}
+
+// TestParquetRoundTrip writes samples as Parquet and reads them back:
+// the same rows, facet's types, the schema metadata (age bins) kept, and
+// unknowns null in the file.
+func TestParquetRoundTrip(t *testing.T) {
+	bins := label.Bins{30, 58}
+	samples := testSamples(5)
+	samples[1].Gender, samples[1].Label = -1, -1
+	schema := NewSchema(bins)
+	var buf bytes.Buffer
+	w, err := NewWriter(&buf, schema, FormatFor("x.parquet", false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rec := range Records(memory.DefaultAllocator, schema, samples) {
+		if err := w.Write(rec); err != nil {
+			t.Fatal(err)
+		}
+		rec.Release()
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(buf.Bytes(), []byte("PAR1")) {
+		t.Fatalf("not Parquet: starts % x", buf.Bytes()[:8])
+	}
+	got, gotSchema, err := readSamples(t, buf.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(samples) {
+		t.Fatalf("%d rows back, want %d", len(got), len(samples))
+	}
+	for i := range samples {
+		if got[i] != samples[i] {
+			t.Errorf("row %d: %+v, want %+v", i, got[i], samples[i])
+		}
+	}
+	if b, err := AgeBins(gotSchema); err != nil || b != bins {
+		t.Errorf("age bins %v (%v), want %v", b, err, bins)
+	}
+	if f, _ := gotSchema.FieldsByName(ColMask); !arrow.TypeEqual(f[0].Type, arrow.PrimitiveTypes.Int8) {
+		t.Errorf("mask read as %s", f[0].Type)
 	}
 }

@@ -14,6 +14,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 )
 
 var (
@@ -55,6 +57,9 @@ type Reader struct {
 	closer io.Closer         // the file Open opened, if any
 	conv   *conversion       // other writers' types to facet's (convert.go)
 	owned  arrow.RecordBatch // the current batch when conv made it
+	// parquet reads a Parquet file (parquet.go), parquetFile is the file.
+	parquet     pqarrow.RecordReader
+	parquetFile *file.Reader
 }
 
 // NewReader detects the format of r and reads its schema. It checks the
@@ -74,6 +79,8 @@ func NewReader(r io.Reader, required ...string) (*Reader, error) {
 		tr, err = newFileReader(r, br)
 	case bytes.HasPrefix(head, streamMarker):
 		tr, err = newStreamReader(br)
+	case bytes.HasPrefix(head, parquetMagic):
+		tr, err = newParquetReader(r, br)
 	default:
 		return nil, notArrow(head)
 	}
@@ -93,9 +100,9 @@ func NewReader(r io.Reader, required ...string) (*Reader, error) {
 
 func notArrow(head []byte) error {
 	if utf8.Valid(head) {
-		return fmt.Errorf("input is not an Arrow table: it starts with text %q (facet programs read Arrow IPC; CSV is only an output for people)", head)
+		return fmt.Errorf("input is not an Arrow table: it starts with text %q (facet programs read Arrow IPC and Parquet; CSV is only an output for people)", head)
 	}
-	return fmt.Errorf("input is not an Arrow IPC stream or file (starts with bytes % x)", head)
+	return fmt.Errorf("input is not an Arrow IPC stream or file, nor Parquet (starts with bytes % x)", head)
 }
 
 // ipcOptions are the options of every arrow-go reader: the limits are
@@ -189,7 +196,14 @@ func (r *Reader) Next() (ok bool) {
 		}
 	}()
 	var rec arrow.RecordBatch
-	if r.file != nil {
+	switch {
+	case r.parquet != nil:
+		var err error
+		if rec, err = r.nextParquet(); err != nil || rec == nil {
+			r.err = err
+			return false
+		}
+	case r.file != nil:
 		if r.next >= len(r.blocks) {
 			return false
 		}
@@ -203,7 +217,7 @@ func (r *Reader) Next() (ok bool) {
 			return false
 		}
 		r.next++
-	} else {
+	default:
 		if !r.stream.Next() {
 			if err := r.stream.Err(); err != nil {
 				r.err = fmt.Errorf("reading Arrow stream after %d rows: %w", r.rows, r.framer.cause(err))
@@ -251,6 +265,10 @@ func (r *Reader) Release() {
 	}
 	if r.stream != nil {
 		r.stream.Release()
+	}
+	if r.parquet != nil {
+		r.parquet.Release()
+		_ = r.parquetFile.Close()
 	}
 	if r.file != nil {
 		_ = r.file.Close()

@@ -211,7 +211,8 @@ func TestCSV(t *testing.T) {
 }
 
 func TestFormatFor(t *testing.T) {
-	for path, want := range map[string]Format{"": Stream, "-": Stream, "x.arrow": File, "X.FEATHER": File, "x.arrows": Stream} {
+	for path, want := range map[string]Format{"": Stream, "-": Stream, "x.arrow": File, "X.FEATHER": File, "x.arrows": Stream,
+		"x.parquet": Parquet, "x.PQ": Parquet, "out.csv": CSV} {
 		if got := FormatFor(path, false); got != want {
 			t.Errorf("FormatFor(%q) = %v, want %v", path, got, want)
 		}

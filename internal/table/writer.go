@@ -11,26 +11,30 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/csv"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 )
 
 // Format is how a table is written.
 type Format int
 
 // The formats: an IPC stream for pipes, an IPC file for files at rest
-// (pyarrow, polars and DuckDB open it directly), CSV for people.
+// (pyarrow and polars open it directly), CSV for people, Parquet for
+// DuckDB, pandas and Spark (parquet.go).
 const (
 	Stream Format = iota
 	File
 	CSV
+	Parquet
 )
 
 func (f Format) String() string {
-	return [...]string{"arrow stream", "arrow file", "csv"}[f]
+	return [...]string{"arrow stream", "arrow file", "csv", "parquet"}[f]
 }
 
-// FormatFor picks the format of an output: CSV when asked, the IPC file
-// format for a named file ending in .arrow, .feather or .ipc, and the
-// stream format otherwise (stdout, .arrows).
+// FormatFor picks the format of an output: CSV when asked or for a named
+// file ending in .csv, the IPC file format for .arrow, .feather or .ipc,
+// Parquet for .parquet or .pq, and the stream format otherwise (stdout,
+// .arrows).
 func FormatFor(path string, csvOut bool) Format {
 	switch {
 	case csvOut:
@@ -44,6 +48,12 @@ func FormatFor(path string, csvOut bool) Format {
 			return File
 		}
 	}
+	switch {
+	case strings.HasSuffix(p, ".parquet"), strings.HasSuffix(p, ".pq"):
+		return Parquet
+	case strings.HasSuffix(p, ".csv"):
+		return CSV
+	}
 	return Stream
 }
 
@@ -53,6 +63,7 @@ type Writer struct {
 	stream *ipc.Writer
 	file   *ipc.FileWriter
 	csv    *csv.Writer
+	pq     *pqarrow.FileWriter
 	rows   int64
 	schema *arrow.Schema // as written: the unknown-as-null columns nullable
 	nulled []int         // the columns whose -1 become nulls
@@ -74,6 +85,14 @@ func NewWriter(w io.Writer, schema *arrow.Schema, f Format) (*Writer, error) {
 		out.file = fw
 	case CSV:
 		out.csv = csv.NewWriter(w, schema, csv.WithHeader(true), csv.WithNullWriter(""))
+	case Parquet:
+		// pqarrow closes a writer that has a Close method (stdout, say):
+		// hide it; the output is the caller's to close.
+		pq, err := newParquetWriter(struct{ io.Writer }{w}, schema)
+		if err != nil {
+			return nil, err
+		}
+		out.pq = pq
 	default:
 		return nil, fmt.Errorf("unknown table format %d", f)
 	}
@@ -167,6 +186,8 @@ func (w *Writer) Write(rec arrow.RecordBatch) error {
 		err = w.stream.Write(rec)
 	case w.file != nil:
 		err = w.file.Write(rec)
+	case w.pq != nil:
+		err = w.pq.WriteBuffered(rec)
 	default:
 		err = w.csv.Write(rec)
 	}
@@ -189,6 +210,8 @@ func (w *Writer) Close() error {
 		err = w.stream.Close()
 	case w.file != nil:
 		err = w.file.Close()
+	case w.pq != nil:
+		err = w.pq.Close()
 	default:
 		w.csv.Flush()
 		err = w.csv.Error()
