@@ -184,7 +184,7 @@ func TestBadInputKeepsEveryRow(t *testing.T) {
 	}
 	for id, want := range map[string]string{
 		"p/good": "", "p/cmyk": "", "p/gray": "", "p/alpha": "", "p/rotated": "",
-		"p/empty": crop.ReasonImage, "p/truncated": crop.ReasonImage, "p/text": crop.ReasonImage,
+		"p/empty": crop.ReasonImage, "p/truncated": crop.ReasonTruncated, "p/text": crop.ReasonImage,
 		"p/bomb": crop.ReasonLarge, "p/missing": crop.ReasonRead, "../../escape": crop.ReasonPath,
 	} {
 		r := res[id]

@@ -1,18 +1,17 @@
 package crop
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"image"
 	"math"
-	"os"
 	"time"
 
 	"gocv.io/x/gocv"
 
 	"github.com/boostershot/facet/internal/atomicfile"
+	"github.com/boostershot/facet/internal/cvimage"
 	"github.com/boostershot/facet/internal/dup"
 	"github.com/boostershot/facet/internal/face"
 	"github.com/boostershot/facet/internal/imagefile"
@@ -36,13 +35,17 @@ type Outcome struct {
 
 // Failure categories.
 const (
-	ReasonRead   = "unreadable file"
-	ReasonImage  = "not a decodable image"
-	ReasonLarge  = "image too large"
-	ReasonPath   = "unsafe id"
-	ReasonFace   = "detector failed"
-	ReasonWrite  = "cannot write crop"
-	ReasonNoFace = "no face found"
+	ReasonRead  = "unreadable file"
+	ReasonImage = "not a decodable image"
+	ReasonLarge = "image too large"
+	// ReasonTruncated: a JPEG whose scan stops short (with or without an
+	// end marker after it) or a PNG without its end, which OpenCV alone
+	// decodes with the missing part grey.
+	ReasonTruncated = "truncated image"
+	ReasonPath      = "unsafe id"
+	ReasonFace      = "detector failed"
+	ReasonWrite     = "cannot write crop"
+	ReasonNoFace    = "no face found"
 )
 
 // Config is how a Pool crops.
@@ -114,6 +117,17 @@ func (p *Pool) Crop(ctx context.Context, jobs []Job, done func()) ([]Outcome, er
 	return out, err
 }
 
+// reasonOf is the failure category of a decoding error.
+func reasonOf(err error) string {
+	switch {
+	case errors.Is(err, imagefile.ErrTooLarge):
+		return ReasonLarge
+	case errors.Is(err, imagefile.ErrTruncated):
+		return ReasonTruncated
+	}
+	return ReasonImage
+}
+
 func fail(reason, format string, args ...any) Outcome {
 	return Outcome{Reason: reason, Detail: fmt.Sprintf(format, args...)}
 }
@@ -130,38 +144,26 @@ func (p *Pool) one(chain *face.Chain, job Job) Outcome {
 		}
 	}
 	t := time.Now()
-	data, err := os.ReadFile(job.Path)
+	data, err := imagefile.ReadFile(job.Path)
 	chain.Time["read"] += time.Since(t)
-	if err != nil {
-		return fail(ReasonRead, "%v", err)
-	}
-	if len(data) == 0 {
-		return fail(ReasonImage, "empty file")
-	}
-	_, format, err := imagefile.Config(bytes.NewReader(data))
 	if err != nil {
 		if errors.Is(err, imagefile.ErrTooLarge) {
 			return fail(ReasonLarge, "%v", err)
 		}
-		return fail(ReasonImage, "%v", err)
+		return fail(ReasonRead, "%v", err)
 	}
-	// OpenCV decodes a cut-off JPEG without complaint, filling the missing
-	// rows with grey; a file without its end-of-image marker is refused.
-	if format == "jpeg" && !bytes.Contains(data[max(0, len(data)-4096):], []byte{0xff, 0xd9}) {
-		return fail(ReasonImage, "truncated JPEG (no end-of-image marker)")
-	}
-	// OpenCV applies the EXIF orientation and turns grayscale, CMYK and
-	// alpha images into 3-channel BGR.
+	// The one decoder (internal/cvimage): the header is checked before
+	// any pixel is decoded (size, format, a whole file), a truncated
+	// JPEG is an error instead of a picture with grey rows, and OpenCV
+	// turns grayscale, CMYK and alpha images into 3-channel BGR with the
+	// EXIF orientation applied.
 	t = time.Now()
-	img, err := gocv.IMDecode(data, gocv.IMReadColor)
+	img, err := cvimage.Decode(data)
 	chain.Time["decode"] += time.Since(t)
 	if err != nil {
-		return fail(ReasonImage, "%v", err)
+		return fail(reasonOf(err), "%v", err)
 	}
 	defer img.Close()
-	if img.Empty() {
-		return fail(ReasonImage, "OpenCV cannot decode it (truncated or damaged?)")
-	}
 	res, found, err := chain.Find(img)
 	if err != nil {
 		return fail(ReasonFace, "%v", err)
@@ -275,7 +277,7 @@ func (p *Pool) write(dst string, img gocv.Mat, m Meta) error {
 // reusable reports whether dst is a valid crop of src made with the same
 // settings, and its metadata.
 func (p *Pool) reusable(dst, src string) (Meta, bool) {
-	data, err := os.ReadFile(dst)
+	data, err := imagefile.ReadFile(dst)
 	if err != nil {
 		return Meta{}, false
 	}
@@ -284,16 +286,16 @@ func (p *Pool) reusable(dst, src string) (Meta, bool) {
 		return Meta{}, false
 	}
 	// A full decode, not just the header: a damaged file is cropped again.
-	img, _, err := image.Decode(bytes.NewReader(data))
-	if err != nil || img.Bounds().Dx() != p.cfg.Size || img.Bounds().Dy() != p.cfg.Size {
+	img, err := cvimage.Decode(data)
+	if err != nil {
+		return Meta{}, false
+	}
+	defer img.Close()
+	if img.Cols() != p.cfg.Size || img.Rows() != p.cfg.Size {
 		return Meta{}, false
 	}
 	if m.Hash == 0 {
-		if sub, ok := img.(interface {
-			SubImage(image.Rectangle) image.Image
-		}); ok {
-			m.Hash = uint64(dup.FromImage(sub.SubImage(p.cfg.HashArea().Add(img.Bounds().Min))))
-		}
+		m.Hash = uint64(hashMat(img, p.cfg.HashArea()))
 	}
 	return m, true
 }
