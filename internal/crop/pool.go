@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"image"
 	"math"
 	"time"
@@ -42,6 +43,7 @@ const (
 	// end marker after it) or a PNG without its end, which OpenCV alone
 	// decodes with the missing part grey.
 	ReasonTruncated = "truncated image"
+	ReasonDuplicate = "doubled id"
 	ReasonPath      = "unsafe id"
 	ReasonFace      = "detector failed"
 	ReasonWrite     = "cannot write crop"
@@ -64,6 +66,10 @@ type Config struct {
 type Pool struct {
 	cfg    Config
 	chains []*face.Chain
+	// claimed maps each crop file this pool has been asked to write (by a
+	// 128-bit hash of its path) to the id of its row, so that two rows
+	// never write one file.
+	claimed map[[16]byte]string
 }
 
 // Time is the time all workers spent per step: "read", "decode",
@@ -83,7 +89,7 @@ func NewPool(cfg Config, workers int, newChain func() (*face.Chain, error)) (*Po
 	if cfg.Ext != ".jpg" && cfg.Ext != ".png" {
 		return nil, fmt.Errorf("crop format %q: want .jpg or .png", cfg.Ext)
 	}
-	p := &Pool{cfg: cfg}
+	p := &Pool{cfg: cfg, claimed: map[[16]byte]string{}}
 	for range max(1, workers) {
 		c, err := newChain()
 		if err != nil {
@@ -110,10 +116,32 @@ func (p *Pool) Close() error {
 
 // Crop processes jobs and returns one Outcome per job, in order. done is
 // called after each job from one goroutine at a time. Only a cancelled
-// context is an error; a job is never left half-written.
+// context is an error; a job is never left half-written. A job whose
+// crop file an earlier job (of this call or an earlier one) writes fails
+// with ReasonDuplicate: ids are unique in a sample table.
 func (p *Pool) Crop(ctx context.Context, jobs []Job, done func()) ([]Outcome, error) {
 	out := make([]Outcome, len(jobs))
-	err := work.Each(ctx, len(jobs), len(p.chains), func(w, i int) { out[i] = p.one(p.chains[w], jobs[i]) }, done)
+	dst := make([]string, len(jobs))
+	for i, job := range jobs {
+		var err error
+		if dst[i], err = Path(p.cfg.Dir, job.ID, p.cfg.Ext); err != nil {
+			out[i] = fail(ReasonPath, "%v", err)
+			continue
+		}
+		h := fnv.New128a()
+		h.Write([]byte(dst[i]))
+		key := [16]byte(h.Sum(nil))
+		if first, ok := p.claimed[key]; ok {
+			out[i] = fail(ReasonDuplicate, "%s is already the crop of row %q: ids must be unique", dst[i], first)
+			continue
+		}
+		p.claimed[key] = job.ID
+	}
+	err := work.Each(ctx, len(jobs), len(p.chains), func(w, i int) {
+		if out[i].Reason == "" {
+			out[i] = p.one(p.chains[w], jobs[i], dst[i])
+		}
+	}, done)
 	return out, err
 }
 
@@ -132,12 +160,8 @@ func fail(reason, format string, args ...any) Outcome {
 	return Outcome{Reason: reason, Detail: fmt.Sprintf(format, args...)}
 }
 
-// one crops one photo.
-func (p *Pool) one(chain *face.Chain, job Job) Outcome {
-	dst, err := Path(p.cfg.Dir, job.ID, p.cfg.Ext)
-	if err != nil {
-		return fail(ReasonPath, "%v", err)
-	}
+// one crops one photo to dst.
+func (p *Pool) one(chain *face.Chain, job Job, dst string) Outcome {
 	if p.cfg.Resume {
 		if m, ok := p.reusable(dst, job.Path); ok {
 			return Outcome{CropPath: dst, Meta: m, Reused: true}
