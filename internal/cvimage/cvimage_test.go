@@ -103,7 +103,7 @@ func TestDamaged(t *testing.T) {
 		{"progressive jpeg cut between scans with an end marker", append(bytes.Clone(prog[:scans[len(scans)/2]]), eoi...), imagefile.ErrTruncated, "truncated JPEG", true},
 		{"png cut", png[:len(png)*2/3], imagefile.ErrTruncated, "truncated PNG", false},
 		{"png cut with IEND appended", append(bytes.Clone(png[:idat+20]), pngChunk("IEND", nil)...), imagefile.ErrTruncated, "truncated PNG", false},
-		{"20000x20000 png", testdata.PNGBomb(t, 20000), imagefile.ErrTooLarge, "20000x20000 png is over 100 megapixels", false},
+		{"20000x20000 png", testdata.PNGBomb(t, 20000), imagefile.ErrTooLarge, "20000x20000 png is over the 100-megapixel limit", false},
 		{"gif", testdata.GIF(t), imagefile.ErrFormat, "GIF is not supported", false},
 		{"empty", nil, imagefile.ErrEmpty, "empty file", false},
 		{"text", []byte("not an image"), imagefile.ErrFormat, "not an image", false},

@@ -104,7 +104,7 @@ func checkSize(format string, w, h int64) error {
 		return Errorf(ErrDamaged, "%s with size %dx%d", format, w, h)
 	}
 	if w*h > MaxPixels {
-		return Errorf(ErrTooLarge, "image too large: %dx%d %s is over %d megapixels", w, h, format, MaxPixels/1_000_000)
+		return Errorf(ErrTooLarge, "%dx%d %s is over the %d-megapixel limit", w, h, format, MaxPixels/1_000_000)
 	}
 	return nil
 }

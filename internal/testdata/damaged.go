@@ -2,7 +2,9 @@ package testdata
 
 import (
 	"bytes"
+	"compress/zlib"
 	"encoding/binary"
+	"hash/crc32"
 	"image"
 	"image/color"
 	"image/gif"
@@ -107,4 +109,36 @@ func GIF(tb testing.TB) []byte {
 		tb.Fatal(err)
 	}
 	return b.Bytes()
+}
+
+// BlackPNG is a whole, valid w x h 8-bit grey PNG of black pixels, its
+// rows compressed as they are made (a decoder has to allocate w*h
+// pixels; making it does not).
+func BlackPNG(tb testing.TB, w, h int) []byte {
+	tb.Helper()
+	var idat bytes.Buffer
+	z, err := zlib.NewWriterLevel(&idat, zlib.BestSpeed)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	row := make([]byte, 1+w) // filter byte 0, then the pixels
+	for range h {
+		z.Write(row)
+	}
+	if err := z.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	chunk := func(out []byte, typ string, data []byte) []byte {
+		c := binary.BigEndian.AppendUint32(nil, uint32(len(data)))
+		c = append(append(c, typ...), data...)
+		c = binary.BigEndian.AppendUint32(c, crc32.ChecksumIEEE(c[4:]))
+		return append(out, c...)
+	}
+	ihdr := binary.BigEndian.AppendUint32(nil, uint32(w))
+	ihdr = binary.BigEndian.AppendUint32(ihdr, uint32(h))
+	ihdr = append(ihdr, 8, 0, 0, 0, 0) // 8 bits, grey, deflate, filter 0, no interlace
+	out := []byte("\x89PNG\r\n\x1a\n")
+	out = chunk(out, "IHDR", ihdr)
+	out = chunk(out, "IDAT", idat.Bytes())
+	return chunk(out, "IEND", nil)
 }
