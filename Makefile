@@ -13,9 +13,11 @@ BINS := $(PROGRAMS:%=bin/facet-%)
 
 # Debian 12 packages the project needs: OpenCV 4.6 and its cascades (gocv),
 # dlib and its landmark model (face detector), OpenBLAS (training),
-# pkg-config (cgo flags). Node.js and npm (Arrow interoperability test)
-# come from Debian only when the machine has no node and npm of its own.
-APT_PACKAGES := libopencv-dev opencv-data libdlib-dev libdlib-data libopenblas-dev pkg-config
+# libjpeg-turbo's headers (internal/cvimage decodes JPEGs with the
+# library OpenCV uses), pkg-config (cgo flags). Node.js and npm (Arrow
+# interoperability test) come from Debian only when the machine has no
+# node and npm of its own.
+APT_PACKAGES := libopencv-dev opencv-data libdlib-dev libdlib-data libopenblas-dev libjpeg62-turbo-dev pkg-config
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # The PyTorch plugin (plugins/torch_train.py) and its test: Debian's PyTorch,

@@ -214,3 +214,28 @@ func lessNum(a, b string) bool {
 	}
 	return a < b
 }
+
+// uniqueIDs refuses a table whose ids are not unique, or whose new rows
+// would take ids it already has (a table augmented before, augmented
+// again): a new image goes to --out under its row's id, so a doubled id
+// would overwrite another row's image.
+func uniqueIDs(rows []rowInfo, jobs []job) error {
+	seen := make(map[string]int, len(rows)+len(jobs))
+	for i, r := range rows {
+		if first, ok := seen[r.id]; ok {
+			return fmt.Errorf("rows %d and %d both have id %q: ids must be unique (each names its new images)", first+1, i+1, r.id)
+		}
+		seen[r.id] = i
+	}
+	for _, j := range jobs {
+		id := rows[j.parent].id + j.suffix
+		if first, ok := seen[id]; ok {
+			if first < len(rows) {
+				return fmt.Errorf("the new row %q of row %d would take the id of row %d, which the table has already (was it augmented before?)", id, j.parent+1, first+1)
+			}
+			return fmt.Errorf("two new rows would have id %q", id)
+		}
+		seen[id] = len(rows)
+	}
+	return nil
+}

@@ -120,6 +120,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return errors.New("--masks needs the landmarks column facet-crop writes (run facet-crop first)")
 	}
 	jobs := plan(src.rows, o.copies, masks, bal, o.seed, stderr)
+	if err := uniqueIDs(src.rows, jobs); err != nil {
+		return err
+	}
 	if !part.All() {
 		jobs = slices.DeleteFunc(jobs, func(j job) bool { return !part.Has(src.rows[j.parent].id) })
 	}

@@ -335,3 +335,32 @@ func TestShards(t *testing.T) {
 		}
 	}
 }
+
+// A new image is named by its row's id: a doubled id, or a new row that
+// would take an id the table has (an augmented table augmented again into
+// the same --out), is refused before any image is written.
+func TestDoubledIDs(t *testing.T) {
+	for name, tc := range map[string]struct {
+		rows []testRow
+		want string
+	}{
+		"doubled id":       {[]testRow{{"a", "a.jpg", 2, 0, 30, 0, false}, {"b", "b.jpg", 2, 1, 30, 0, false}, {"a", "c.jpg", 2, 1, 30, 0, false}}, `rows 1 and 3 both have id "a"`},
+		"new id taken":     {[]testRow{{"a", "a.jpg", 2, 0, 30, 0, false}, {"a~aug1", "b.jpg", 2, 1, 30, 0, false}}, `"a~aug1" of row 1 would take the id of row 2`},
+		"unique (control)": {[]testRow{{"a", "a.jpg", 2, 0, 30, 0, false}, {"b", "b.jpg", 2, 1, 30, 0, false}}, ""},
+	} {
+		out := t.TempDir()
+		rows, stderr, err := runAugment(t, inputTable(t, tc.rows), "--out", out, "--copies", "1")
+		if tc.want == "" {
+			if err != nil || len(rows) != 4 {
+				t.Errorf("%s: %d rows, %v\n%s", name, len(rows), err, stderr)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: err = %v, want %q", name, err, tc.want)
+		}
+		if files, _ := os.ReadDir(out); len(files) != 0 {
+			t.Errorf("%s: %d files written to --out", name, len(files))
+		}
+	}
+}

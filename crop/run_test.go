@@ -184,7 +184,7 @@ func TestBadInputKeepsEveryRow(t *testing.T) {
 	}
 	for id, want := range map[string]string{
 		"p/good": "", "p/cmyk": "", "p/gray": "", "p/alpha": "", "p/rotated": "",
-		"p/empty": crop.ReasonImage, "p/truncated": crop.ReasonImage, "p/text": crop.ReasonImage,
+		"p/empty": crop.ReasonImage, "p/truncated": crop.ReasonTruncated, "p/text": crop.ReasonImage,
 		"p/bomb": crop.ReasonLarge, "p/missing": crop.ReasonRead, "../../escape": crop.ReasonPath,
 	} {
 		r := res[id]
@@ -218,6 +218,66 @@ func TestBadInputKeepsEveryRow(t *testing.T) {
 	for _, want := range []string{"11 photos", "5 cropped", "6 failed", "image too large: 1", "truncated JPEG"} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("summary lacks %q:\n%s", want, stderr)
+		}
+	}
+}
+
+// Photos that differ only by their extension get crops of their own; a
+// doubled id (or an id that meets another with the crop's extension
+// added) keeps its row with a reason instead of overwriting the first
+// row's crop, across batches too.
+func TestUniqueCropNames(t *testing.T) {
+	white, black := image.NewGray(image.Rect(0, 0, 64, 64)), image.NewGray(image.Rect(0, 0, 64, 64))
+	for i := range white.Pix {
+		white.Pix[i] = 255
+	}
+	files := map[string][]byte{"face.jpg": testdata.JPEG(t, white), "face.png": testdata.PNG(t, black)}
+	rows := []row{{"f/face.jpg", "face.jpg"}, {"f/face.png", "face.png"}, {"f/face", "face.png"}, {"f/face.png", "face.jpg"}}
+	in, _ := inputTable(t, files, rows)
+	out := t.TempDir()
+	data, stderr, err := runCrop(t, in, "--out", out, "--detectors", "center", "--size", "16")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	r, err := table.NewReader(bytes.NewReader(data), "id", "crop_path", "crop_error")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Release()
+	var paths, errs []string
+	for r.Next() {
+		rec := r.RecordBatch()
+		col := func(name string) *array.String { return rec.Column(rec.Schema().FieldIndices(name)[0]).(*array.String) }
+		for i := range int(rec.NumRows()) {
+			paths = append(paths, col("crop_path").Value(i))
+			errs = append(errs, col("crop_error").Value(i))
+		}
+	}
+	want := []string{filepath.Join(out, "f", "face.jpg"), filepath.Join(out, "f", "face.png.jpg"), "", ""}
+	for i := range rows {
+		if i >= len(paths) || paths[i] != want[i] {
+			t.Fatalf("crop paths %q, want %q", paths, want)
+		}
+		if (want[i] == "") != strings.HasPrefix(errs[i], crop.ReasonDuplicate) {
+			t.Errorf("row %d: crop_error %q", i, errs[i])
+		}
+	}
+	if !strings.Contains(errs[3], "ids must be unique") || !strings.Contains(errs[2], "face.jpg") {
+		t.Errorf("doubled id reasons: %q", errs[2:])
+	}
+	// The first rows' crops are theirs: white from face.jpg, black from face.png.
+	for path, white := range map[string]bool{want[0]: true, want[1]: false} {
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := jpeg.Decode(f)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r, _, _, _ := img.At(8, 8).RGBA(); (r>>8 > 128) != white {
+			t.Errorf("%s: centre %d, want white %v", path, r>>8, white)
 		}
 	}
 }
@@ -295,7 +355,7 @@ func TestFolderMode(t *testing.T) {
 	if len(lines) != 3 || !strings.Contains(lines[0], "crop_path") || !strings.HasPrefix(lines[1], "a/one.jpg,") {
 		t.Errorf("csv:\n%s", data)
 	}
-	for _, p := range []string{"a/one.png", "b/two.png"} {
+	for _, p := range []string{"a/one.jpg.png", "b/two.png"} {
 		if _, err := os.Stat(filepath.Join(out, p)); err != nil {
 			t.Error(err)
 		}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/boostershot/facet/internal/atomicfile"
 	"github.com/boostershot/facet/internal/cli"
+	"github.com/boostershot/facet/internal/cvimage"
 	"github.com/boostershot/facet/internal/dataset"
 	"github.com/boostershot/facet/internal/fix"
 	"github.com/boostershot/facet/internal/label"
@@ -140,7 +141,7 @@ func run(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writ
 	if o.verify {
 		update, finish := cli.Progress(stderr, "verify")
 		var bad []dataset.Problem
-		samples, bad, err = dataset.Verify(ctx, samples, o.workers, update)
+		samples, bad, err = dataset.Verify(ctx, samples, o.workers, cvimage.Verify, update)
 		finish()
 		if err != nil {
 			return err

@@ -74,9 +74,12 @@ func (g Geometry) Extract(img gocv.Mat, region image.Rectangle) (gocv.Mat, error
 }
 
 // Path is where the crop of the row with this id goes under dir: the id
-// as a relative path, with ext replacing an image extension it has. Ids
-// that would leave dir (absolute, "..", empty segments, backslashes,
-// control characters) are refused.
+// as a relative path, with ext added unless the id ends with it already
+// ("eval/abc.jpg" stays, "face.png" becomes "face.png.jpg"), so photos
+// that differ only by their extension get crops of their own. Ids that
+// would leave dir (absolute, "..", empty segments, backslashes, control
+// characters) are refused. (An id without extension and the same id with
+// ext meet on one file; Pool.Crop refuses the second.)
 func Path(dir, id, ext string) (string, error) {
 	if id == "" {
 		return "", errors.New("empty id")
@@ -93,11 +96,10 @@ func Path(dir, id, ext string) (string, error) {
 	if !filepath.IsLocal(rel) {
 		return "", fmt.Errorf("id %q would escape the output folder: refusing it as a path", id)
 	}
-	switch strings.ToLower(filepath.Ext(rel)) {
-	case ".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp":
-		rel = strings.TrimSuffix(rel, filepath.Ext(rel))
+	if !strings.HasSuffix(rel, ext) {
+		rel += ext
 	}
-	return filepath.Join(dir, rel+ext), nil
+	return filepath.Join(dir, rel), nil
 }
 
 // ToCrop maps a point of the photo into the crop's pixels (of a crop

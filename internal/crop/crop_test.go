@@ -67,7 +67,9 @@ func TestPathRefusesEscapes(t *testing.T) {
 	for id, want := range map[string]string{
 		"000001_female_Asian_45/mask1": filepath.Join(dir, "000001_female_Asian_45", "mask1.jpg"),
 		"eval/abc.jpg":                 filepath.Join(dir, "eval", "abc.jpg"),
-		"aaf/00001A02.png":             filepath.Join(dir, "aaf", "00001A02.jpg"),
+		"aaf/00001A02.png":             filepath.Join(dir, "aaf", "00001A02.png.jpg"),
+		"aaf/00001A02.jpg":             filepath.Join(dir, "aaf", "00001A02.jpg"),
+		"x/face.JPG":                   filepath.Join(dir, "x", "face.JPG.jpg"),
 		"utkface/1_0_2_x.jpg.chip.jpg": filepath.Join(dir, "utkface", "1_0_2_x.jpg.chip.jpg"),
 		"a..b/c":                       filepath.Join(dir, "a..b", "c.jpg"),
 	} {

@@ -1,18 +1,18 @@
 package crop
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"image"
 	"math"
-	"os"
 	"time"
 
 	"gocv.io/x/gocv"
 
 	"github.com/boostershot/facet/internal/atomicfile"
+	"github.com/boostershot/facet/internal/cvimage"
 	"github.com/boostershot/facet/internal/dup"
 	"github.com/boostershot/facet/internal/face"
 	"github.com/boostershot/facet/internal/imagefile"
@@ -36,13 +36,18 @@ type Outcome struct {
 
 // Failure categories.
 const (
-	ReasonRead   = "unreadable file"
-	ReasonImage  = "not a decodable image"
-	ReasonLarge  = "image too large"
-	ReasonPath   = "unsafe id"
-	ReasonFace   = "detector failed"
-	ReasonWrite  = "cannot write crop"
-	ReasonNoFace = "no face found"
+	ReasonRead  = "unreadable file"
+	ReasonImage = "not a decodable image"
+	ReasonLarge = "image too large"
+	// ReasonTruncated: a JPEG whose scan stops short (with or without an
+	// end marker after it) or a PNG without its end, which OpenCV alone
+	// decodes with the missing part grey.
+	ReasonTruncated = "truncated image"
+	ReasonDuplicate = "doubled id"
+	ReasonPath      = "unsafe id"
+	ReasonFace      = "detector failed"
+	ReasonWrite     = "cannot write crop"
+	ReasonNoFace    = "no face found"
 )
 
 // Config is how a Pool crops.
@@ -61,6 +66,10 @@ type Config struct {
 type Pool struct {
 	cfg    Config
 	chains []*face.Chain
+	// claimed maps each crop file this pool has been asked to write (by a
+	// 128-bit hash of its path) to the id of its row, so that two rows
+	// never write one file.
+	claimed map[[16]byte]string
 }
 
 // Time is the time all workers spent per step: "read", "decode",
@@ -80,7 +89,7 @@ func NewPool(cfg Config, workers int, newChain func() (*face.Chain, error)) (*Po
 	if cfg.Ext != ".jpg" && cfg.Ext != ".png" {
 		return nil, fmt.Errorf("crop format %q: want .jpg or .png", cfg.Ext)
 	}
-	p := &Pool{cfg: cfg}
+	p := &Pool{cfg: cfg, claimed: map[[16]byte]string{}}
 	for range max(1, workers) {
 		c, err := newChain()
 		if err != nil {
@@ -107,61 +116,78 @@ func (p *Pool) Close() error {
 
 // Crop processes jobs and returns one Outcome per job, in order. done is
 // called after each job from one goroutine at a time. Only a cancelled
-// context is an error; a job is never left half-written.
+// context is an error; a job is never left half-written. A job whose
+// crop file an earlier job (of this call or an earlier one) writes fails
+// with ReasonDuplicate: ids are unique in a sample table.
 func (p *Pool) Crop(ctx context.Context, jobs []Job, done func()) ([]Outcome, error) {
 	out := make([]Outcome, len(jobs))
-	err := work.Each(ctx, len(jobs), len(p.chains), func(w, i int) { out[i] = p.one(p.chains[w], jobs[i]) }, done)
+	dst := make([]string, len(jobs))
+	for i, job := range jobs {
+		var err error
+		if dst[i], err = Path(p.cfg.Dir, job.ID, p.cfg.Ext); err != nil {
+			out[i] = fail(ReasonPath, "%v", err)
+			continue
+		}
+		h := fnv.New128a()
+		h.Write([]byte(dst[i]))
+		key := [16]byte(h.Sum(nil))
+		if first, ok := p.claimed[key]; ok {
+			out[i] = fail(ReasonDuplicate, "%s is already the crop of row %q: ids must be unique", dst[i], first)
+			continue
+		}
+		p.claimed[key] = job.ID
+	}
+	err := work.Each(ctx, len(jobs), len(p.chains), func(w, i int) {
+		if out[i].Reason == "" {
+			out[i] = p.one(p.chains[w], jobs[i], dst[i])
+		}
+	}, done)
 	return out, err
+}
+
+// reasonOf is the failure category of a decoding error.
+func reasonOf(err error) string {
+	switch {
+	case errors.Is(err, imagefile.ErrTooLarge):
+		return ReasonLarge
+	case errors.Is(err, imagefile.ErrTruncated):
+		return ReasonTruncated
+	}
+	return ReasonImage
 }
 
 func fail(reason, format string, args ...any) Outcome {
 	return Outcome{Reason: reason, Detail: fmt.Sprintf(format, args...)}
 }
 
-// one crops one photo.
-func (p *Pool) one(chain *face.Chain, job Job) Outcome {
-	dst, err := Path(p.cfg.Dir, job.ID, p.cfg.Ext)
-	if err != nil {
-		return fail(ReasonPath, "%v", err)
-	}
+// one crops one photo to dst.
+func (p *Pool) one(chain *face.Chain, job Job, dst string) Outcome {
 	if p.cfg.Resume {
 		if m, ok := p.reusable(dst, job.Path); ok {
 			return Outcome{CropPath: dst, Meta: m, Reused: true}
 		}
 	}
 	t := time.Now()
-	data, err := os.ReadFile(job.Path)
+	data, err := imagefile.ReadFile(job.Path)
 	chain.Time["read"] += time.Since(t)
-	if err != nil {
-		return fail(ReasonRead, "%v", err)
-	}
-	if len(data) == 0 {
-		return fail(ReasonImage, "empty file")
-	}
-	_, format, err := imagefile.Config(bytes.NewReader(data))
 	if err != nil {
 		if errors.Is(err, imagefile.ErrTooLarge) {
 			return fail(ReasonLarge, "%v", err)
 		}
-		return fail(ReasonImage, "%v", err)
+		return fail(ReasonRead, "%v", err)
 	}
-	// OpenCV decodes a cut-off JPEG without complaint, filling the missing
-	// rows with grey; a file without its end-of-image marker is refused.
-	if format == "jpeg" && !bytes.Contains(data[max(0, len(data)-4096):], []byte{0xff, 0xd9}) {
-		return fail(ReasonImage, "truncated JPEG (no end-of-image marker)")
-	}
-	// OpenCV applies the EXIF orientation and turns grayscale, CMYK and
-	// alpha images into 3-channel BGR.
+	// The one decoder (internal/cvimage): the header is checked before
+	// any pixel is decoded (size, format, a whole file), a truncated
+	// JPEG is an error instead of a picture with grey rows, and OpenCV
+	// turns grayscale, CMYK and alpha images into 3-channel BGR with the
+	// EXIF orientation applied.
 	t = time.Now()
-	img, err := gocv.IMDecode(data, gocv.IMReadColor)
+	img, err := cvimage.Decode(data)
 	chain.Time["decode"] += time.Since(t)
 	if err != nil {
-		return fail(ReasonImage, "%v", err)
+		return fail(reasonOf(err), "%v", err)
 	}
 	defer img.Close()
-	if img.Empty() {
-		return fail(ReasonImage, "OpenCV cannot decode it (truncated or damaged?)")
-	}
 	res, found, err := chain.Find(img)
 	if err != nil {
 		return fail(ReasonFace, "%v", err)
@@ -277,7 +303,7 @@ func (p *Pool) write(dst string, img gocv.Mat, m Meta) error {
 // reusable reports whether dst is a valid crop of src made with the same
 // settings, and its metadata.
 func (p *Pool) reusable(dst, src string) (Meta, bool) {
-	data, err := os.ReadFile(dst)
+	data, err := imagefile.ReadFile(dst)
 	if err != nil {
 		return Meta{}, false
 	}
@@ -286,17 +312,17 @@ func (p *Pool) reusable(dst, src string) (Meta, bool) {
 		return Meta{}, false
 	}
 	// A full decode, not just the header: a damaged file is cropped again.
-	img, _, err := image.Decode(bytes.NewReader(data))
-	if err != nil || img.Bounds().Dx() != p.cfg.Size || img.Bounds().Dy() != p.cfg.Size {
+	img, err := cvimage.Decode(data)
+	if err != nil {
+		return Meta{}, false
+	}
+	defer img.Close()
+	if img.Cols() != p.cfg.Size || img.Rows() != p.cfg.Size {
 		return Meta{}, false
 	}
 	if m.Hash == 0 || m.Edges == nil {
-		if sub, ok := img.(interface {
-			SubImage(image.Rectangle) image.Image
-		}); ok {
-			h, e := dup.FromImageEdges(sub.SubImage(p.cfg.HashArea().Add(img.Bounds().Min)))
-			m.Hash, m.Edges = uint64(h), &e
-		}
+		h, e := hashMat(img, p.cfg.HashArea())
+		m.Hash, m.Edges = uint64(h), &e
 	}
 	return m, true
 }
