@@ -15,11 +15,11 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
-	"github.com/boostershot/facet/internal/atomicfile"
 	"github.com/boostershot/facet/internal/cli"
 	"github.com/boostershot/facet/internal/dataset"
 	"github.com/boostershot/facet/internal/fix"
 	"github.com/boostershot/facet/internal/label"
+	"github.com/boostershot/facet/internal/outfile"
 	"github.com/boostershot/facet/internal/summary"
 	"github.com/boostershot/facet/internal/table"
 )
@@ -57,8 +57,7 @@ examples:
 `
 
 type options struct {
-	output   string
-	csv      bool
+	out      cli.TableOutput
 	ageBins  string
 	fixes    []string
 	verify   bool
@@ -72,8 +71,7 @@ type options struct {
 func run(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	var o options
 	fs := cli.NewFlags("facet-prep", synopsis, help, stderr)
-	fs.StringVarP(&o.output, "output", "o", "-", "write the table to `FILE` (- for stdout)")
-	fs.BoolVar(&o.csv, "csv", false, "write CSV for people instead of Arrow")
+	o.out.AddFlags(fs)
 	fs.StringVar(&o.ageBins, "age-bins", label.DefaultBins.String(), "the two age cut points between the three age groups")
 	fs.StringArrayVar(&o.fixes, "fix", nil, "apply label corrections from `FILE` (by,key,field,value,note); repeatable")
 	fs.BoolVar(&o.verify, "verify", false, "decode every image and leave out the unreadable ones")
@@ -116,11 +114,10 @@ func run(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writ
 		corrections = append(corrections, c)
 	}
 	// Open the output before the work, so a bad path fails fast.
-	out, err := cli.CreateOutput(o.output, stdout, !o.csv)
-	if err != nil {
+	if err := o.out.Open(stdout); err != nil {
 		return err
 	}
-	defer out.Abort()
+	defer o.out.Abort()
 
 	start := time.Now()
 	samples, problems, ignored, err := load(sources, bins)
@@ -169,7 +166,7 @@ func run(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writ
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := writeTable(out, samples, bins, table.FormatFor(o.output, o.csv)); err != nil {
+	if err := writeTable(&o.out, samples, bins); err != nil {
 		return err
 	}
 	counts := summary.Of(samples, bins)
@@ -178,7 +175,7 @@ func run(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writ
 			return err
 		}
 	}
-	if err := out.Commit(); err != nil {
+	if err := o.out.Commit(); err != nil {
 		return err
 	}
 	if !o.quiet {
@@ -274,22 +271,21 @@ func writeProblems(path string, problems []dataset.Problem) error {
 	return out.Commit()
 }
 
-func writeTable(w io.Writer, samples []table.Sample, bins label.Bins, f table.Format) error {
+func writeTable(out *cli.TableOutput, samples []table.Sample, bins label.Bins) error {
 	schema := table.NewSchema(bins)
-	tw, err := table.NewWriter(w, schema, f)
-	if err != nil {
+	if err := out.Begin(schema); err != nil {
 		return err
 	}
 	for _, rec := range table.Records(memory.DefaultAllocator, schema, samples) {
-		err := tw.Write(rec)
+		err := out.Write(rec)
 		rec.Release()
 		if err != nil {
 			return err
 		}
 	}
-	return tw.Close()
+	return nil
 }
 
 func writeChart(path, format string, counts summary.Counts) error {
-	return atomicfile.WriteWith(path, func(w io.Writer) error { return counts.Chart(w, format) })
+	return outfile.WriteWith(path, func(w io.Writer) error { return counts.Chart(w, format) })
 }

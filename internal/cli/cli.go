@@ -15,6 +15,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/pflag"
+
+	"github.com/boostershot/facet/internal/outfile"
 )
 
 // Run is a program's body: everything but the process around it.
@@ -22,7 +24,10 @@ type Run func(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 
 // Main runs a program and exits with its status. The context is cancelled
 // on SIGINT or SIGTERM so the program can remove what it had half written.
+// internal/outfile's notes (stale temporary files removed) go to stderr
+// as "name: ...".
 func Main(name string, run Run) {
+	outfile.SetLog(func(msg string) { fmt.Fprintf(os.Stderr, "%s: %s\n", name, msg) })
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()

@@ -8,14 +8,15 @@ import (
 	"image"
 	"math"
 	"os"
+	"path/filepath"
 	"time"
 
 	"gocv.io/x/gocv"
 
-	"github.com/boostershot/facet/internal/atomicfile"
 	"github.com/boostershot/facet/internal/dup"
 	"github.com/boostershot/facet/internal/face"
 	"github.com/boostershot/facet/internal/imagefile"
+	"github.com/boostershot/facet/internal/outfile"
 	"github.com/boostershot/facet/internal/work"
 )
 
@@ -32,6 +33,7 @@ type Outcome struct {
 	Reused   bool   // an existing crop was kept (--resume)
 	Reason   string // failure category, "" when cropped
 	Detail   string // failure detail
+	fatal    error  // the machine's failure (writing the crop): Crop stops
 }
 
 // Failure categories.
@@ -41,7 +43,7 @@ const (
 	ReasonLarge  = "image too large"
 	ReasonPath   = "unsafe id"
 	ReasonFace   = "detector failed"
-	ReasonWrite  = "cannot write crop"
+	ReasonEncode = "cannot encode crop"
 	ReasonNoFace = "no face found"
 )
 
@@ -60,6 +62,7 @@ type Config struct {
 // (detectors are not safe for concurrent use).
 type Pool struct {
 	cfg    Config
+	out    *outfile.Dir
 	chains []*face.Chain
 }
 
@@ -75,12 +78,18 @@ func (p *Pool) Time() map[string]time.Duration {
 	return out
 }
 
-// NewPool makes workers chains with newChain.
+// NewPool makes workers chains with newChain and opens the output folder
+// cfg.Dir (created when missing; every crop is written inside it, see
+// internal/outfile).
 func NewPool(cfg Config, workers int, newChain func() (*face.Chain, error)) (*Pool, error) {
 	if cfg.Ext != ".jpg" && cfg.Ext != ".png" {
 		return nil, fmt.Errorf("crop format %q: want .jpg or .png", cfg.Ext)
 	}
-	p := &Pool{cfg: cfg}
+	out, err := outfile.OpenDir(cfg.Dir)
+	if err != nil {
+		return nil, err
+	}
+	p := &Pool{cfg: cfg, out: out}
 	for range max(1, workers) {
 		c, err := newChain()
 		if err != nil {
@@ -95,22 +104,39 @@ func NewPool(cfg Config, workers int, newChain func() (*face.Chain, error)) (*Po
 	return p, nil
 }
 
-// Close closes every worker's chain.
+// Close closes every worker's chain and the output folder.
 func (p *Pool) Close() error {
 	var errs []error
 	for _, c := range p.chains {
 		errs = append(errs, c.Close())
 	}
 	p.chains = nil
+	if p.out != nil {
+		errs = append(errs, p.out.Close())
+		p.out = nil
+	}
 	return errors.Join(errs...)
 }
 
 // Crop processes jobs and returns one Outcome per job, in order. done is
-// called after each job from one goroutine at a time. Only a cancelled
-// context is an error; a job is never left half-written.
+// called after each job from one goroutine at a time. A photo that cannot
+// be cropped is the data's problem: its Outcome says why. A crop that
+// cannot be written (no space, no permission, I/O) is the machine's: no
+// new job starts and Crop returns that error (an *outfile.Error). A
+// cancelled context is an error too; a crop is never left half-written.
 func (p *Pool) Crop(ctx context.Context, jobs []Job, done func()) ([]Outcome, error) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
 	out := make([]Outcome, len(jobs))
-	err := work.Each(ctx, len(jobs), len(p.chains), func(w, i int) { out[i] = p.one(p.chains[w], jobs[i]) }, done)
+	err := work.Each(ctx, len(jobs), len(p.chains), func(w, i int) {
+		out[i] = p.one(p.chains[w], jobs[i])
+		if out[i].fatal != nil {
+			cancel(out[i].fatal)
+		}
+	}, done)
+	if cause := context.Cause(ctx); outfile.IsError(cause) {
+		return nil, cause
+	}
 	return out, err
 }
 
@@ -187,7 +213,10 @@ func (p *Pool) one(chain *face.Chain, job Job) Outcome {
 	m.Hash = uint64(hashMat(cropped, p.cfg.HashArea()))
 	chain.Time["hash"] += time.Since(t2)
 	if err := p.write(dst, cropped, m); err != nil {
-		return fail(ReasonWrite, "%v", err)
+		if outfile.IsError(err) {
+			return Outcome{fatal: err}
+		}
+		return fail(ReasonEncode, "%v", err)
 	}
 	return Outcome{CropPath: dst, Meta: m}
 }
@@ -269,7 +298,11 @@ func (p *Pool) write(dst string, img gocv.Mat, m Meta) error {
 	if buf, err = Embed(buf, m); err != nil {
 		return err
 	}
-	return atomicfile.Write(dst, buf)
+	rel, err := filepath.Rel(p.cfg.Dir, dst)
+	if err != nil {
+		return err
+	}
+	return p.out.WriteFile(rel, buf)
 }
 
 // reusable reports whether dst is a valid crop of src made with the same
