@@ -11,11 +11,11 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/boostershot/facet/internal/atomicfile"
 	"github.com/boostershot/facet/internal/augment"
 	"github.com/boostershot/facet/internal/cli"
 	"github.com/boostershot/facet/internal/label"
 	"github.com/boostershot/facet/internal/nn"
+	"github.com/boostershot/facet/internal/outfile"
 )
 
 const synopsis = "facet-train --out RUNDIR (--folds DIR (--fold K | --all-folds) | --train T.arrow --val V.arrow) [--epochs N] [--batch 32] [--resume] [--backend gorgonia | --backend exec -- CMD ARGS...]"
@@ -235,7 +235,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return err
 		}
 		b, _ := json.MarshalIndent(rc, "", "  ")
-		if err := atomicfile.Write(filepath.Join(o.out, "config.json"), append(b, '\n')); err != nil {
+		if err := outfile.WriteFile(filepath.Join(o.out, "config.json"), append(b, '\n')); err != nil {
 			return err
 		}
 	}

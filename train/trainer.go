@@ -14,7 +14,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/boostershot/facet/internal/atomicfile"
 	"github.com/boostershot/facet/internal/augment"
 	"github.com/boostershot/facet/internal/checkpoint"
 	"github.com/boostershot/facet/internal/cli"
@@ -22,6 +21,7 @@ import (
 	"github.com/boostershot/facet/internal/metrics"
 	"github.com/boostershot/facet/internal/model"
 	"github.com/boostershot/facet/internal/nn"
+	"github.com/boostershot/facet/internal/outfile"
 	"github.com/boostershot/facet/internal/pred"
 	"github.com/boostershot/facet/internal/work"
 )
@@ -179,7 +179,7 @@ func (t *trainer) restore() (start int, best float64, sinceBest int, err error) 
 	if len(lines) == 0 || lines[0].Epoch != 0 || best < 0 {
 		return 0, 0, 0, errors.New("--resume: metrics.jsonl does not cover the checkpoint's epochs")
 	}
-	if err := atomicfile.Write(t.path("metrics.jsonl"), kept.Bytes()); err != nil {
+	if err := outfile.WriteFile(t.path("metrics.jsonl"), kept.Bytes()); err != nil {
 		return 0, 0, 0, err
 	}
 	return last + 1, best, sinceBest, nil

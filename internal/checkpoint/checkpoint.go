@@ -37,9 +37,10 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/boostershot/facet/internal/outfile"
 )
 
 // Tensor is one named float32 tensor.
@@ -430,36 +431,10 @@ func ReadConfig(path string, config any) error {
 	return nil
 }
 
-// writeAtomic writes b to a temporary file beside path, syncs it and
-// renames it over path.
-func writeAtomic(path string, b []byte) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp*")
-	if err != nil {
-		return fmt.Errorf("checkpoint: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err = f.Write(b); err != nil {
-		return fmt.Errorf("checkpoint: %w", err)
-	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("checkpoint: %w", err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("checkpoint: %w", err)
-	}
-	if err = os.Chmod(f.Name(), 0o644); err != nil {
-		return fmt.Errorf("checkpoint: %w", err)
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
+// writeAtomic writes b to path through internal/outfile: synced, then
+// renamed into place.
+func writeAtomic(path string, b []byte) error {
+	if err := outfile.WriteFile(path, b); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
 	return nil

@@ -5,6 +5,7 @@
 package cvimage
 
 import (
+	"errors"
 	"fmt"
 	"image"
 	"os"
@@ -12,8 +13,8 @@ import (
 
 	"gocv.io/x/gocv"
 
-	"github.com/boostershot/facet/internal/atomicfile"
 	"github.com/boostershot/facet/internal/augment"
+	"github.com/boostershot/facet/internal/outfile"
 )
 
 // Load decodes an image file; with size > 0 it is resized to size x size
@@ -40,8 +41,18 @@ func Load(path string, size int) (*augment.Image, error) {
 	return augment.FromBGR(m.Cols(), m.Rows(), m.ToBytes())
 }
 
-// SaveJPEG encodes img as JPEG at quality and writes it atomically.
+// SaveJPEG encodes img as JPEG at quality and writes it (internal/outfile:
+// whole or not at all).
 func SaveJPEG(path string, img *augment.Image, quality int) error {
+	buf, err := EncodeJPEG(img, quality)
+	if err != nil {
+		return fmt.Errorf("encoding %s: %w", path, err)
+	}
+	return outfile.WriteFile(path, buf)
+}
+
+// EncodeJPEG encodes img as JPEG at quality.
+func EncodeJPEG(img *augment.Image, quality int) ([]byte, error) {
 	// gocv's NewMatFromBytes wraps the Go slice without copying it, and
 	// nothing on the Go side refers to it afterwards: without KeepAlive the
 	// collector may free it before the encoder reads it, and the file gets
@@ -50,13 +61,13 @@ func SaveJPEG(path string, img *augment.Image, quality int) error {
 	bgr := img.BGR()
 	m, err := gocv.NewMatFromBytes(img.H, img.W, gocv.MatTypeCV8UC3, bgr)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer m.Close()
 	buf, err := gocv.IMEncodeWithParams(gocv.JPEGFileExt, m, []int{gocv.IMWriteJpegQuality, quality})
 	runtime.KeepAlive(bgr)
-	if err != nil || len(buf) == 0 {
-		return fmt.Errorf("encoding %s: %v", path, err)
+	if err == nil && len(buf) == 0 {
+		err = errors.New("OpenCV encoded nothing")
 	}
-	return atomicfile.Write(path, buf)
+	return buf, err
 }
