@@ -400,17 +400,44 @@ func ConfigPath(weights string) string {
 }
 
 // Save writes the weights to path and config (any JSON-serialisable
-// value) to ConfigPath(path), each atomically; the weights go last, so a
-// weights file is never newer than its config.
+// value) to ConfigPath(path). Both are written whole under temporary
+// names first and then renamed into place, the config first and the
+// weights right after, so a weights file is never newer than its config
+// and an interrupted Save leaves the earlier pair as it was.
 func Save(path string, config any, tensors []Tensor, metadata map[string]string) error {
 	cj, err := json.MarshalIndent(config, "", "  ")
 	if err != nil {
 		return fmt.Errorf("checkpoint: config: %w", err)
 	}
-	if err := writeAtomic(ConfigPath(path), append(cj, '\n')); err != nil {
+	b, err := Encode(tensors, metadata)
+	if err != nil {
 		return err
 	}
-	return Write(path, tensors, metadata)
+	var files []*outfile.File
+	defer func() {
+		for _, f := range files {
+			f.Abort()
+		}
+	}()
+	for _, w := range []struct {
+		path string
+		data []byte
+	}{{ConfigPath(path), append(cj, '\n')}, {path, b}} {
+		f, err := outfile.Create(w.path)
+		if err != nil {
+			return fmt.Errorf("checkpoint: %w", err)
+		}
+		files = append(files, f)
+		if _, err := f.Write(w.data); err != nil {
+			return fmt.Errorf("checkpoint: %w", err)
+		}
+	}
+	for _, f := range files {
+		if err := f.Commit(); err != nil {
+			return fmt.Errorf("checkpoint: %w", err)
+		}
+	}
+	return nil
 }
 
 // ReadConfig decodes the JSON config beside the weights file path into
