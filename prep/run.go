@@ -34,7 +34,9 @@ const help = `sources (KIND:PATH):
   imagefolder:HEAD=DIR    one subfolder per class of HEAD (mask, gender, age_group, label),
                           e.g. imagefolder:mask=data/masks with masks/{wear,incorrect,none}/
   csv:FILE                a CSV with a path column and any of id, person, subset, race,
-                          mask, gender, age, age_group, label
+                          mask, gender, age, age_group, label; without an id, a row's id
+                          is its path relative to the CSV's folder (csv/img/a.jpg), or
+                          for an image outside it the absolute path (csv/data/b.jpg)
 
 NAME=KIND:PATH names a source: its rows get NAME as their source (instead
 of the kind) and at the head of their ids and persons (utkface/x.jpg becomes
@@ -46,7 +48,9 @@ apart, e.g. facet-split --train-only source=NAME. A NAME is letters, digits,
 submission is to be written: its ids must stay eval/<ImageID>.
 
 Rows that cannot be read are left out and counted by reason on stderr
-(--strict makes any of them fatal). The table goes to stdout as an Arrow
+(--strict makes any of them fatal), as are rows whose id could not name a
+file under a later stage's --out (facet-crop names its crops by id): an
+empty, absolute or ".." segment, a backslash, a control character. The table goes to stdout as an Arrow
 stream, or to -o FILE (.arrow: Arrow file format), or as CSV with --csv.
 
 examples:
@@ -187,8 +191,8 @@ func run(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writ
 	return nil
 }
 
-// load reads every source and joins them, leaving out later rows whose id
-// an earlier row already has.
+// load reads every source and joins them, leaving out rows whose id could
+// not name a file and later rows whose id an earlier row already has.
 func load(sources []dataset.Source, bins label.Bins) ([]table.Sample, []dataset.Problem, int, error) {
 	var samples []table.Sample
 	var problems []dataset.Problem
@@ -202,6 +206,12 @@ func load(sources []dataset.Source, bins label.Bins) ([]table.Sample, []dataset.
 		problems = append(problems, res.Problems...)
 		ignored += res.Ignored
 		for _, s := range res.Samples {
+			// An id a later stage cannot use as a file name (facet-crop's
+			// crops are named by id) is left out here, not found there.
+			if err := table.CheckID(s.ID); err != nil {
+				problems = append(problems, dataset.Problem{Source: src.String(), Item: s.ID, Reason: dataset.ReasonUnsafeID, Detail: err.Error()})
+				continue
+			}
 			if first, dup := seen[s.ID]; dup {
 				problems = append(problems, dataset.Problem{Source: src.String(), Item: s.ID, Reason: dataset.ReasonDuplicateID, Detail: "already read from " + first})
 				continue

@@ -15,6 +15,8 @@ import (
 	"strings"
 
 	"gocv.io/x/gocv"
+
+	"github.com/boostershot/facet/internal/table"
 )
 
 // Geometry says how a face box becomes a crop.
@@ -76,23 +78,12 @@ func (g Geometry) Extract(img gocv.Mat, region image.Rectangle) (gocv.Mat, error
 // Path is where the crop of the row with this id goes under dir: the id
 // as a relative path, with ext replacing an image extension it has. Ids
 // that would leave dir (absolute, "..", empty segments, backslashes,
-// control characters) are refused.
+// control characters) are refused (table.CheckID).
 func Path(dir, id, ext string) (string, error) {
-	if id == "" {
-		return "", errors.New("empty id")
-	}
-	if strings.ContainsAny(id, "\\\x00") || strings.ContainsFunc(id, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-		return "", fmt.Errorf("id %q has a backslash or control character: refusing it as a path", id)
-	}
-	for _, seg := range strings.Split(id, "/") {
-		if seg == "" || seg == "." || seg == ".." {
-			return "", fmt.Errorf("id %q would escape the output folder: refusing it as a path", id)
-		}
+	if err := table.CheckID(id); err != nil {
+		return "", err
 	}
 	rel := filepath.FromSlash(id)
-	if !filepath.IsLocal(rel) {
-		return "", fmt.Errorf("id %q would escape the output folder: refusing it as a path", id)
-	}
 	switch strings.ToLower(filepath.Ext(rel)) {
 	case ".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp":
 		rel = strings.TrimSuffix(rel, filepath.Ext(rel))
