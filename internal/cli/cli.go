@@ -1,8 +1,10 @@
 // Package cli is what every facet program's main shares: flag sets with
 // examples in --help, exit codes (1 failure, 2 bad usage), Ctrl-C as
-// context cancellation, and inputs and outputs that follow the facet
+// context cancellation, the table output (TableOutput: -o, --csv, the
+// format, commit or abort) and other outputs that follow the facet
 // conventions (stdin/stdout by default, "-" accepted, no Arrow on a
-// terminal, no half-written output file).
+// terminal, written through internal/outfile: never half a file, never
+// over a special file or through a symbolic link), and --max-failed.
 package cli
 
 import (
