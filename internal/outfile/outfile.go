@@ -193,7 +193,11 @@ func create(root *os.Root, name, path string, outside bool) (*File, error) {
 			case !target.Mode().IsRegular():
 				what = "a " + kind(target.Mode())
 			}
-			return nil, &Error{Path: path, Err: fmt.Errorf("it is a symbolic link to %s: refusing to replace the link or write through it (name the file itself)", what)}
+			hint := "name the file itself"
+			if outside {
+				hint += "; -o - writes to stdout"
+			}
+			return nil, &Error{Path: path, Err: fmt.Errorf("it is a symbolic link to %s: refusing to replace the link or write through it (%s)", what, hint)}
 		}
 		fi = target
 	}
