@@ -237,12 +237,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 	}
 	b, _ := json.MarshalIndent(rc, "", "  ")
-	start := func() error { return startRun(o.out, append(b, '\n')) }
 	if rc.Backend == "exec" {
 		// The backend writes its model into RUNDIR itself: the earlier
-		// run's outputs go before it starts.
+		// run's outputs, its model too, go before it starts.
 		if !o.resume {
-			if err := start(); err != nil {
+			if err := startRun(o.out, append(b, '\n'), true); err != nil {
 				return err
 			}
 		}
@@ -250,7 +249,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	t := &trainer{rc: rc, dir: o.out, tr: tr, va: va, pipe: pipe, workers: o.workers, stderr: stderr}
 	if !o.resume {
-		t.start = start
+		t.start = func() error { return startRun(o.out, append(b, '\n'), false) }
 	}
 	return t.run(ctx, o.resume)
 }
@@ -315,15 +314,19 @@ func (o *options) config(command []string) (runConfig, error) {
 
 // startRun makes dir a new run's: its config.json, and no outputs of an
 // earlier run, so a new run never mixes its metrics with old ones. The
-// gorgonia back end calls it when its first model is about to be written,
+// gorgonia back end calls it when its first model is about to be written
+// (without best: the best weights and config are replaced right after),
 // so a new run stopped before that (Ctrl-C during the first epoch) leaves
-// the earlier run's model, config and metrics as they were; the best
-// weights and config it keeps are replaced right after.
-func startRun(dir string, config []byte) error {
+// the earlier run's model, config and metrics as they were.
+func startRun(dir string, config []byte, best bool) error {
 	if err := outfile.WriteFile(filepath.Join(dir, "config.json"), config); err != nil {
 		return err
 	}
-	for _, name := range []string{"job.json", "metrics.jsonl", "best.onnx", "last.safetensors", "last.json", "oof.arrow", "val_probs.csv"} {
+	old := []string{"job.json", "metrics.jsonl", "best.onnx", "last.safetensors", "last.json", "oof.arrow", "val_probs.csv"}
+	if best {
+		old = append(old, "best.safetensors", "best.json")
+	}
+	for _, name := range old {
 		if err := os.Remove(filepath.Join(dir, name)); err != nil && !os.IsNotExist(err) {
 			return err
 		}
