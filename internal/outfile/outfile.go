@@ -93,6 +93,9 @@ func tempPrefix(base string) string {
 	return "." + base + TempMarker
 }
 
+// tempName is a fresh temporary name for base: the process number (so a
+// later run can tell whether its writer is gone) and a random part (the
+// runtime's auto-seeded source: it shapes no result, only a name).
 func tempName(base string) string {
 	return tempPrefix(base) + strconv.Itoa(os.Getpid()) + "-" + strconv.FormatUint(rand.Uint64()&0xffffffff, 16)
 }
