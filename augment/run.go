@@ -7,6 +7,7 @@ import (
 	"image"
 	"io"
 	"math/rand/v2"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -23,6 +24,7 @@ import (
 	"github.com/boostershot/facet/internal/crop"
 	"github.com/boostershot/facet/internal/cvimage"
 	"github.com/boostershot/facet/internal/label"
+	"github.com/boostershot/facet/internal/outfile"
 	"github.com/boostershot/facet/internal/shard"
 	"github.com/boostershot/facet/internal/table"
 	"github.com/boostershot/facet/internal/work"
@@ -41,6 +43,11 @@ never crosses folds), records parent_id and aug_ops, and has source
 The image augmented is the crop (crop_path) when the table has one, else
 the photo (path).
 
+A new image that cannot be made (its source image is unreadable) is left
+out and reported; when more than --max-failed of them fail, the run fails
+(exit 1, no table). An image that cannot be written (a full disk, a
+read-only --out) stops the run at once: exit 1, no table.
+
 ops (--ops, applied in order, each with a probability after the colon):
   flip  jitter(b,c,s,h)  affine(r,s,t)  blur(s)  noise(s)  cutout(n,f)  jpeg(q)  gray
   default: ` + augment.DefaultSpec + `
@@ -52,15 +59,16 @@ examples:
 `
 
 type options struct {
-	out, ops, balance, masks, sheet, output string
-	shard                                   string
-	copies, workers, quality                int
-	seed                                    uint64
-	csv                                     bool
+	out, ops, balance, masks, sheet string
+	shard                           string
+	copies, workers, quality        int
+	seed                            uint64
+	table                           cli.TableOutput
+	maxFailed                       *cli.MaxFailed
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	var o options
+	o := options{maxFailed: cli.NewMaxFailed(cli.DefaultMaxFailed)}
 	fs := cli.NewFlags("facet-augment", synopsis, help, stderr)
 	fs.StringVar(&o.out, "out", "", "write new images under `DIR` (required)")
 	fs.StringVar(&o.ops, "ops", augment.DefaultSpec, "augmentation pipeline `SPEC`")
@@ -71,8 +79,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.Uint64Var(&o.seed, "seed", 1, "random seed")
 	fs.IntVar(&o.quality, "quality", 95, "JPEG quality of the new images")
 	fs.IntVar(&o.workers, "workers", runtime.NumCPU(), "parallel workers")
-	fs.StringVarP(&o.output, "output", "o", "-", "write the table to `FILE` (- for stdout)")
-	fs.BoolVar(&o.csv, "csv", false, "write the table as CSV for people")
+	o.table.AddFlags(fs)
+	fs.Var(o.maxFailed, "max-failed", "fail the run (exit 1, no table) when more new images than this could not be made: a count, or a percentage of them")
 	fs.StringVar(&o.shard, "shard", "", "write only part `i/n` of the rows (by id hash) and their new rows; the plan (balancing) still sees the whole table")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
@@ -131,15 +139,19 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return err
 	}
 	defer kept.Release()
-	out, err := cli.CreateOutput(o.output, stdout, !o.csv)
+	if err := o.table.Open(stdout); err != nil {
+		return err
+	}
+	defer o.table.Abort()
+	dir, err := outfile.OpenDir(o.out)
 	if err != nil {
 		return err
 	}
-	defer out.Abort()
+	defer dir.Close()
 
 	start := time.Now()
 	update, finish := cli.Progress(stderr, "augment")
-	results, err := process(ctx, src, jobs, pipe, o, update)
+	results, err := process(ctx, src, jobs, pipe, o, dir, update)
 	finish()
 	if err != nil {
 		return err
@@ -150,7 +162,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return err
 	}
 	defer newRows.Release()
-	if err := writeTable(out, outSchema, kept, newRows, table.FormatFor(o.output, o.csv)); err != nil {
+	failed, first := report(stderr, jobs, results, time.Since(start))
+	if err := o.maxFailed.Check(failed, len(jobs), "new images", first); err != nil {
+		return err
+	}
+	if err := writeTable(&o.table, outSchema, kept, newRows); err != nil {
 		return err
 	}
 	if o.sheet != "" {
@@ -158,11 +174,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return err
 		}
 	}
-	if err := out.Commit(); err != nil {
-		return err
-	}
-	report(stderr, jobs, results, time.Since(start))
-	return nil
+	return o.table.Commit()
 }
 
 func (o *options) check(nargs int) (augment.Pipeline, []string, *balanceSpec, error) {
@@ -328,24 +340,42 @@ type result struct {
 }
 
 // process runs the jobs on workers and returns their results in order.
-func process(ctx context.Context, s *source, jobs []job, pipe augment.Pipeline, o options, update func(int, int)) ([]result, error) {
+// An image that cannot be made from its row is the row's failure (its
+// result says why); one that cannot be written (no space, no permission,
+// I/O) is the machine's: no new job starts and process returns that
+// error.
+func process(ctx context.Context, s *source, jobs []job, pipe augment.Pipeline, o options, dir *outfile.Dir, update func(int, int)) ([]result, error) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
 	results := make([]result, len(jobs))
 	done := 0
-	err := work.Each(ctx, len(jobs), o.workers, func(_, i int) { results[i] = one(s, jobs[i], pipe, o) },
-		func() { done++; update(done, len(jobs)) })
+	err := work.Each(ctx, len(jobs), o.workers, func(_, i int) {
+		var fatal error
+		results[i], fatal = one(s, jobs[i], pipe, o, dir)
+		if fatal != nil {
+			cancel(fatal)
+		}
+	}, func() { done++; update(done, len(jobs)) })
+	if cause := context.Cause(ctx); outfile.IsError(cause) {
+		return nil, cause
+	}
 	return results, err
 }
 
-// one makes one new image.
-func one(s *source, j job, pipe augment.Pipeline, o options) result {
+// one makes one new image; fatal is a failure to write it.
+func one(s *source, j job, pipe augment.Pipeline, o options, dir *outfile.Dir) (r result, fatal error) {
 	id := s.rows[j.parent].id + j.suffix
 	dst, err := crop.Path(o.out, id, ".jpg")
 	if err != nil {
-		return result{err: err.Error()}
+		return result{err: err.Error()}, nil
+	}
+	rel, err := filepath.Rel(o.out, dst)
+	if err != nil {
+		return result{err: err.Error()}, nil
 	}
 	img, err := cvimage.Load(s.images[j.parent], 0)
 	if err != nil {
-		return result{err: err.Error()}
+		return result{err: err.Error()}, nil
 	}
 	rng := rand.New(rand.NewPCG(j.seed, 0x5eed))
 	var ops string
@@ -360,7 +390,7 @@ func one(s *source, j job, pipe augment.Pipeline, o options) result {
 		}
 		desc, err := augment.DrawMask(img, lm, j.fit, rng)
 		if err != nil {
-			return result{err: err.Error()}
+			return result{err: err.Error()}, nil
 		}
 		ops = "mask:" + j.fit.String() + ":" + desc
 	} else {
@@ -368,10 +398,14 @@ func one(s *source, j job, pipe augment.Pipeline, o options) result {
 		img, ran = pipe.Apply(img, rng)
 		ops = strings.Join(ran, ",")
 	}
-	if err := cvimage.SaveJPEG(dst, img, o.quality); err != nil {
-		return result{err: err.Error()}
+	buf, err := cvimage.EncodeJPEG(img, o.quality)
+	if err != nil {
+		return result{err: "encoding: " + err.Error()}, nil
 	}
-	return result{path: dst, ops: ops}
+	if err := dir.WriteFile(rel, buf); err != nil {
+		return result{}, err
+	}
+	return result{path: dst, ops: ops}, nil
 }
 
 // extraFields are the columns facet-augment adds.
@@ -509,7 +543,7 @@ func (s *source) replace(f arrow.Field, ok []int, jobs []job, results []result) 
 
 // writeTable writes the input rows (parent_id and aug_ops null) and then
 // the new rows.
-func writeTable(w io.Writer, outSchema *arrow.Schema, all, newRows arrow.RecordBatch, f table.Format) error {
+func writeTable(out *cli.TableOutput, outSchema *arrow.Schema, all, newRows arrow.RecordBatch) error {
 	mem := memory.DefaultAllocator
 	nulls := make([]arrow.Array, len(extraFields))
 	for i := range nulls {
@@ -521,23 +555,12 @@ func writeTable(w io.Writer, outSchema *arrow.Schema, all, newRows arrow.RecordB
 		return err
 	}
 	defer orig.Release()
-	tw, err := table.NewWriter(w, outSchema, f)
-	if err != nil {
-		return err
-	}
-	for _, rec := range []arrow.RecordBatch{orig, newRows} {
-		if rec.NumRows() == 0 {
-			continue
-		}
-		if err := tw.Write(rec); err != nil {
-			return err
-		}
-	}
-	return tw.Close()
+	return out.WriteAll(outSchema, orig, newRows)
 }
 
-// report prints what the run made and what failed.
-func report(w io.Writer, jobs []job, results []result, took time.Duration) {
+// report prints what the run made and what failed, and returns the
+// number failed and the first reasons.
+func report(w io.Writer, jobs []job, results []result, took time.Duration) (failed int, first []string) {
 	made := 0
 	var examples []string
 	for i, r := range results {
@@ -553,4 +576,5 @@ func report(w io.Writer, jobs []job, results []result, took time.Duration) {
 	for _, e := range examples {
 		fmt.Fprintf(w, "  %s\n", e)
 	}
+	return len(jobs) - made, examples[:min(3, len(examples))]
 }

@@ -9,9 +9,9 @@ import (
 	"golang.org/x/image/font/basicfont"
 	"golang.org/x/image/math/fixed"
 
-	"github.com/boostershot/facet/internal/atomicfile"
 	"github.com/boostershot/facet/internal/augment"
 	"github.com/boostershot/facet/internal/cvimage"
+	"github.com/boostershot/facet/internal/outfile"
 )
 
 // sheetCell is the side of one picture on the contact sheet.
@@ -48,7 +48,7 @@ func writeSheet(path string, s *source, jobs []job, results []result) error {
 			Dot: fixed.P(x+4, y+sheetCell+11)}
 		d.DrawString(p.label[len("mask:"):])
 	}
-	return atomicfile.WritePNG(path, sheet)
+	return outfile.WritePNG(path, sheet)
 }
 
 // fit scales an image to sheetCell x sheetCell (nearest neighbour).

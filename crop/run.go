@@ -37,7 +37,10 @@ pixels, when dlib found the face), crop_x0 crop_y0 crop_side crop_angle
 (the square of the photo the crop shows, and the --align rotation),
 crop_error and crop_hash (uint64, the crop's perceptual hash, by which
 facet-split keeps duplicates in one fold). A photo that cannot be cropped keeps its row, with
-the reason in crop_error. With --in, every image under DIR is cropped.
+the reason in crop_error; when more rows than --max-failed fail, the run
+fails (exit 1, no table). A crop that cannot be written (a full disk, a
+read-only --out) stops the run at once: exit 1, no table. With --in,
+every image under DIR is cropped.
 
 Crops are square and never stretched: the face box grows by --margin on
 every side, then to a square around its centre; what falls outside the
@@ -65,8 +68,10 @@ examples:
 const defaultMargin = 0.17
 
 type options struct {
-	out, in, output      string
-	csv, resume, align   bool
+	out, in              string
+	table                cli.TableOutput
+	maxFailed            *cli.MaxFailed
+	resume, align        bool
 	detectors            string
 	size, detectSide     int
 	margin               float64
@@ -82,12 +87,11 @@ type options struct {
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	var o options
+	o := options{maxFailed: cli.NewMaxFailed(cli.DefaultMaxFailed)}
 	fs := cli.NewFlags("facet-crop", synopsis, help, stderr)
 	fs.StringVar(&o.out, "out", "", "write crops under `DIR` (required)")
 	fs.StringVar(&o.in, "in", "", "crop every image under `DIR` instead of reading a table")
-	fs.StringVarP(&o.output, "output", "o", "-", "write the table to `FILE` (- for stdout)")
-	fs.BoolVar(&o.csv, "csv", false, "write the table as CSV for people")
+	o.table.AddFlags(fs)
 	fs.StringVar(&o.detectors, "detectors", "dlib,cascade,dlib-fine,center", "detector chain, tried in order")
 	fs.IntVar(&o.size, "size", 224, "side of the square crops in pixels")
 	fs.Float64Var(&o.margin, "margin", defaultMargin, "grow the face box by this fraction of its size on every side")
@@ -106,6 +110,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.IntVar(&o.workers, "workers", runtime.NumCPU(), "parallel workers")
 	fs.BoolVar(&o.resume, "resume", false, "keep crops that already exist, are valid and were made with the same settings")
 	fs.StringVar(&o.shard, "shard", "", "crop only part `i/n` of the rows (by id hash); facet-merge join puts the parts together")
+	fs.Var(o.maxFailed, "max-failed", "fail the run (exit 1, no table) when more photos than this could not be cropped: a count, or a percentage of the rows")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
@@ -153,9 +158,6 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 		return c, nil
 	}
-	if err := os.MkdirAll(o.out, 0o755); err != nil {
-		return err
-	}
 	pool, err := crop.NewPool(cfg, o.workers, newChain)
 	if err != nil {
 		return err
@@ -174,14 +176,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	defer src.close()
 
 	// With --in and a terminal on stdout, the crops are the result: no table.
-	var w *table.Writer
-	var out *cli.Output
-	if o.in == "" || o.output != "-" || o.csv || !cli.IsTerminal(stdout) {
-		if out, err = cli.CreateOutput(o.output, stdout, !o.csv); err != nil {
+	var w *cli.TableOutput
+	if o.in == "" || !o.table.ToStdout() || o.table.CSV || !cli.IsTerminal(stdout) {
+		w = &o.table
+		if err := w.Open(stdout); err != nil {
 			return err
 		}
-		defer out.Abort()
-		if w, err = table.NewWriter(out, table.ExtendSchema(src.schema(), cropFields), table.FormatFor(o.output, o.csv)); err != nil {
+		defer w.Abort()
+		if err := w.Begin(table.ExtendSchema(src.schema(), cropFields)); err != nil {
 			return err
 		}
 	}
@@ -239,15 +241,13 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err != nil {
 		return err
 	}
-	if w != nil {
-		if err := w.Close(); err != nil {
-			return err
-		}
-		if err := out.Commit(); err != nil {
-			return err
-		}
-	}
 	sum.print(stderr, time.Since(start), pool.Time())
+	if err := o.maxFailed.Check(sum.failed(), sum.rows, "photos", sum.first(3)); err != nil {
+		return err
+	}
+	if w != nil {
+		return w.Commit()
+	}
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"image"
 	"image/color"
@@ -11,12 +12,14 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/boostershot/facet/internal/cli"
 	"github.com/boostershot/facet/internal/crop"
 	"github.com/boostershot/facet/internal/label"
 	"github.com/boostershot/facet/internal/table"
@@ -174,7 +177,7 @@ func TestBadInputKeepsEveryRow(t *testing.T) {
 	rows = append(rows, row{"../../escape", "good.jpg"})
 	in, _ := inputTable(t, files, rows)
 	out := t.TempDir()
-	data, stderr, err := runCrop(t, in, "--out", out, "--detectors", "center", "--size", "64")
+	data, stderr, err := runCrop(t, in, "--out", out, "--detectors", "center", "--size", "64", "--max-failed", "6")
 	if err != nil {
 		t.Fatalf("%v\n%s", err, stderr)
 	}
@@ -448,5 +451,74 @@ func TestShards(t *testing.T) {
 	}
 	if _, _, err := runCrop(t, in, "--out", t.TempDir(), "--shard", "1/1"); err == nil {
 		t.Error("--shard 1/1 accepted")
+	}
+}
+
+// A run in which more photos fail than --max-failed allows fails: exit 1
+// (an error), the count and the first reasons, and no table.
+func TestMaxFailed(t *testing.T) {
+	good := testdata.JPEG(t, photo())
+	files := map[string][]byte{"good.jpg": good, "text.jpg": []byte("not an image")}
+	rows := []row{{"a", "good.jpg"}, {"b", "text.jpg"}, {"c", "missing.jpg"}, {"d", "good.jpg"}}
+	in, _ := inputTable(t, files, rows)
+	for _, tc := range []struct {
+		limit string
+		fails bool
+	}{{"", true}, {"1", true}, {"2", false}, {"49%", true}, {"50%", false}} {
+		args := []string{"--out", t.TempDir(), "--detectors", "center", "--size", "32"}
+		if tc.limit != "" {
+			args = append(args, "--max-failed", tc.limit)
+		}
+		data, stderr, err := runCrop(t, in, args...)
+		if !tc.fails {
+			if err != nil || len(readResults(t, data)) != 4 {
+				t.Errorf("--max-failed %s: %v\n%s", tc.limit, err, stderr)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), "2 of 4 photos failed") || !strings.Contains(err.Error(), "first: ") {
+			t.Errorf("--max-failed %q: err %v, want 2 of 4 failed with the first reasons", tc.limit, err)
+		}
+		// The stream may have begun, but it must not end as a whole table.
+		if r, rerr := table.NewReader(bytes.NewReader(data)); rerr == nil {
+			for r.Next() {
+			}
+			if r.Err() == nil {
+				t.Errorf("--max-failed %q: a whole table on stdout", tc.limit)
+			}
+		}
+	}
+	for _, bad := range []string{"-1", "x", "101%", "NaN%", "%"} {
+		if _, _, err := runCrop(t, in, "--out", t.TempDir(), "--max-failed", bad); !errors.As(err, new(cli.UsageError)) {
+			t.Errorf("--max-failed %s: %v, want a usage error", bad, err)
+		}
+	}
+}
+
+// A crop that cannot be written is the machine's failure, not the row's:
+// the run stops with an error naming the file and the cause, and writes
+// no table (here the disk is "full" through a file size limit).
+func TestWriteFailureStops(t *testing.T) {
+	in, _ := inputTable(t, map[string][]byte{"a.jpg": testdata.JPEG(t, photo())}, []row{{"x/a", "a.jpg"}, {"x/b", "a.jpg"}})
+	out := t.TempDir()
+	result := filepath.Join(t.TempDir(), "cropped.arrow")
+	var old syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_FSIZE, &old); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &syscall.Rlimit{Cur: 100, Max: old.Max}); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, err := runCrop(t, in, "--out", out, "--detectors", "center", "--size", "64", "-o", result)
+	syscall.Setrlimit(syscall.RLIMIT_FSIZE, &old)
+	if err == nil || !strings.Contains(err.Error(), "writing "+filepath.Join(out, "x")) || !strings.Contains(err.Error(), "file too large") {
+		t.Fatalf("err %v, want the crop file and its cause\n%s", err, stderr)
+	}
+	if _, err := os.Stat(result); !os.IsNotExist(err) {
+		t.Error("the table was written")
+	}
+	left, _ := filepath.Glob(filepath.Join(out, "x", "*"))
+	if len(left) > 0 {
+		t.Errorf("left %v", left)
 	}
 }

@@ -68,11 +68,11 @@ examples:
 var errField = arrow.Field{Name: "infer_error", Type: arrow.BinaryTypes.String, Nullable: true}
 
 type options struct {
-	model, tta, submission, info, pseudoOut, output string
-	pseudo                                          float64
-	workers, chunk, fallback                        int
-	csv                                             bool
-	shard                                           string
+	model, tta, submission, info, pseudoOut string
+	pseudo                                  float64
+	workers, chunk, fallback                int
+	table                                   cli.TableOutput
+	shard                                   string
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -84,8 +84,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.StringVar(&o.info, "info", "", "the competition's eval/info.csv: the rows and order of --submission")
 	fs.Float64Var(&o.pseudo, "pseudo", 0, "write rows with 18-class confidence >= `T` (0 < T <= 1) to --pseudo-out")
 	fs.StringVar(&o.pseudoOut, "pseudo-out", "", "the pseudo-label table `FILE` (Arrow IPC file; .csv for CSV)")
-	fs.StringVarP(&o.output, "output", "o", "-", "write the table to `FILE` instead of stdout")
-	fs.BoolVar(&o.csv, "csv", false, "write CSV instead of Arrow")
+	o.table.AddFlags(fs)
 	fs.IntVar(&o.workers, "workers", runtime.NumCPU(), "image decoding workers")
 	fs.IntVar(&o.chunk, "chunk", 256, "rows decoded and predicted at a time")
 	fs.IntVar(&o.fallback, "fallback", 0, "the 18-class prediction of rows without a readable image")
@@ -123,14 +122,13 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		dir = filepath.Dir(name)
 	}
 
-	out, err := cli.CreateOutput(o.output, stdout, !o.csv)
-	if err != nil {
+	w := &o.table
+	if err := w.Open(stdout); err != nil {
 		return err
 	}
-	defer out.Abort()
+	defer w.Abort()
 	schema := table.ExtendSchema(r.Schema(), append(append([]arrow.Field(nil), pred.Fields...), errField))
-	w, err := table.NewWriter(out, schema, table.FormatFor(o.output, o.csv))
-	if err != nil {
+	if err := w.Begin(schema); err != nil {
 		return err
 	}
 	var ps *pred.PseudoWriter
@@ -171,9 +169,6 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err != nil {
 		return err
 	}
-	if err := w.Close(); err != nil {
-		return err
-	}
 	if sub != nil {
 		if err := sub.write(o.submission, o.info, stderr); err != nil {
 			return err
@@ -184,7 +179,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return err
 		}
 	}
-	if err := out.Commit(); err != nil {
+	if err := w.Commit(); err != nil {
 		return err
 	}
 	st.print(stderr, time.Since(start), ps)
@@ -204,7 +199,7 @@ func (o *options) check(args []string) error {
 		return cli.Usagef("--submission FILE and --info eval/info.csv go together")
 	case (o.pseudoOut == "") != (o.pseudo == 0):
 		return cli.Usagef("--pseudo T and --pseudo-out FILE go together")
-	case o.pseudoOut == "-" || (o.pseudoOut != "" && o.pseudoOut == o.output):
+	case o.pseudoOut == "-" || (o.pseudoOut != "" && o.pseudoOut == o.table.Path):
 		return cli.Usagef("--pseudo-out %s: want a file of its own", o.pseudoOut)
 	case o.pseudo < 0 || o.pseudo > 1:
 		return cli.Usagef("--pseudo %g: want a confidence in (0, 1]", o.pseudo)
@@ -219,7 +214,7 @@ func (o *options) check(args []string) error {
 }
 
 // writeChunk writes a chunk's rows with their prediction columns.
-func writeChunk(w *table.Writer, schema *arrow.Schema, c *chunk, p *pred.Probs) error {
+func writeChunk(w *cli.TableOutput, schema *arrow.Schema, c *chunk, p *pred.Probs) error {
 	cols, err := pred.Columns(p, 0, p.N)
 	if err != nil {
 		return err

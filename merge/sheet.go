@@ -10,9 +10,9 @@ import (
 	"golang.org/x/image/font/basicfont"
 	"golang.org/x/image/math/fixed"
 
-	"github.com/boostershot/facet/internal/atomicfile"
 	"github.com/boostershot/facet/internal/imagefile"
 	"github.com/boostershot/facet/internal/label"
+	"github.com/boostershot/facet/internal/outfile"
 )
 
 // The contact sheet's layout: sheetCols cells a row, each a square
@@ -59,7 +59,7 @@ func writeSheet(path string, d *oof, s []suspect) error {
 		text(x0, yText+lineHeight, clip(fmt.Sprintf("%s: %s > %s", x.head, label.Name(x.head, int8(x.unit.given)), label.Name(x.head, int8(x.predicted))), 26), color.RGBA{255, 210, 90, 255})
 		text(x0, yText+2*lineHeight, clip(fmt.Sprintf("p %.2f (given %.2f)", x.conf, x.self), 26), color.RGBA{180, 220, 255, 255})
 	}
-	return atomicfile.WritePNG(path, sheet)
+	return outfile.WritePNG(path, sheet)
 }
 
 // shownRow is the row of the suspect's unit whose probability of the

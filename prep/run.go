@@ -15,12 +15,12 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
-	"github.com/boostershot/facet/internal/atomicfile"
 	"github.com/boostershot/facet/internal/cli"
 	"github.com/boostershot/facet/internal/cvimage"
 	"github.com/boostershot/facet/internal/dataset"
 	"github.com/boostershot/facet/internal/fix"
 	"github.com/boostershot/facet/internal/label"
+	"github.com/boostershot/facet/internal/outfile"
 	"github.com/boostershot/facet/internal/summary"
 	"github.com/boostershot/facet/internal/table"
 )
@@ -35,7 +35,9 @@ const help = `sources (KIND:PATH):
   imagefolder:HEAD=DIR    one subfolder per class of HEAD (mask, gender, age_group, label),
                           e.g. imagefolder:mask=data/masks with masks/{wear,incorrect,none}/
   csv:FILE                a CSV with a path column and any of id, person, subset, race,
-                          mask, gender, age, age_group, label
+                          mask, gender, age, age_group, label; without an id, a row's id
+                          is its path relative to the CSV's folder (csv/img/a.jpg), or
+                          for an image outside it the absolute path (csv/data/b.jpg)
 
 NAME=KIND:PATH names a source: its rows get NAME as their source (instead
 of the kind) and at the head of their ids and persons (utkface/x.jpg becomes
@@ -47,7 +49,9 @@ apart, e.g. facet-split --train-only source=NAME. A NAME is letters, digits,
 submission is to be written: its ids must stay eval/<ImageID>.
 
 Rows that cannot be read are left out and counted by reason on stderr
-(--strict makes any of them fatal). The table goes to stdout as an Arrow
+(--strict makes any of them fatal), as are rows whose id could not name a
+file under a later stage's --out (facet-crop names its crops by id): an
+empty, absolute or ".." segment, a backslash, a control character. The table goes to stdout as an Arrow
 stream, or to -o FILE (.arrow: Arrow file format), or as CSV with --csv.
 
 examples:
@@ -58,8 +62,7 @@ examples:
 `
 
 type options struct {
-	output   string
-	csv      bool
+	out      cli.TableOutput
 	ageBins  string
 	fixes    []string
 	verify   bool
@@ -73,8 +76,7 @@ type options struct {
 func run(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	var o options
 	fs := cli.NewFlags("facet-prep", synopsis, help, stderr)
-	fs.StringVarP(&o.output, "output", "o", "-", "write the table to `FILE` (- for stdout)")
-	fs.BoolVar(&o.csv, "csv", false, "write CSV for people instead of Arrow")
+	o.out.AddFlags(fs)
 	fs.StringVar(&o.ageBins, "age-bins", label.DefaultBins.String(), "the two age cut points between the three age groups")
 	fs.StringArrayVar(&o.fixes, "fix", nil, "apply label corrections from `FILE` (by,key,field,value,note); repeatable")
 	fs.BoolVar(&o.verify, "verify", false, "decode every image and leave out the unreadable ones")
@@ -117,11 +119,10 @@ func run(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writ
 		corrections = append(corrections, c)
 	}
 	// Open the output before the work, so a bad path fails fast.
-	out, err := cli.CreateOutput(o.output, stdout, !o.csv)
-	if err != nil {
+	if err := o.out.Open(stdout); err != nil {
 		return err
 	}
-	defer out.Abort()
+	defer o.out.Abort()
 
 	start := time.Now()
 	samples, problems, ignored, err := load(sources, bins)
@@ -170,7 +171,7 @@ func run(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writ
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := writeTable(out, samples, bins, table.FormatFor(o.output, o.csv)); err != nil {
+	if err := writeTable(&o.out, samples, bins); err != nil {
 		return err
 	}
 	counts := summary.Of(samples, bins)
@@ -179,7 +180,7 @@ func run(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writ
 			return err
 		}
 	}
-	if err := out.Commit(); err != nil {
+	if err := o.out.Commit(); err != nil {
 		return err
 	}
 	if !o.quiet {
@@ -191,8 +192,8 @@ func run(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writ
 	return nil
 }
 
-// load reads every source and joins them, leaving out later rows whose id
-// an earlier row already has.
+// load reads every source and joins them, leaving out rows whose id could
+// not name a file and later rows whose id an earlier row already has.
 func load(sources []dataset.Source, bins label.Bins) ([]table.Sample, []dataset.Problem, int, error) {
 	var samples []table.Sample
 	var problems []dataset.Problem
@@ -206,6 +207,12 @@ func load(sources []dataset.Source, bins label.Bins) ([]table.Sample, []dataset.
 		problems = append(problems, res.Problems...)
 		ignored += res.Ignored
 		for _, s := range res.Samples {
+			// An id a later stage cannot use as a file name (facet-crop's
+			// crops are named by id) is left out here, not found there.
+			if err := table.CheckID(s.ID); err != nil {
+				problems = append(problems, dataset.Problem{Source: src.String(), Item: s.ID, Reason: dataset.ReasonUnsafeID, Detail: err.Error()})
+				continue
+			}
 			if first, dup := seen[s.ID]; dup {
 				problems = append(problems, dataset.Problem{Source: src.String(), Item: s.ID, Reason: dataset.ReasonDuplicateID, Detail: "already read from " + first})
 				continue
@@ -275,22 +282,21 @@ func writeProblems(path string, problems []dataset.Problem) error {
 	return out.Commit()
 }
 
-func writeTable(w io.Writer, samples []table.Sample, bins label.Bins, f table.Format) error {
+func writeTable(out *cli.TableOutput, samples []table.Sample, bins label.Bins) error {
 	schema := table.NewSchema(bins)
-	tw, err := table.NewWriter(w, schema, f)
-	if err != nil {
+	if err := out.Begin(schema); err != nil {
 		return err
 	}
 	for _, rec := range table.Records(memory.DefaultAllocator, schema, samples) {
-		err := tw.Write(rec)
+		err := out.Write(rec)
 		rec.Release()
 		if err != nil {
 			return err
 		}
 	}
-	return tw.Close()
+	return nil
 }
 
 func writeChart(path, format string, counts summary.Counts) error {
-	return atomicfile.WriteWith(path, func(w io.Writer) error { return counts.Chart(w, format) })
+	return outfile.WriteWith(path, func(w io.Writer) error { return counts.Chart(w, format) })
 }

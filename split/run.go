@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -19,6 +19,7 @@ import (
 
 	"github.com/boostershot/facet/internal/cli"
 	"github.com/boostershot/facet/internal/fold"
+	"github.com/boostershot/facet/internal/outfile"
 	"github.com/boostershot/facet/internal/table"
 )
 
@@ -57,16 +58,16 @@ examples:
 `
 
 type options struct {
-	k          int
-	val        float64
-	by         string
-	stratify   string
-	seed       uint64
-	out        string
-	output     string
-	csv, quiet bool
-	dup        dupOptions
-	trainOnly  []string
+	k         int
+	val       float64
+	by        string
+	stratify  string
+	seed      uint64
+	out       string
+	table     cli.TableOutput
+	quiet     bool
+	dup       dupOptions
+	trainOnly []string
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -79,8 +80,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.StringArrayVar(&o.trainOnly, "train-only", nil, trainOnlyUsage)
 	fs.Uint64Var(&o.seed, "seed", 1, "random seed")
 	fs.StringVar(&o.out, "out", "", "also write the folds as Arrow files under `DIR`")
-	fs.StringVarP(&o.output, "output", "o", "-", "write the table to `FILE` (- for stdout)")
-	fs.BoolVar(&o.csv, "csv", false, "write the table as CSV for people")
+	o.table.AddFlags(fs)
 	fs.BoolVarP(&o.quiet, "quiet", "q", false, "no report on stderr")
 	o.dup.flags(fs)
 	if err := cli.Parse(fs, args); err != nil {
@@ -187,12 +187,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	out, err := cli.CreateOutput(o.output, stdout, !o.csv)
-	if err != nil {
+	if err := o.table.Open(stdout); err != nil {
 		return err
 	}
-	defer out.Abort()
-	if err := writeTable(out, schema, outRecs, table.FormatFor(o.output, o.csv)); err != nil {
+	defer o.table.Abort()
+	if err := o.table.WriteAll(schema, outRecs...); err != nil {
 		return err
 	}
 	if o.out != "" {
@@ -200,7 +199,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return err
 		}
 	}
-	if err := out.Commit(); err != nil {
+	if err := o.table.Commit(); err != nil {
 		return err
 	}
 	if !o.quiet {
@@ -360,19 +359,6 @@ func warnThinStrata(w io.Writer, p fold.Problem, names []string, val bool) {
 	}
 }
 
-func writeTable(w io.Writer, schema *arrow.Schema, recs []arrow.RecordBatch, f table.Format) error {
-	tw, err := table.NewWriter(w, schema, f)
-	if err != nil {
-		return err
-	}
-	for _, rec := range recs {
-		if err := tw.Write(rec); err != nil {
-			return err
-		}
-	}
-	return tw.Close()
-}
-
 // manifest describes the fold files for the trainer and for people.
 type manifest struct {
 	Folds    int         `json:"folds"`
@@ -397,11 +383,12 @@ type foldFiles struct {
 }
 
 // writeFolds writes foldK.train.arrow / foldK.val.arrow for each fold and
-// the manifest, each file atomically, the manifest last.
+// the manifest as one set (outfile.Set): every file is written into a
+// temporary folder inside --out first, and only when all are whole do
+// they replace the earlier set, the manifest last; fold files of an
+// earlier set with more folds are removed. A failure (a full disk, Ctrl-C)
+// leaves the earlier set as it was.
 func writeFolds(ctx context.Context, o options, schema *arrow.Schema, recs []arrow.RecordBatch, st fold.Stats) error {
-	if err := os.MkdirAll(o.out, 0o755); err != nil {
-		return err
-	}
 	k := o.k
 	if o.val > 0 {
 		k = 1
@@ -412,7 +399,13 @@ func writeFolds(ctx context.Context, o options, schema *arrow.Schema, recs []arr
 	for _, f := range schema.Fields() {
 		m.Schema = append(m.Schema, f.Name)
 	}
+	set, err := outfile.CreateSet(o.out, "folds")
+	if err != nil {
+		return err
+	}
+	defer set.Abort()
 	foldCol := schema.FieldIndices("fold")[0]
+	keep := map[string]bool{manifestName: true}
 	for f := range k {
 		ff := foldFiles{Fold: f, Train: fmt.Sprintf("fold%d.train.arrow", f), Val: fmt.Sprintf("fold%d.val.arrow", f)}
 		for _, side := range []struct {
@@ -423,11 +416,12 @@ func writeFolds(ctx context.Context, o options, schema *arrow.Schema, recs []arr
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			n, err := writeSide(filepath.Join(o.out, side.file), schema, recs, foldCol, int8(f), side.val)
+			n, err := writeSide(set, side.file, schema, recs, foldCol, int8(f), side.val)
 			if err != nil {
 				return err
 			}
 			*side.rows = n
+			keep[side.file] = true
 		}
 		m.Files = append(m.Files, ff)
 	}
@@ -435,20 +429,47 @@ func writeFolds(ctx context.Context, o options, schema *arrow.Schema, recs []arr
 	if err != nil {
 		return err
 	}
-	out, err := cli.CreateOutput(filepath.Join(o.out, "manifest.json"), nil, false)
+	mf, err := set.Create(manifestName)
 	if err != nil {
 		return err
 	}
-	defer out.Abort()
-	if _, err := out.Write(append(data, '\n')); err != nil {
+	defer mf.Abort()
+	if _, err := mf.Write(append(data, '\n')); err != nil {
 		return err
 	}
-	return out.Commit()
+	if err := mf.Commit(); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return set.Commit(manifestName, oldFoldFiles(o.out, keep))
 }
 
-// writeSide writes the rows whose fold is (val) or is not (!val) f.
-func writeSide(path string, schema *arrow.Schema, recs []arrow.RecordBatch, foldCol int, f int8, val bool) (int, error) {
-	out, err := cli.CreateOutput(path, nil, true)
+// manifestName is the fold set's manifest, the last file of a set to
+// appear.
+const manifestName = "manifest.json"
+
+// foldFile matches the names of fold files.
+var foldFile = regexp.MustCompile(`^fold[0-9]+\.(train|val)\.arrow$`)
+
+// oldFoldFiles lists the fold files in dir that the new set does not
+// have (an earlier split into more folds).
+func oldFoldFiles(dir string, keep map[string]bool) []string {
+	entries, _ := os.ReadDir(dir)
+	var gone []string
+	for _, e := range entries {
+		if foldFile.MatchString(e.Name()) && !keep[e.Name()] {
+			gone = append(gone, e.Name())
+		}
+	}
+	return gone
+}
+
+// writeSide writes the rows whose fold is (val) or is not (!val) f to the
+// set's file name.
+func writeSide(set *outfile.Set, name string, schema *arrow.Schema, recs []arrow.RecordBatch, foldCol int, f int8, val bool) (int, error) {
+	out, err := set.Create(name)
 	if err != nil {
 		return 0, err
 	}

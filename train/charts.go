@@ -16,8 +16,8 @@ import (
 	"gonum.org/v1/plot/vg"
 	vgdraw "gonum.org/v1/plot/vg/draw"
 
-	"github.com/boostershot/facet/internal/atomicfile"
 	"github.com/boostershot/facet/internal/label"
+	"github.com/boostershot/facet/internal/outfile"
 	"github.com/boostershot/facet/internal/pred"
 )
 
@@ -63,7 +63,7 @@ func writeLearningCurve(path string, lines []epochMetrics) error {
 }
 
 func writeTo(path string, wt io.WriterTo) error {
-	return atomicfile.WriteWith(path, func(w io.Writer) error { _, err := wt.WriteTo(w); return err })
+	return outfile.WriteWith(path, func(w io.Writer) error { _, err := wt.WriteTo(w); return err })
 }
 
 // writeConfusion draws the 18-class confusion matrix of the validation
@@ -115,5 +115,5 @@ func writeConfusion(path string, truthMask, truthGender, truthAge []int8, p *pre
 			}
 		}
 	}
-	return atomicfile.WritePNG(path, img)
+	return outfile.WritePNG(path, img)
 }

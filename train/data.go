@@ -12,9 +12,9 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 
-	"github.com/boostershot/facet/internal/atomicfile"
 	"github.com/boostershot/facet/internal/augment"
 	"github.com/boostershot/facet/internal/cvimage"
+	"github.com/boostershot/facet/internal/outfile"
 	"github.com/boostershot/facet/internal/table"
 	"github.com/boostershot/facet/internal/work"
 )
@@ -117,7 +117,7 @@ func (d *dataset) load(ctx context.Context, size, workers int, progress func(don
 // a form any language reads without an Arrow library (the exec backend's
 // train_csv and val_csv).
 func (d *dataset) writeCSV(path string) error {
-	return atomicfile.WriteWith(path, func(w io.Writer) error {
+	return outfile.WriteWith(path, func(w io.Writer) error {
 		cw := csv.NewWriter(w)
 		cw.Write([]string{"id", "image", "mask", "gender", "age_group"})
 		for i, id := range d.ids {

@@ -18,12 +18,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/boostershot/facet/internal/atomicfile"
 	"github.com/boostershot/facet/internal/augment"
 	"github.com/boostershot/facet/internal/checkpoint"
 	"github.com/boostershot/facet/internal/cli"
 	"github.com/boostershot/facet/internal/model"
 	"github.com/boostershot/facet/internal/nn"
+	"github.com/boostershot/facet/internal/outfile"
 	"github.com/boostershot/facet/internal/pred"
 )
 
@@ -105,7 +105,7 @@ func execTrain(ctx context.Context, dir string, rc runConfig, tr, va *dataset, w
 		return err
 	}
 	jobPath := filepath.Join(absDir, "job.json")
-	if err := atomicfile.Write(jobPath, append(jb, '\n')); err != nil {
+	if err := outfile.WriteFile(jobPath, append(jb, '\n')); err != nil {
 		return err
 	}
 	// What facet-train makes from the backend's model is made anew: an

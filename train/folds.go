@@ -92,12 +92,11 @@ func insertFlags(args []string, flags ...string) []string {
 // joinTables writes the rows of every Arrow file in paths, which must
 // share one schema, to one Arrow file at out.
 func joinTables(out string, paths []string) (int64, error) {
-	o, err := cli.CreateOutput(out, nil, true)
-	if err != nil {
+	w := &cli.TableOutput{Path: out} // .arrow: the Arrow file format
+	if err := w.Open(nil); err != nil {
 		return 0, err
 	}
-	defer o.Abort()
-	var w *table.Writer
+	defer w.Abort()
 	var schema *arrow.Schema
 	for _, p := range paths {
 		f, err := os.Open(p)
@@ -109,9 +108,9 @@ func joinTables(out string, paths []string) (int64, error) {
 			f.Close()
 			return 0, fmt.Errorf("%s: %w", p, err)
 		}
-		if w == nil {
+		if schema == nil {
 			schema = r.Schema()
-			if w, err = table.NewWriter(o, schema, table.File); err != nil {
+			if err = w.Begin(schema); err != nil {
 				r.Release()
 				f.Close()
 				return 0, err
@@ -135,8 +134,5 @@ func joinTables(out string, paths []string) (int64, error) {
 			return 0, fmt.Errorf("%s: %w", p, err)
 		}
 	}
-	if err := w.Close(); err != nil {
-		return 0, err
-	}
-	return w.Rows(), o.Commit()
+	return w.Rows(), w.Commit()
 }

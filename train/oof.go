@@ -5,9 +5,9 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/boostershot/facet/internal/atomicfile"
 	"github.com/boostershot/facet/internal/model"
 	"github.com/boostershot/facet/internal/nn"
+	"github.com/boostershot/facet/internal/outfile"
 	"github.com/boostershot/facet/internal/pred"
 	"github.com/boostershot/facet/internal/table"
 )
@@ -61,5 +61,5 @@ func writeOOFTable(path string, d *dataset, p *pred.Probs) error {
 	if err := w.Close(); err != nil {
 		return err
 	}
-	return atomicfile.Write(path, buf.Bytes())
+	return outfile.WriteFile(path, buf.Bytes())
 }

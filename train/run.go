@@ -11,11 +11,11 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/boostershot/facet/internal/atomicfile"
 	"github.com/boostershot/facet/internal/augment"
 	"github.com/boostershot/facet/internal/cli"
 	"github.com/boostershot/facet/internal/label"
 	"github.com/boostershot/facet/internal/nn"
+	"github.com/boostershot/facet/internal/outfile"
 )
 
 const synopsis = "facet-train --out RUNDIR (--folds DIR (--fold K | --all-folds) | --train T.arrow --val V.arrow) [--epochs N] [--batch 32] [--resume] [--backend gorgonia | --backend exec -- CMD ARGS...]"
@@ -49,6 +49,10 @@ RUNDIR receives:
                                 probabilities (prob_mask, prob_gender, prob_age,
                                 prob18) and predictions (pred, pred_mask,
                                 pred_gender, pred_age_group)
+A new run in a RUNDIR that holds an earlier one leaves the earlier run's
+files (model, config, metrics) as they are until its first epoch has a
+model to replace them: a run stopped before that (Ctrl-C) loses nothing.
+With --backend exec they go when the backend starts.
 
 --resume continues a run in RUNDIR from last.safetensors with the settings
 of its config.json (--epochs and --patience may be raised); with --backend
@@ -231,18 +235,22 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		if err := os.MkdirAll(o.out, 0o755); err != nil {
 			return err
 		}
-		if err := removeOld(o.out); err != nil {
-			return err
-		}
-		b, _ := json.MarshalIndent(rc, "", "  ")
-		if err := atomicfile.Write(filepath.Join(o.out, "config.json"), append(b, '\n')); err != nil {
-			return err
-		}
 	}
+	b, _ := json.MarshalIndent(rc, "", "  ")
 	if rc.Backend == "exec" {
+		// The backend writes its model into RUNDIR itself: the earlier
+		// run's outputs, its model too, go before it starts.
+		if !o.resume {
+			if err := startRun(o.out, append(b, '\n'), true); err != nil {
+				return err
+			}
+		}
 		return execTrain(ctx, o.out, rc, tr, va, o.workers, o.resume, stderr)
 	}
 	t := &trainer{rc: rc, dir: o.out, tr: tr, va: va, pipe: pipe, workers: o.workers, stderr: stderr}
+	if !o.resume {
+		t.start = func() error { return startRun(o.out, append(b, '\n'), false) }
+	}
 	return t.run(ctx, o.resume)
 }
 
@@ -304,10 +312,21 @@ func (o *options) config(command []string) (runConfig, error) {
 	return rc, nil
 }
 
-// removeOld deletes the outputs of an earlier run in dir, so a new run
-// never mixes its metrics with old ones.
-func removeOld(dir string) error {
-	for _, name := range []string{"job.json", "metrics.jsonl", "best.safetensors", "best.onnx", "best.json", "last.safetensors", "last.json", "oof.arrow", "val_probs.csv"} {
+// startRun makes dir a new run's: its config.json, and no outputs of an
+// earlier run, so a new run never mixes its metrics with old ones. The
+// gorgonia back end calls it when its first model is about to be written
+// (without best: the best weights and config are replaced right after),
+// so a new run stopped before that (Ctrl-C during the first epoch) leaves
+// the earlier run's model, config and metrics as they were.
+func startRun(dir string, config []byte, best bool) error {
+	if err := outfile.WriteFile(filepath.Join(dir, "config.json"), config); err != nil {
+		return err
+	}
+	old := []string{"job.json", "metrics.jsonl", "best.onnx", "last.safetensors", "last.json", "oof.arrow", "val_probs.csv"}
+	if best {
+		old = append(old, "best.safetensors", "best.json")
+	}
+	for _, name := range old {
 		if err := os.Remove(filepath.Join(dir, name)); err != nil && !os.IsNotExist(err) {
 			return err
 		}

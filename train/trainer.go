@@ -14,7 +14,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/boostershot/facet/internal/atomicfile"
 	"github.com/boostershot/facet/internal/augment"
 	"github.com/boostershot/facet/internal/checkpoint"
 	"github.com/boostershot/facet/internal/cli"
@@ -22,6 +21,7 @@ import (
 	"github.com/boostershot/facet/internal/metrics"
 	"github.com/boostershot/facet/internal/model"
 	"github.com/boostershot/facet/internal/nn"
+	"github.com/boostershot/facet/internal/outfile"
 	"github.com/boostershot/facet/internal/pred"
 	"github.com/boostershot/facet/internal/work"
 )
@@ -65,6 +65,9 @@ type trainer struct {
 	workers int
 	stderr  io.Writer
 	m       *nn.Model
+	// start, for a new run, makes RUNDIR the run's (startRun) when its
+	// first model is written; nil once done and when resuming.
+	start func() error
 }
 
 func (t *trainer) path(name string) string { return filepath.Join(t.dir, name) }
@@ -105,6 +108,19 @@ func (t *trainer) run(ctx context.Context, resume bool) error {
 		em, err := t.epoch(ctx, epoch)
 		if err != nil {
 			return err
+		}
+		if t.start != nil {
+			if err := t.start(); err != nil {
+				return err
+			}
+			t.start = nil
+			if !(em.Score > best) { // no model to replace the earlier run's (a NaN score)
+				for _, name := range []string{"best.safetensors", "best.json"} {
+					if err := os.Remove(t.path(name)); err != nil && !os.IsNotExist(err) {
+						return err
+					}
+				}
+			}
 		}
 		if em.Score > best {
 			best, sinceBest, em.Best = em.Score, 0, true
@@ -179,7 +195,7 @@ func (t *trainer) restore() (start int, best float64, sinceBest int, err error) 
 	if len(lines) == 0 || lines[0].Epoch != 0 || best < 0 {
 		return 0, 0, 0, errors.New("--resume: metrics.jsonl does not cover the checkpoint's epochs")
 	}
-	if err := atomicfile.Write(t.path("metrics.jsonl"), kept.Bytes()); err != nil {
+	if err := outfile.WriteFile(t.path("metrics.jsonl"), kept.Bytes()); err != nil {
 		return 0, 0, 0, err
 	}
 	return last + 1, best, sinceBest, nil
@@ -206,20 +222,18 @@ func readMetrics(path string) ([]epochMetrics, error) {
 	return out, sc.Err()
 }
 
+// appendMetrics adds a line to the metrics file, rewriting it whole
+// (internal/outfile): a reader never sees half a line.
 func appendMetrics(path string, em epochMetrics) error {
 	b, err := json.Marshal(em)
 	if err != nil {
 		return err
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
-	if err != nil {
+	old, err := os.ReadFile(path)
+	if err != nil && !os.IsNotExist(err) {
 		return err
 	}
-	if _, err := f.Write(append(b, '\n')); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return outfile.WriteFile(path, append(append(old, b...), '\n'))
 }
 
 // batchJob is the rows of one training batch.

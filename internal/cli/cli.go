@@ -1,8 +1,10 @@
 // Package cli is what every facet program's main shares: flag sets with
 // examples in --help, exit codes (1 failure, 2 bad usage), Ctrl-C as
-// context cancellation, and inputs and outputs that follow the facet
+// context cancellation, the table output (TableOutput: -o, --csv, the
+// format, commit or abort) and other outputs that follow the facet
 // conventions (stdin/stdout by default, "-" accepted, no Arrow on a
-// terminal, no half-written output file).
+// terminal, written through internal/outfile: never half a file, never
+// over a special file or through a symbolic link), and --max-failed.
 package cli
 
 import (
@@ -15,6 +17,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/pflag"
+
+	"github.com/boostershot/facet/internal/outfile"
 )
 
 // Run is a program's body: everything but the process around it.
@@ -22,7 +26,10 @@ type Run func(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 
 // Main runs a program and exits with its status. The context is cancelled
 // on SIGINT or SIGTERM so the program can remove what it had half written.
+// internal/outfile's notes (stale temporary files removed) go to stderr
+// as "name: ...".
 func Main(name string, run Run) {
+	outfile.SetLog(func(msg string) { fmt.Fprintf(os.Stderr, "%s: %s\n", name, msg) })
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()

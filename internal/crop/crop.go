@@ -15,6 +15,8 @@ import (
 	"strings"
 
 	"gocv.io/x/gocv"
+
+	"github.com/boostershot/facet/internal/table"
 )
 
 // Geometry says how a face box becomes a crop.
@@ -78,19 +80,11 @@ func (g Geometry) Extract(img gocv.Mat, region image.Rectangle) (gocv.Mat, error
 // ("eval/abc.jpg" stays, "face.png" becomes "face.png.jpg"), so photos
 // that differ only by their extension get crops of their own. Ids that
 // would leave dir (absolute, "..", empty segments, backslashes, control
-// characters) are refused. (An id without extension and the same id with
-// ext meet on one file; Pool.Crop refuses the second.)
+// characters) are refused (table.CheckID). (An id without extension and
+// the same id with ext meet on one file; Pool.Crop refuses the second.)
 func Path(dir, id, ext string) (string, error) {
-	if id == "" {
-		return "", errors.New("empty id")
-	}
-	if strings.ContainsAny(id, "\\\x00") || strings.ContainsFunc(id, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-		return "", fmt.Errorf("id %q has a backslash or control character: refusing it as a path", id)
-	}
-	for _, seg := range strings.Split(id, "/") {
-		if seg == "" || seg == "." || seg == ".." {
-			return "", fmt.Errorf("id %q would escape the output folder: refusing it as a path", id)
-		}
+	if err := table.CheckID(id); err != nil {
+		return "", err
 	}
 	rel := filepath.FromSlash(id)
 	if !filepath.IsLocal(rel) {

@@ -7,15 +7,16 @@ import (
 	"hash/fnv"
 	"image"
 	"math"
+	"path/filepath"
 	"time"
 
 	"gocv.io/x/gocv"
 
-	"github.com/boostershot/facet/internal/atomicfile"
 	"github.com/boostershot/facet/internal/cvimage"
 	"github.com/boostershot/facet/internal/dup"
 	"github.com/boostershot/facet/internal/face"
 	"github.com/boostershot/facet/internal/imagefile"
+	"github.com/boostershot/facet/internal/outfile"
 	"github.com/boostershot/facet/internal/work"
 )
 
@@ -32,6 +33,7 @@ type Outcome struct {
 	Reused   bool   // an existing crop was kept (--resume)
 	Reason   string // failure category, "" when cropped
 	Detail   string // failure detail
+	fatal    error  // the machine's failure (writing the crop): Crop stops
 }
 
 // Failure categories.
@@ -46,7 +48,7 @@ const (
 	ReasonDuplicate = "doubled id"
 	ReasonPath      = "unsafe id"
 	ReasonFace      = "detector failed"
-	ReasonWrite     = "cannot write crop"
+	ReasonEncode    = "cannot encode crop"
 	ReasonNoFace    = "no face found"
 )
 
@@ -65,6 +67,7 @@ type Config struct {
 // (detectors are not safe for concurrent use).
 type Pool struct {
 	cfg    Config
+	out    *outfile.Dir
 	chains []*face.Chain
 	// claimed maps each crop file this pool has been asked to write (by a
 	// 128-bit hash of its path) to the id of its row, so that two rows
@@ -84,12 +87,18 @@ func (p *Pool) Time() map[string]time.Duration {
 	return out
 }
 
-// NewPool makes workers chains with newChain.
+// NewPool makes workers chains with newChain and opens the output folder
+// cfg.Dir (created when missing; every crop is written inside it, see
+// internal/outfile).
 func NewPool(cfg Config, workers int, newChain func() (*face.Chain, error)) (*Pool, error) {
 	if cfg.Ext != ".jpg" && cfg.Ext != ".png" {
 		return nil, fmt.Errorf("crop format %q: want .jpg or .png", cfg.Ext)
 	}
-	p := &Pool{cfg: cfg, claimed: map[[16]byte]string{}}
+	out, err := outfile.OpenDir(cfg.Dir)
+	if err != nil {
+		return nil, err
+	}
+	p := &Pool{cfg: cfg, out: out, claimed: map[[16]byte]string{}}
 	for range max(1, workers) {
 		c, err := newChain()
 		if err != nil {
@@ -104,22 +113,31 @@ func NewPool(cfg Config, workers int, newChain func() (*face.Chain, error)) (*Po
 	return p, nil
 }
 
-// Close closes every worker's chain.
+// Close closes every worker's chain and the output folder.
 func (p *Pool) Close() error {
 	var errs []error
 	for _, c := range p.chains {
 		errs = append(errs, c.Close())
 	}
 	p.chains = nil
+	if p.out != nil {
+		errs = append(errs, p.out.Close())
+		p.out = nil
+	}
 	return errors.Join(errs...)
 }
 
 // Crop processes jobs and returns one Outcome per job, in order. done is
-// called after each job from one goroutine at a time. Only a cancelled
-// context is an error; a job is never left half-written. A job whose
+// called after each job from one goroutine at a time. A photo that cannot
+// be cropped is the data's problem: its Outcome says why. A job whose
 // crop file an earlier job (of this call or an earlier one) writes fails
-// with ReasonDuplicate: ids are unique in a sample table.
+// with ReasonDuplicate: ids are unique in a sample table. A crop that
+// cannot be written (no space, no permission, I/O) is the machine's: no
+// new job starts and Crop returns that error (an *outfile.Error). A
+// cancelled context is an error too; a crop is never left half-written.
 func (p *Pool) Crop(ctx context.Context, jobs []Job, done func()) ([]Outcome, error) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
 	out := make([]Outcome, len(jobs))
 	dst := make([]string, len(jobs))
 	for i, job := range jobs {
@@ -138,10 +156,17 @@ func (p *Pool) Crop(ctx context.Context, jobs []Job, done func()) ([]Outcome, er
 		p.claimed[key] = job.ID
 	}
 	err := work.Each(ctx, len(jobs), len(p.chains), func(w, i int) {
-		if out[i].Reason == "" {
-			out[i] = p.one(p.chains[w], jobs[i], dst[i])
+		if out[i].Reason != "" {
+			return
+		}
+		out[i] = p.one(p.chains[w], jobs[i], dst[i])
+		if out[i].fatal != nil {
+			cancel(out[i].fatal)
 		}
 	}, done)
+	if cause := context.Cause(ctx); outfile.IsError(cause) {
+		return nil, cause
+	}
 	return out, err
 }
 
@@ -214,7 +239,10 @@ func (p *Pool) one(chain *face.Chain, job Job, dst string) Outcome {
 	m.Hash, m.Edges = uint64(h), &e
 	chain.Time["hash"] += time.Since(t2)
 	if err := p.write(dst, cropped, m); err != nil {
-		return fail(ReasonWrite, "%v", err)
+		if outfile.IsError(err) {
+			return Outcome{fatal: err}
+		}
+		return fail(ReasonEncode, "%v", err)
 	}
 	return Outcome{CropPath: dst, Meta: m}
 }
@@ -297,7 +325,11 @@ func (p *Pool) write(dst string, img gocv.Mat, m Meta) error {
 	if buf, err = Embed(buf, m); err != nil {
 		return err
 	}
-	return atomicfile.Write(dst, buf)
+	rel, err := filepath.Rel(p.cfg.Dir, dst)
+	if err != nil {
+		return err
+	}
+	return p.out.WriteFile(rel, buf)
 }
 
 // reusable reports whether dst is a valid crop of src made with the same

@@ -10,15 +10,16 @@
 package cvimage
 
 import (
+	"errors"
 	"fmt"
 	"image"
 	"runtime"
 
 	"gocv.io/x/gocv"
 
-	"github.com/boostershot/facet/internal/atomicfile"
 	"github.com/boostershot/facet/internal/augment"
 	"github.com/boostershot/facet/internal/imagefile"
+	"github.com/boostershot/facet/internal/outfile"
 )
 
 // Decode checks and decodes the bytes of an image file into a BGR Mat
@@ -112,8 +113,18 @@ func orient(m gocv.Mat, orientation int) gocv.Mat {
 	return f
 }
 
-// SaveJPEG encodes img as JPEG at quality and writes it atomically.
+// SaveJPEG encodes img as JPEG at quality and writes it (internal/outfile:
+// whole or not at all).
 func SaveJPEG(path string, img *augment.Image, quality int) error {
+	buf, err := EncodeJPEG(img, quality)
+	if err != nil {
+		return fmt.Errorf("encoding %s: %w", path, err)
+	}
+	return outfile.WriteFile(path, buf)
+}
+
+// EncodeJPEG encodes img as JPEG at quality.
+func EncodeJPEG(img *augment.Image, quality int) ([]byte, error) {
 	// gocv's NewMatFromBytes wraps the Go slice without copying it, and
 	// nothing on the Go side refers to it afterwards: without KeepAlive the
 	// collector may free it before the encoder reads it, and the file gets
@@ -122,13 +133,13 @@ func SaveJPEG(path string, img *augment.Image, quality int) error {
 	bgr := img.BGR()
 	m, err := gocv.NewMatFromBytes(img.H, img.W, gocv.MatTypeCV8UC3, bgr)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer m.Close()
 	buf, err := gocv.IMEncodeWithParams(gocv.JPEGFileExt, m, []int{gocv.IMWriteJpegQuality, quality})
 	runtime.KeepAlive(bgr)
-	if err != nil || len(buf) == 0 {
-		return fmt.Errorf("encoding %s: %v", path, err)
+	if err == nil && len(buf) == 0 {
+		err = errors.New("OpenCV encoded nothing")
 	}
-	return atomicfile.Write(path, buf)
+	return buf, err
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/boostershot/facet/internal/label"
 	"github.com/boostershot/facet/internal/table"
@@ -32,11 +33,7 @@ func loadCSV(src Source, file string, bins label.Bins, res *Result) error {
 		}
 		id := field(row, header, "id")
 		if id == "" {
-			rel, err := filepath.Rel(base, p)
-			if err != nil {
-				rel = p
-			}
-			id = "csv/" + filepath.ToSlash(rel)
+			id = "csv/" + pathID(base, p)
 		}
 		person := field(row, header, "person")
 		if person == "" {
@@ -97,4 +94,15 @@ func csvLabels(s *table.Sample, row []string, header map[string]int, bins label.
 	}
 	s.Relabel()
 	return nil
+}
+
+// pathID is the id of the image at p (absolute) for a CSV in folder base:
+// its path relative to base, or, for an image outside base, its absolute
+// path without the leading slash, so the id never climbs out of an output
+// folder ("../x.jpg" would be refused by facet-crop).
+func pathID(base, p string) string {
+	if rel, err := filepath.Rel(base, p); err == nil && filepath.IsLocal(rel) {
+		return filepath.ToSlash(rel)
+	}
+	return strings.TrimLeft(filepath.ToSlash(filepath.Clean(p)), "/")
 }

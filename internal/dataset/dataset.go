@@ -44,6 +44,7 @@ const (
 	ReasonBadRow      = "bad csv row"
 	ReasonUnreadable  = "unreadable image"
 	ReasonDuplicateID = "duplicate id"
+	ReasonUnsafeID    = "unsafe id"
 )
 
 // Problem is one file, folder or row that did not become a sample.

@@ -37,25 +37,23 @@ type PseudoWriter struct {
 	Threshold float64
 	Rows      int // rows written so far
 	schema    *arrow.Schema
-	out       *cli.Output
-	w         *table.Writer
+	out       *cli.TableOutput
 }
 
 // NewPseudoWriter starts a pseudo-label table at path (Arrow IPC file, or
 // CSV for a .csv name) for input rows of schema in, keeping rows whose
 // largest 18-class probability is at least threshold.
 func NewPseudoWriter(path string, in *arrow.Schema, threshold float64) (*PseudoWriter, error) {
-	out, err := cli.CreateOutput(path, nil, true)
-	if err != nil {
+	out := &cli.TableOutput{Path: path}
+	if err := out.Open(nil); err != nil {
 		return nil, err
 	}
 	schema := table.ExtendSchema(in, pseudoFields)
-	w, err := table.NewWriter(out, schema, table.FormatFor(path, false))
-	if err != nil {
+	if err := out.Begin(schema); err != nil {
 		out.Abort()
 		return nil, err
 	}
-	return &PseudoWriter{Path: path, Threshold: threshold, schema: schema, out: out, w: w}, nil
+	return &PseudoWriter{Path: path, Threshold: threshold, schema: schema, out: out}, nil
 }
 
 // Add writes the confident rows of rec, whose predictions are p's rows
@@ -101,16 +99,11 @@ func (w *PseudoWriter) Add(rec arrow.RecordBatch, p *Probs, usable []bool) error
 	if sel.NumRows() == 0 {
 		return nil
 	}
-	return w.w.Write(sel)
+	return w.out.Write(sel)
 }
 
 // Commit finishes the file and moves it into place.
-func (w *PseudoWriter) Commit() error {
-	if err := w.w.Close(); err != nil {
-		return err
-	}
-	return w.out.Commit()
-}
+func (w *PseudoWriter) Commit() error { return w.out.Commit() }
 
 // Abort drops the file unless it was committed (it can be deferred).
 func (w *PseudoWriter) Abort() { w.out.Abort() }

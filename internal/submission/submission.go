@@ -20,7 +20,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/boostershot/facet/internal/atomicfile"
+	"github.com/boostershot/facet/internal/outfile"
 )
 
 // NumClasses is the number of competition classes (ans is 0..17).
@@ -51,7 +51,7 @@ func Write(path, infoCSV string, rows []Row) (unused int, err error) {
 	if err != nil {
 		return 0, fmt.Errorf("%s: %w", infoCSV, err)
 	}
-	return unused, atomicfile.Write(path, buf.Bytes())
+	return unused, outfile.WriteFile(path, buf.Bytes())
 }
 
 // Build writes the submission for the info.csv read from info to w; see
