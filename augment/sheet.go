@@ -5,6 +5,7 @@ import (
 	"image"
 	"image/color"
 	"image/draw"
+	"regexp"
 	"strings"
 
 	"golang.org/x/image/font"
@@ -31,7 +32,7 @@ type sheetPair struct {
 // pickSheet chooses what the contact sheet shows: the new images that
 // were made, synthetic masks first (what --sheet is mainly for), then
 // augmented and balancing copies, up to sheetPairs, each captioned with
-// the mask drawn or the ops applied.
+// the mask drawn or the names of the ops applied.
 func pickSheet(s *source, jobs []job, results []result) []sheetPair {
 	var masked, copies []sheetPair
 	for i, j := range jobs {
@@ -43,7 +44,7 @@ func pickSheet(s *source, jobs []job, results []result) []sheetPair {
 			masked = append(masked, sheetPair{s.images[j.parent], r.path, strings.TrimPrefix(r.ops, "mask:")})
 			continue
 		}
-		caption := r.ops
+		caption := opParams.ReplaceAllString(r.ops, "") // the op names fit, their settings would not
 		if caption == "" {
 			caption = "no op applied"
 		}
@@ -92,6 +93,9 @@ func writeSheet(path string, s *source, jobs []job, results []result) error {
 	}
 	return atomicfile.WritePNG(path, sheet)
 }
+
+// opParams are the settings of the ops in an aug_ops value: "(b=0.25,...)".
+var opParams = regexp.MustCompile(`\([^)]*\)`)
 
 // sheetBackground is the contact sheet's dark grey.
 var sheetBackground = color.RGBA{32, 32, 32, 255}

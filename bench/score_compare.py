@@ -19,7 +19,7 @@ one report and not the other.
 
 Usage: bench/score_compare.py [--merge bin/facet-merge] [TABLE...]
 With no TABLE, every prediction table make demo and make real left under
-build/ (r1/oof.arrow, the folds' oof.arrow, val-s*.pred.arrow).
+build/ (r1/oof.arrow, both rounds' folds' oof.arrow, val-s*.pred.arrow).
 Needs Debian's python3-sklearn (make bench-deps).
 """
 import argparse, csv, glob, io, json, subprocess, sys
@@ -82,21 +82,29 @@ def compare(facet, sk):
     return worst, problems
 
 
+def run(*cmd):
+    """cmd's stdout; its stderr and exit 1 when it fails."""
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        sys.exit(f"score_compare: {' '.join(cmd)} failed:\n{r.stderr}")
+    return r.stdout
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--merge", default="bin/facet-merge")
     ap.add_argument("tables", nargs="*")
     args = ap.parse_args()
     tables = args.tables or sorted(
-        glob.glob("build/*/r1/oof.arrow") + glob.glob("build/*/r1/fold*/oof.arrow") + glob.glob("build/real/val-s*.pred.arrow"))
+        glob.glob("build/*/r1/oof.arrow") + glob.glob("build/*/r[12]/fold*/oof.arrow") + glob.glob("build/real/val-s*.pred.arrow"))
     if not tables:
         sys.exit("score_compare: no prediction table given and none under build/ (run make demo first)")
     failed = False
     print(f"{'table':40} {'head':10} {'rows':>6} {'classes':>7} {'max |facet - sklearn|':>22}")
     for path in tables:
-        facet = json.loads(subprocess.run([args.merge, "score", "--json", path], check=True, capture_output=True, text=True).stdout)
+        facet = json.loads(run(args.merge, "score", "--json", path))
         facet = {h["head"]: h for h in facet}
-        text = subprocess.run([args.merge, "join", "-q", "--csv", path], check=True, capture_output=True, text=True).stdout
+        text = run(args.merge, "join", "-q", "--csv", path)
         rows = list(csv.DictReader(io.StringIO(text)))
         truth = {h: [label(r[col]) for r in rows] for h, col, _ in HEADS}
         pred = {h: [argmax(r[probs]) for r in rows] for h, _, probs in HEADS}

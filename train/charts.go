@@ -152,8 +152,12 @@ func writeLearningCurve(path string, lines []epochMetrics) error {
 	const w, h, margin = 16 * vg.Inch, 5.5 * vg.Inch, vg.Inch / 6
 	cv := chart.NewCanvas(w, h)
 	c := draw.Crop(cv.Canvas, margin, -margin, margin, -margin/2)
+	score := "18-class macro F1"
+	if best.ValN18 == 0 {
+		score = "mean macro F1 of the labelled heads"
+	}
 	y := chart.Line(c, chart.Style(13, color.Black), c.Min.X, c.Max.Y,
-		fmt.Sprintf("%d epochs; best epoch %d, validation score %.4f (dashed line)", len(lines), best.Epoch+1, best.Score))
+		fmt.Sprintf("%d epochs; best epoch %d (dashed line), validation score %.4f (%s)", len(lines), best.Epoch+1, best.Score, score))
 	if len(leftOut) > 0 {
 		y = chart.Line(c, chart.Style(11, color.RGBA{160, 40, 0, 255}), c.Min.X, y,
 			"not drawn, no labelled validation row: "+strings.Join(leftOut, ", "))
