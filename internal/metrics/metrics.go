@@ -57,7 +57,7 @@ type Report struct {
 // precision and recall 0. With no row kept, Classes is empty and every
 // average 0.
 func Classify(truth []int8, pred []int, k int) Report {
-	r := Report{Confusion: make([][]int, k)}
+	r := Report{Classes: []Class{}, Confusion: make([][]int, k)}
 	for c := range r.Confusion {
 		r.Confusion[c] = make([]int, k)
 	}
