@@ -25,7 +25,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 TORCH_PACKAGES := python3-torch python3-torchvision python3-pil python3-numpy
 PYTHON ?= /usr/bin/python3
 # For the benchmarks only (besides TORCH_PACKAGES): scikit-learn (facet-split
-# comparison), GNU time (peak memory of the load test).
+# and facet-merge score comparisons), GNU time (peak memory of the load test).
 BENCH_PACKAGES := python3-sklearn time
 
 # Training's matrix multiplies (internal/nn) go to OpenBLAS (-tags openblas,
@@ -51,7 +51,7 @@ REAL_EPOCHS ?=
 # How long `make fuzz` runs each fuzz target.
 FUZZTIME ?= 5s
 
-.PHONY: deps test-deps bench-deps build test vet fuzz interop demo real bench bench-split bench-train bench-infer bench-gpu side-by-side load clean
+.PHONY: deps test-deps bench-deps build test vet fuzz interop demo real bench bench-split bench-score bench-train bench-infer bench-gpu side-by-side load clean
 
 # apt-install installs the Debian packages $(1) that are missing, saying so
 # as $(2); it does nothing (and no apt-get update) when all are there.
@@ -156,6 +156,10 @@ bench: bench-deps build
 ## bench-split: facet-split against scikit-learn's StratifiedGroupKFold
 bench-split: bench-deps bin/facet-split bin/facet-prep
 	$(PYTHON) bench/split_compare.py --facet bin/facet-split --prep bin/facet-prep
+
+## bench-score: facet-merge score against scikit-learn's classification_report on the prediction tables of make demo (and make real)
+bench-score: bench-deps bin/facet-merge
+	$(PYTHON) bench/score_compare.py --merge bin/facet-merge
 
 ## bench-train: facet-train's training speed against the same network in PyTorch (CPU)
 bench-train: bench-deps

@@ -75,7 +75,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.IntVar(&o.copies, "copies", 0, "augmented copies of every row")
 	fs.StringVar(&o.balance, "balance", "", "oversample the classes of `COLUMN[=TARGET]` up to TARGET rows (a count, or a share of the largest class; default the largest)")
 	fs.StringVar(&o.masks, "masks", "", "draw synthetic masks on unmasked faces: wear, incorrect or both (comma separated)")
-	fs.StringVar(&o.sheet, "sheet", "", "write a contact sheet of faces and their synthetic masks to `FILE.png`")
+	fs.StringVar(&o.sheet, "sheet", "", "write a contact sheet of faces next to the new images made from them (synthetic masks first) to `FILE.png`")
 	fs.Uint64Var(&o.seed, "seed", 1, "random seed")
 	fs.IntVar(&o.quality, "quality", 95, "JPEG quality of the new images")
 	fs.IntVar(&o.workers, "workers", runtime.NumCPU(), "parallel workers")

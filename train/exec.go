@@ -174,7 +174,7 @@ func execTrain(ctx context.Context, dir string, rc runConfig, tr, va *dataset, w
 	if err := writeOOFTable(filepath.Join(dir, "oof.arrow"), va, p); err != nil {
 		return err
 	}
-	if err := writeConfusion(filepath.Join(dir, "confusion.png"), va.mask, va.gender, va.age, p); err != nil {
+	if err := writeConfusion(filepath.Join(dir, "confusion.png"), va, p, stderr); err != nil {
 		return err
 	}
 	logf("wrote %s (%d rows), learning.png and confusion.png", filepath.Join(dir, "oof.arrow"), p.N)

@@ -26,7 +26,7 @@ func (t *trainer) writeOOF() error {
 	if err := writeOOFTable(t.path("oof.arrow"), t.va, p); err != nil {
 		return err
 	}
-	if err := writeConfusion(t.path("confusion.png"), t.va.mask, t.va.gender, t.va.age, p); err != nil {
+	if err := writeConfusion(t.path("confusion.png"), t.va, p, t.stderr); err != nil {
 		return err
 	}
 	t.logf("wrote %s (%d rows)", t.path("oof.arrow"), p.N)
