@@ -51,7 +51,7 @@ func TestSheetCopies(t *testing.T) {
 func TestSheetNothingToShow(t *testing.T) {
 	in := inputTable(t, []testRow{{"a", "missing-a.jpg", label.NoMask, label.Male, 30, 0, false}})
 	sheet := filepath.Join(t.TempDir(), "s.png")
-	_, _, err := runAugment(t, in, "--out", t.TempDir(), "--copies", "2", "--sheet", sheet)
+	_, _, err := runAugment(t, in, "--out", t.TempDir(), "--copies", "2", "--max-failed", "100%", "--sheet", sheet)
 	if err == nil || !strings.Contains(err.Error(), "no new image to show") {
 		t.Errorf("err %v, want no new image to show", err)
 	}
