@@ -137,3 +137,8 @@ func Groups(n int, pairs []Pair) []int {
 // 730, and joined 117 Asian faces to extra ones, while 5 made 665 groups
 // (212 conflicting) and joined 6.
 const DefaultDistance = 5
+
+// MaxDistance bounds the distances a command line may ask for: the pairs
+// Near lists grow steeply with the distance (at 64 bits every pair of
+// rows is one), and so does the memory they take.
+const MaxDistance = 16
