@@ -29,6 +29,12 @@ type Meta struct {
 	// pixels before encoding; 0 in crops made before it was recorded,
 	// which a resume hashes from the decoded file.
 	Hash uint64 `json:"hash,omitempty"`
+	// SourceSize and SourceTime (modification time, Unix nanoseconds)
+	// are the photo's when it was cut: a resume crops again a photo
+	// replaced since (0 in crops made before they were recorded, which a
+	// resume crops again too).
+	SourceSize int64 `json:"source_size,omitempty"`
+	SourceTime int64 `json:"source_mtime,omitempty"`
 }
 
 const metaTag = "facet-crop/1"

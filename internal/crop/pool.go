@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"io"
 	"math"
 	"os"
 	"time"
@@ -130,7 +131,7 @@ func (p *Pool) one(chain *face.Chain, job Job) Outcome {
 		}
 	}
 	t := time.Now()
-	data, err := os.ReadFile(job.Path)
+	data, st, err := readFile(job.Path)
 	chain.Time["read"] += time.Since(t)
 	if err != nil {
 		return fail(ReasonRead, "%v", err)
@@ -169,7 +170,7 @@ func (p *Pool) one(chain *face.Chain, job Job) Outcome {
 	if !found {
 		return fail(ReasonNoFace, "no stage found a face (add center to --detectors for a fixed-crop fallback)")
 	}
-	m := Meta{Settings: p.cfg.Settings, Source: job.Path, Box: res.Box, Stage: res.Stage, Score: res.Score, Faces: res.Faces, Landmarks: res.Landmarks}
+	m := Meta{Settings: p.cfg.Settings, Source: job.Path, SourceSize: st.Size(), SourceTime: st.ModTime().UnixNano(), Box: res.Box, Stage: res.Stage, Score: res.Score, Faces: res.Faces, Landmarks: res.Landmarks}
 	t = time.Now()
 	defer func() { chain.Time["write"] += time.Since(t) }()
 	m.Region = p.cfg.Region(res.Box)
@@ -272,6 +273,22 @@ func (p *Pool) write(dst string, img gocv.Mat, m Meta) error {
 	return atomicfile.Write(dst, buf)
 }
 
+// readFile reads a photo and stats the open file, so the size and time
+// recorded are those of the bytes read.
+func readFile(path string) ([]byte, os.FileInfo, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, nil, err
+	}
+	data, err := io.ReadAll(f)
+	return data, st, err
+}
+
 // reusable reports whether dst is a valid crop of src made with the same
 // settings, and its metadata.
 func (p *Pool) reusable(dst, src string) (Meta, bool) {
@@ -281,6 +298,11 @@ func (p *Pool) reusable(dst, src string) (Meta, bool) {
 	}
 	m, err := Extract(data)
 	if err != nil || m.Settings != p.cfg.Settings || m.Source != src {
+		return Meta{}, false
+	}
+	// The photo must be the one it was cut from: same size, same time.
+	st, err := os.Stat(src)
+	if err != nil || m.SourceSize != st.Size() || m.SourceTime != st.ModTime().UnixNano() {
 		return Meta{}, false
 	}
 	// A full decode, not just the header: a damaged file is cropped again.
