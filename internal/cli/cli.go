@@ -21,10 +21,12 @@ import (
 type Run func(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error
 
 // Main runs a program and exits with its status. The context is cancelled
-// on SIGINT or SIGTERM so the program can remove what it had half written.
+// on SIGINT or SIGTERM so the program can remove what it had half written;
+// a read of stdin waiting for input (a terminal, an idle pipe) then ends
+// with the context's error too (see stdinFor).
 func Main(name string, run Run) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	err := run(ctx, os.Args[1:], stdinFor(ctx, os.Stdin), os.Stdout, os.Stderr)
 	stop()
 	os.Exit(Exit(name, err, os.Stderr))
 }
