@@ -81,7 +81,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.StringVar(&o.tta, "tta", "", "test-time augmentation: '' (none) or flip")
 	fs.StringVar(&o.submission, "submission", "", "write the competition submission CSV to `FILE` (needs --info)")
 	fs.StringVar(&o.info, "info", "", "the competition's eval/info.csv: the rows and order of --submission")
-	cli.FloatVar(fs, &o.pseudo, "pseudo", 0, cli.Range{Min: 0, Max: 1, MinOpen: true}, "write rows with 18-class confidence >= `T` (0 < T <= 1) to --pseudo-out")
+	cli.FloatVar(fs, &o.pseudo, "pseudo", 0, cli.Range{Min: 0, Max: 1, MinOpen: true}, "write rows with 18-class confidence >= `T` to --pseudo-out")
 	fs.StringVar(&o.pseudoOut, "pseudo-out", "", "the pseudo-label table `FILE` (Arrow IPC file; .csv for CSV)")
 	fs.StringVarP(&o.output, "output", "o", "-", "write the table to `FILE` instead of stdout")
 	fs.BoolVar(&o.csv, "csv", false, "write CSV instead of Arrow")

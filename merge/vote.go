@@ -82,7 +82,7 @@ func runVote(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	fs.StringVar(&weights, "weights", "", "one weight per table, comma separated (default equal)")
 	fs.StringVar(&subPath, "submission", "", "also write the competition submission to `FILE`")
 	fs.StringVar(&info, "info", "", "the competition's eval `info.csv` (with --submission)")
-	cli.FloatVar(fs, &pseudo, "pseudo", 0, cli.Range{Min: 0, Max: 1, MinOpen: true}, "write rows with combined 18-class confidence >= `T` (0 < T <= 1) to --pseudo-out")
+	cli.FloatVar(fs, &pseudo, "pseudo", 0, cli.Range{Min: 0, Max: 1, MinOpen: true}, "write rows with combined 18-class confidence >= `T` to --pseudo-out")
 	fs.StringVar(&pseudoOut, "pseudo-out", "", "the pseudo-label table `FILE` (Arrow IPC file; .csv for CSV)")
 	out.flags(fs)
 	if err := cli.Parse(fs, args); err != nil {
