@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/boostershot/facet/internal/augment"
+	"github.com/boostershot/facet/internal/cli"
 	"github.com/boostershot/facet/internal/label"
 )
 
@@ -79,17 +80,26 @@ func parseBalance(s string) (balanceSpec, error) {
 	if !hasTarget {
 		return b, nil
 	}
-	if n, err := strconv.Atoi(target); err == nil && n > 0 {
+	// A whole number is a row count, anything else a share.
+	if _, err := strconv.Atoi(strings.TrimSpace(target)); err == nil {
+		n, err := cli.ParseInt(target, 1, maxBalanceRows)
+		if err != nil {
+			return b, fmt.Errorf("--balance %q: row count %w", s, err)
+		}
 		b.count = n
 		return b, nil
 	}
-	f, err := strconv.ParseFloat(target, 64)
-	if err != nil || f <= 0 || f > 1 {
-		return b, fmt.Errorf("--balance %q: target is a row count (e.g. 2000) or a share of the largest class in (0,1]", s)
+	f, err := cli.ParseFloat(target, cli.Range{Min: 0, Max: 1, MinOpen: true})
+	if err != nil {
+		return b, fmt.Errorf("--balance %q: target is a row count (e.g. 2000) or a share of the largest class: %w", s, err)
 	}
 	b.share = f
 	return b, nil
 }
+
+// maxBalanceRows bounds --balance COLUMN=COUNT: each added row is a job
+// and an image, and a count from a typing slip must not plan millions.
+const maxBalanceRows = 1_000_000
 
 // plan lists the jobs: copies of every row, masks on unmasked faces with
 // landmarks, then copies that bring each class of the balance column up

@@ -8,7 +8,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -72,13 +71,13 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs := cli.NewFlags("facet-augment", synopsis, help, stderr)
 	fs.StringVar(&o.out, "out", "", "write new images under `DIR` (required)")
 	fs.StringVar(&o.ops, "ops", augment.DefaultSpec, "augmentation pipeline `SPEC`")
-	fs.IntVar(&o.copies, "copies", 0, "augmented copies of every row")
+	cli.IntVar(fs, &o.copies, "copies", 0, 0, 100, "augmented copies of every row")
 	fs.StringVar(&o.balance, "balance", "", "oversample the classes of `COLUMN[=TARGET]` up to TARGET rows (a count, or a share of the largest class; default the largest)")
 	fs.StringVar(&o.masks, "masks", "", "draw synthetic masks on unmasked faces: wear, incorrect or both (comma separated)")
 	fs.StringVar(&o.sheet, "sheet", "", "write a contact sheet of faces next to the new images made from them (synthetic masks first) to `FILE.png`")
 	fs.Uint64Var(&o.seed, "seed", 1, "random seed")
-	fs.IntVar(&o.quality, "quality", 95, "JPEG quality of the new images")
-	fs.IntVar(&o.workers, "workers", runtime.NumCPU(), "parallel workers")
+	cli.IntVar(fs, &o.quality, "quality", 95, 1, 100, "JPEG quality of the new images")
+	cli.WorkersVar(fs, &o.workers, "parallel workers")
 	o.table.AddFlags(fs)
 	fs.Var(o.maxFailed, "max-failed", "fail the run (exit 1, no table) when more new images than this could not be made: a count, or a percentage of them")
 	fs.StringVar(&o.shard, "shard", "", "write only part `i/n` of the rows (by id hash) and their new rows; the plan (balancing) still sees the whole table")
@@ -183,12 +182,6 @@ func (o *options) check(nargs int) (augment.Pipeline, []string, *balanceSpec, er
 		return nil, nil, nil, cli.Usagef("--out DIR is required: the folder new images go to")
 	case nargs > 1:
 		return nil, nil, nil, cli.Usagef("one TABLE at most, got %d", nargs)
-	case o.copies < 0 || o.copies > 100:
-		return nil, nil, nil, cli.Usagef("--copies %d: want 0..100", o.copies)
-	case o.workers < 1:
-		return nil, nil, nil, cli.Usagef("--workers must be at least 1")
-	case o.quality < 1 || o.quality > 100:
-		return nil, nil, nil, cli.Usagef("--quality %d: want 1..100", o.quality)
 	case o.sheet != "" && !strings.HasSuffix(strings.ToLower(o.sheet), ".png"):
 		return nil, nil, nil, cli.Usagef("--sheet %s: want a .png file", o.sheet)
 	}

@@ -7,9 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -93,21 +91,21 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.StringVar(&o.in, "in", "", "crop every image under `DIR` instead of reading a table")
 	o.table.AddFlags(fs)
 	fs.StringVar(&o.detectors, "detectors", "dlib,cascade,dlib-fine,center", "detector chain, tried in order")
-	fs.IntVar(&o.size, "size", 224, "side of the square crops in pixels")
-	fs.Float64Var(&o.margin, "margin", defaultMargin, "grow the face box by this fraction of its size on every side")
+	cli.IntVar(fs, &o.size, "size", 224, 8, 4096, "side of the square crops in pixels")
+	cli.FloatVar(fs, &o.margin, "margin", defaultMargin, cli.Between(0, 2), "grow the face box by this fraction of its size on every side")
 	fs.StringVar(&o.format, "format", "jpg", "crop file format: jpg or png")
-	fs.IntVar(&o.quality, "quality", 95, "JPEG quality")
+	cli.IntVar(fs, &o.quality, "quality", 95, 1, 100, "JPEG quality")
 	fs.BoolVar(&o.align, "align", false, "rotate each face so its eyes are level (needs dlib landmarks)")
-	fs.IntVar(&o.detectSide, "detect-side", 256, "detect on a copy whose longest side is this many pixels (0: full size)")
-	fs.IntVar(&o.upsample, "upsample", 0, "dlib: upsample the detection copy this many times (finds smaller faces, slower)")
-	fs.Float64Var(&o.dlibAdjust, "dlib-adjust", face.DlibAdjust, "dlib: added to the detection threshold (lower finds more faces, and more false ones)")
+	cli.IntVar(fs, &o.detectSide, "detect-side", 256, 0, 16384, "detect on a copy whose longest side is this many pixels (0: full size; else at least 32)")
+	cli.IntVar(fs, &o.upsample, "upsample", 0, 0, 2, "dlib: upsample the detection copy this many times (finds smaller faces, slower)")
+	cli.FloatVar(fs, &o.dlibAdjust, "dlib-adjust", face.DlibAdjust, cli.Between(-3, 3), "dlib: added to the detection threshold (lower finds more faces, and more false ones)")
 	fs.StringVar(&o.center, "center", "0.2,0.15,0.8,0.65", "fixed-crop box as fractions x0,y0,x1,y1 of the photo")
 	fs.StringVar(&o.cascadeDir, "cascades", face.DefaultCascadeDir, "folder of OpenCV's Haar cascades")
 	fs.StringVar(&o.landmark, "landmarks", "/usr/share/dlib/shape_predictor_68_face_landmarks.dat", "dlib 68-point model (\"\" for none)")
 	fs.StringVar(&o.dnnModel, "dnn-model", "", "DNN face detector weights (.caffemodel or .pb) for the dnn stage")
 	fs.StringVar(&o.dnnConfig, "dnn-config", "", "DNN face detector config (deploy.prototxt or .pbtxt)")
-	fs.Float64Var(&o.dnnThreshold, "dnn-threshold", 0.5, "DNN detector confidence threshold")
-	fs.IntVar(&o.workers, "workers", runtime.NumCPU(), "parallel workers")
+	cli.FloatVar(fs, &o.dnnThreshold, "dnn-threshold", 0.5, cli.Between(0, 1), "DNN detector confidence threshold")
+	cli.WorkersVar(fs, &o.workers, "parallel workers")
 	fs.BoolVar(&o.resume, "resume", false, "keep crops that already exist, are valid and were made with the same settings")
 	fs.StringVar(&o.shard, "shard", "", "crop only part `i/n` of the rows (by id hash); facet-merge join puts the parts together")
 	fs.Var(o.maxFailed, "max-failed", "fail the run (exit 1, no table) when more photos than this could not be cropped: a count, or a percentage of the rows")
@@ -158,6 +156,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 		return c, nil
 	}
+	// The mark keeps --out out of folder scans (--in below, facet-prep).
+	if err := dataset.MarkOutput(o.out, "facet-crop"); err != nil {
+		return err
+	}
 	pool, err := crop.NewPool(cfg, o.workers, newChain)
 	if err != nil {
 		return err
@@ -166,7 +168,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 
 	var src source
 	if o.in != "" {
-		src, err = folderSource(o.in)
+		src, err = folderSource(o.in, stderr)
 	} else {
 		src, err = tableSource(fs.Args(), stdin)
 	}
@@ -261,22 +263,14 @@ func (o *options) check(args []string) (stages []string, center face.Center, err
 		return nil, center, cli.Usagef("--out DIR is required: the folder the crops go to")
 	case o.in != "" && len(args) > 0:
 		return nil, center, cli.Usagef("give either --in DIR or a TABLE, not both")
+	case o.in != "" && sameDir(o.in, o.out):
+		return nil, center, cli.Usagef("--out %s is the --in folder: the crops would replace the photos (give a folder of their own, inside --in if you like)", o.out)
 	case len(args) > 1:
 		return nil, center, cli.Usagef("one TABLE at most, got %d", len(args))
-	case o.size < 8 || o.size > 4096:
-		return nil, center, cli.Usagef("--size %d: want 8..4096", o.size)
-	case o.margin < 0 || o.margin > 2:
-		return nil, center, cli.Usagef("--margin %g: want 0..2", o.margin)
 	case o.format != "jpg" && o.format != "png":
 		return nil, center, cli.Usagef("--format %q: want jpg or png", o.format)
-	case o.quality < 1 || o.quality > 100:
-		return nil, center, cli.Usagef("--quality %d: want 1..100", o.quality)
-	case o.workers < 1:
-		return nil, center, cli.Usagef("--workers must be at least 1")
-	case o.detectSide < 0 || (o.detectSide > 0 && o.detectSide < 32):
+	case o.detectSide > 0 && o.detectSide < 32:
 		return nil, center, cli.Usagef("--detect-side %d: want 0 or at least 32", o.detectSide)
-	case o.upsample < 0 || o.upsample > 2:
-		return nil, center, cli.Usagef("--upsample %d: want 0..2", o.upsample)
 	}
 	if center, err = face.ParseCenter(o.center); err != nil {
 		return nil, center, cli.UsageError{Err: err}
@@ -297,6 +291,18 @@ func (o *options) check(args []string) (stages []string, center face.Center, err
 		stages = append(stages, s)
 	}
 	return stages, center, nil
+}
+
+// sameDir reports whether two paths name one folder.
+func sameDir(a, b string) bool {
+	sa, errA := os.Stat(a)
+	sb, errB := os.Stat(b)
+	if errA == nil && errB == nil {
+		return os.SameFile(sa, sb)
+	}
+	absA, errA := filepath.Abs(a)
+	absB, errB := filepath.Abs(b)
+	return errA == nil && errB == nil && absA == absB
 }
 
 // cropFields are the columns facet-crop adds (or replaces).
@@ -452,40 +458,34 @@ type folderInput struct {
 	sch     *arrow.Schema
 }
 
-func folderSource(dir string) (source, error) {
+// folderSource lists the images under dir as dataset.WalkFiles does:
+// without hidden files, facet output folders (--out, when it lies
+// inside dir, is one: its crops are not photos to crop again) and names
+// that are not UTF-8, which it names on stderr.
+func folderSource(dir string, stderr io.Writer) (source, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, err
 	}
-	var samples []table.Sample
-	err = filepath.WalkDir(abs, func(p string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if dataset.IsHidden(d.Name()) && p != abs {
-			if d.IsDir() {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if d.IsDir() || !dataset.IsImageName(d.Name()) {
-			return nil
-		}
-		rel, err := filepath.Rel(abs, p)
-		if err != nil {
-			return err
-		}
-		id := filepath.ToSlash(rel)
-		samples = append(samples, table.NewSample(id, p, id, "folder", "train"))
-		return nil
-	})
+	walk, err := dataset.WalkFiles(abs)
 	if err != nil {
 		return nil, err
+	}
+	for _, out := range walk.Outputs {
+		fmt.Fprintf(stderr, "facet-crop: --in %s: skipped %s, a facet output folder (it holds %s)\n", dir, out, dataset.OutputMark)
+	}
+	for _, name := range walk.BadNames {
+		fmt.Fprintf(stderr, "facet-crop: --in %s: skipped %s: the name is not valid UTF-8 (shown with its bytes escaped)\n", dir, name)
+	}
+	var samples []table.Sample
+	for _, id := range walk.Files {
+		if dataset.IsImageName(id) {
+			samples = append(samples, table.NewSample(id, filepath.Join(abs, filepath.FromSlash(id)), id, "folder", "train"))
+		}
 	}
 	if len(samples) == 0 {
 		return nil, fmt.Errorf("--in %s: no images found", dir)
 	}
-	sort.Slice(samples, func(i, j int) bool { return samples[i].ID < samples[j].ID })
 	return &folderInput{samples: samples, sch: table.NewSchema(label.DefaultBins)}, nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -362,6 +363,87 @@ func TestFolderMode(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(out, p)); err != nil {
 			t.Error(err)
 		}
+	}
+}
+
+// --resume crops a photo again when it was replaced since its crop was
+// made (another size, or the same size written later), and keeps the
+// crops of photos left alone.
+func TestResumeRecropsReplacedPhotos(t *testing.T) {
+	in, dir := inputTable(t, map[string][]byte{"a.jpg": testdata.JPEG(t, photo()), "b.jpg": testdata.JPEG(t, photo())}, []row{{"a", "a.jpg"}, {"b", "b.jpg"}})
+	out := t.TempDir()
+	args := []string{"--out", out, "--detectors", "center", "--size", "32", "--resume"}
+	if _, stderr, err := runCrop(t, in, args...); err != nil || !strings.Contains(stderr, "0 reused") {
+		t.Fatalf("first run: %v\n%s", err, stderr)
+	}
+	// a.jpg becomes another picture (black above, white below), b.jpg is
+	// rewritten with the same bytes an hour later.
+	flipped := photo()
+	for y := range 512 {
+		for x := range 384 {
+			v := uint8(255)
+			if y < 256 {
+				v = 0
+			}
+			flipped.Set(x, y, color.RGBA{v, v, v, 255})
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "a.jpg"), testdata.JPEG(t, flipped), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	later := time.Now().Add(time.Hour)
+	if err := os.Chtimes(filepath.Join(dir, "b.jpg"), later, later); err != nil {
+		t.Fatal(err)
+	}
+	data, stderr, err := runCrop(t, in, args...)
+	if err != nil || !strings.Contains(stderr, "0 reused") {
+		t.Fatalf("after replacing: %v\n%s", err, stderr)
+	}
+	img, err := jpeg.Decode(bytes.NewReader(must(os.ReadFile(readResults(t, data)["a"].cropPath))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if top := color.GrayModel.Convert(img.At(16, 4)).(color.Gray).Y; top > 50 {
+		t.Errorf("the crop of the replaced photo still shows the old one (top %d, want dark)", top)
+	}
+	if _, stderr, err := runCrop(t, in, args...); err != nil || !strings.Contains(stderr, "2 reused") {
+		t.Errorf("third run, nothing replaced: %v\n%s", err, stderr)
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+// --out inside --in is marked and left out of the scan: its crops are not
+// photos to crop again on the next run. --out equal to --in is refused.
+func TestFolderModeSkipsItsOwnOutput(t *testing.T) {
+	dir := t.TempDir()
+	for _, p := range []string{"a/one.jpg", "two.jpg"} {
+		os.MkdirAll(filepath.Join(dir, filepath.Dir(p)), 0o755)
+		os.WriteFile(filepath.Join(dir, p), testdata.JPEG(t, photo()), 0o644)
+	}
+	out := filepath.Join(dir, "crops")
+	for run := range 3 {
+		data, stderr, err := runCrop(t, nil, "--in", dir, "--out", out, "--detectors", "center", "--csv", "--resume")
+		if err != nil {
+			t.Fatalf("run %d: %v\n%s", run, err, stderr)
+		}
+		if lines := strings.Split(strings.TrimSpace(string(data)), "\n"); len(lines) != 3 {
+			t.Errorf("run %d: %d rows, want 2:\n%s", run, len(lines)-1, data)
+		}
+		if run > 0 && !strings.Contains(stderr, "skipped crops, a facet output folder") {
+			t.Errorf("run %d: stderr does not say the output folder was skipped:\n%s", run, stderr)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(out, "crops")); err == nil {
+		t.Error("crops of crops were written")
+	}
+	if _, _, err := runCrop(t, nil, "--in", dir, "--out", dir+"/.", "--detectors", "center", "--csv"); err == nil || !strings.Contains(err.Error(), "replace the photos") {
+		t.Errorf("--out = --in: err = %v", err)
 	}
 }
 

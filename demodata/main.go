@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"runtime"
 	"time"
 
 	"github.com/boostershot/facet/internal/cli"
@@ -34,14 +33,24 @@ example:
   facet-demodata --out /tmp/demo --persons 60 --eval-persons 20 --aaf 60 --seed 1
 `
 
+// maxPersons bounds --persons and --eval-persons: every picture is drawn
+// and written, so the counts size the run's time and disk. --aaf goes up
+// to the number of All-Age-Faces indices (00000-13321), each picture's
+// name holding one.
+const (
+	maxPersons = 100_000
+	maxAAF     = 13322
+)
+
 func run(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writer) error {
 	fs := cli.NewFlags("facet-demodata", synopsis, help, stderr)
 	out := fs.String("out", "", "output `DIR` (required); must not exist or be empty")
-	persons := fs.Int("persons", 60, "train persons (7 photos each)")
-	evalPersons := fs.Int("eval-persons", 20, "eval persons (7 photos each, hashed names)")
-	aaf := fs.Int("aaf", 60, "All-Age-Faces style unmasked pictures")
+	var persons, evalPersons, aaf, workers int
+	cli.IntVar(fs, &persons, "persons", 60, 0, maxPersons, "train persons (7 photos each)")
+	cli.IntVar(fs, &evalPersons, "eval-persons", 20, 0, maxPersons, "eval persons (7 photos each, hashed names)")
+	cli.IntVar(fs, &aaf, "aaf", 60, 0, maxAAF, "All-Age-Faces style unmasked pictures")
 	seed := fs.Uint64("seed", 1, "random seed; the same seed gives byte-identical files")
-	workers := fs.Int("workers", runtime.NumCPU(), "parallel renderers (does not change the output)")
+	cli.WorkersVar(fs, &workers, "parallel renderers (does not change the output)")
 	force := fs.Bool("force", false, "replace an existing DIR that holds an earlier demo dataset")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
@@ -51,14 +60,10 @@ func run(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writer) e
 		return cli.Usagef("unexpected argument %q", fs.Arg(0))
 	case *out == "":
 		return cli.Usagef("--out is required")
-	case *persons < 0 || *evalPersons < 0 || *aaf < 0:
-		return cli.Usagef("--persons, --eval-persons and --aaf must not be negative")
-	case *persons+*evalPersons+*aaf == 0:
+	case persons+evalPersons+aaf == 0:
 		return cli.Usagef("nothing to generate: --persons, --eval-persons and --aaf are all 0")
-	case *workers < 1:
-		return cli.Usagef("--workers must be at least 1, got %d", *workers)
 	}
-	cfg := demo.Config{Persons: *persons, EvalPersons: *evalPersons, AAF: *aaf, Seed: *seed, Workers: *workers, Force: *force}
+	cfg := demo.Config{Persons: persons, EvalPersons: evalPersons, AAF: aaf, Seed: *seed, Workers: workers, Force: *force}
 	update, finish := cli.Progress(stderr, "draw")
 	start := time.Now()
 	sum, err := demo.Generate(ctx, *out, cfg, update)

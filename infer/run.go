@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"time"
 
@@ -82,12 +81,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.StringVar(&o.tta, "tta", "", "test-time augmentation: '' (none) or flip")
 	fs.StringVar(&o.submission, "submission", "", "write the competition submission CSV to `FILE` (needs --info)")
 	fs.StringVar(&o.info, "info", "", "the competition's eval/info.csv: the rows and order of --submission")
-	fs.Float64Var(&o.pseudo, "pseudo", 0, "write rows with 18-class confidence >= `T` (0 < T <= 1) to --pseudo-out")
+	cli.FloatVar(fs, &o.pseudo, "pseudo", 0, cli.Range{Min: 0, Max: 1, MinOpen: true}, "write rows with 18-class confidence >= `T` to --pseudo-out")
 	fs.StringVar(&o.pseudoOut, "pseudo-out", "", "the pseudo-label table `FILE` (Arrow IPC file; .csv for CSV)")
 	o.table.AddFlags(fs)
-	fs.IntVar(&o.workers, "workers", runtime.NumCPU(), "image decoding workers")
-	fs.IntVar(&o.chunk, "chunk", 256, "rows decoded and predicted at a time")
-	fs.IntVar(&o.fallback, "fallback", 0, "the 18-class prediction of rows without a readable image")
+	cli.WorkersVar(fs, &o.workers, "image decoding workers")
+	cli.IntVar(fs, &o.chunk, "chunk", 256, 1, maxChunk, "rows decoded and predicted at a time (fewer for a model with a large input)")
+	cli.IntVar(fs, &o.fallback, "fallback", 0, 0, label.NumClasses-1, "the 18-class prediction of rows without a readable image")
 	fs.StringVar(&o.shard, "shard", "", "predict only part `i/n` of the rows (by id hash); facet-merge join puts the parts together")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
@@ -107,6 +106,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return fmt.Errorf("--model: %w", err)
 	}
 	defer m.Close()
+	// A chunk's tensors (two with --tta flip) stay within maxChunkValues.
+	o.chunk = min(o.chunk, max(1, maxChunkValues/(2*m.Input().Len())))
 
 	name := "-"
 	if fs.NArg() == 1 {
@@ -186,6 +187,15 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	return nil
 }
 
+// maxChunk bounds --chunk: a chunk's images are decoded and held as
+// tensors together (chunk x 3 x S x S floats; 4096 at S = 64 is 192 MiB),
+// and a chunk is made smaller where the model's input size would take it
+// past maxChunkValues floats.
+const (
+	maxChunk       = 4096
+	maxChunkValues = 1 << 26
+)
+
 // check validates the options and the arguments.
 func (o *options) check(args []string) error {
 	switch {
@@ -201,14 +211,6 @@ func (o *options) check(args []string) error {
 		return cli.Usagef("--pseudo T and --pseudo-out FILE go together")
 	case o.pseudoOut == "-" || (o.pseudoOut != "" && o.pseudoOut == o.table.Path):
 		return cli.Usagef("--pseudo-out %s: want a file of its own", o.pseudoOut)
-	case o.pseudo < 0 || o.pseudo > 1:
-		return cli.Usagef("--pseudo %g: want a confidence in (0, 1]", o.pseudo)
-	case o.workers < 1:
-		return cli.Usagef("--workers must be at least 1")
-	case o.chunk < 1:
-		return cli.Usagef("--chunk must be at least 1")
-	case o.fallback < 0 || o.fallback >= label.NumClasses:
-		return cli.Usagef("--fallback %d: want a class of 0..%d", o.fallback, label.NumClasses-1)
 	}
 	return nil
 }

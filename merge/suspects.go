@@ -95,6 +95,9 @@ type suspectOptions struct {
 	dupMax int // --dup-distance
 }
 
+// maxSheet bounds --sheet-count: the sheet is one image of all the faces.
+const maxSheet = 1000
+
 func runSuspects(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	var (
 		o     suspectOptions
@@ -106,10 +109,10 @@ func runSuspects(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	fs.StringVar(&o.method, "method", threshold, "how suspects are picked: `threshold` or noise-rate (see below)")
 	fs.StringVar(&o.rank, "rank", "margin", "order suspects by `margin` p(j)-p(i), largest first, or by self (p(i), lowest first)")
 	fs.StringVar(&o.sheet, "sheet", "", "draw the top suspects' images to `FILE.png`")
-	fs.IntVar(&o.sheetN, "sheet-count", 48, "number of suspects on the sheet")
+	cli.IntVar(fs, &o.sheetN, "sheet-count", 48, 1, maxSheet, "number of suspects on the sheet")
 	fs.StringVarP(&o.output, "output", "o", "-", "write the corrections CSV to `FILE` (- for stdout)")
 	fs.BoolVarP(&o.quiet, "quiet", "q", false, "no report on stderr")
-	fs.IntVar(&o.dupMax, "dup-distance", dup.DefaultDistance, "without a dup_group column, rows whose crop_hash differ in at most `N` bits are duplicates (0: no duplicate check)")
+	cli.IntVar(fs, &o.dupMax, "dup-distance", dup.DefaultDistance, 0, dup.MaxDistance, "without a dup_group column, rows whose crop_hash differ in at most `N` bits are duplicates (0: no duplicate check)")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
@@ -129,8 +132,6 @@ func runSuspects(ctx context.Context, args []string, stdin io.Reader, stdout, st
 		return cli.Usagef("--method %q: want %s or %s", o.method, noiseRate, threshold)
 	case o.rank != "margin" && o.rank != "self":
 		return cli.Usagef("--rank %q: want margin or self", o.rank)
-	case o.sheetN < 1:
-		return cli.Usagef("--sheet-count %d: want 1 or more", o.sheetN)
 	case fs.NArg() > 1:
 		return cli.Usagef("want one OOF_PREDICTIONS table (or stdin), got %d", fs.NArg())
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"strconv"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -83,7 +82,7 @@ func runVote(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	fs.StringVar(&weights, "weights", "", "one weight per table, comma separated (default equal)")
 	fs.StringVar(&subPath, "submission", "", "also write the competition submission to `FILE`")
 	fs.StringVar(&info, "info", "", "the competition's eval `info.csv` (with --submission)")
-	fs.Float64Var(&pseudo, "pseudo", 0, "write rows with combined 18-class confidence >= `T` (0 < T <= 1) to --pseudo-out")
+	cli.FloatVar(fs, &pseudo, "pseudo", 0, cli.Range{Min: 0, Max: 1, MinOpen: true}, "write rows with combined 18-class confidence >= `T` to --pseudo-out")
 	fs.StringVar(&pseudoOut, "pseudo-out", "", "the pseudo-label table `FILE` (Arrow IPC file; .csv for CSV)")
 	out.flags(fs)
 	if err := cli.Parse(fs, args); err != nil {
@@ -92,8 +91,6 @@ func runVote(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	switch {
 	case (pseudoOut == "") != (pseudo == 0):
 		return cli.Usagef("--pseudo T and --pseudo-out FILE go together")
-	case pseudo < 0 || pseudo > 1:
-		return cli.Usagef("--pseudo %g: want a confidence in (0, 1]", pseudo)
 	case pseudoOut == "-":
 		return cli.Usagef("--pseudo-out -: want a file of its own")
 	}
@@ -222,6 +219,10 @@ func predColumns() []string {
 	return out
 }
 
+// maxWeight bounds a --weights value: weights are relative, and a sum of
+// huge weights would overflow.
+const maxWeight = 1e6
+
 // parseWeights reads n non-negative weights and normalises them to sum
 // 1; an empty string is n equal weights.
 func parseWeights(s string, n int) ([]float64, error) {
@@ -238,9 +239,9 @@ func parseWeights(s string, n int) ([]float64, error) {
 	}
 	sum := 0.0
 	for i, p := range parts {
-		v, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
-		if err != nil || v < 0 || math.IsInf(v, 0) || math.IsNaN(v) {
-			return nil, cli.Usagef("--weights %s: %q is not a weight (a number >= 0)", s, p)
+		v, err := cli.ParseFloat(p, cli.Between(0, maxWeight))
+		if err != nil {
+			return nil, cli.Usagef("--weights %s: weight %d: %v", s, i+1, err)
 		}
 		w[i] = v
 		sum += v

@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strings"
 	"time"
@@ -81,7 +80,7 @@ func run(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writ
 	fs.StringArrayVar(&o.fixes, "fix", nil, "apply label corrections from `FILE` (by,key,field,value,note); repeatable")
 	fs.BoolVar(&o.verify, "verify", false, "decode every image and leave out the unreadable ones")
 	fs.BoolVar(&o.strict, "strict", false, "fail on any file or row that cannot be used, instead of leaving it out")
-	fs.IntVar(&o.workers, "workers", runtime.NumCPU(), "parallel image decoders for --verify")
+	cli.WorkersVar(fs, &o.workers, "parallel image decoders for --verify")
 	fs.StringVar(&o.report, "report", "", "write a class-distribution chart to `FILE` (.png, .svg or .pdf)")
 	fs.StringVar(&o.problems, "problems", "", "write every left-out file or row to `FILE` as CSV")
 	fs.BoolVarP(&o.quiet, "quiet", "q", false, "print only problems and errors, no summary")
@@ -94,9 +93,6 @@ func run(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writ
 	}
 	if fs.NArg() == 0 {
 		return cli.Usagef("no sources given (want [NAME=]KIND:PATH, e.g. competition:data/train)")
-	}
-	if o.workers < 1 {
-		return cli.Usagef("--workers must be at least 1")
 	}
 	chartFormat := strings.TrimPrefix(strings.ToLower(filepath.Ext(o.report)), ".")
 	if o.report != "" && chartFormat != "png" && chartFormat != "svg" && chartFormat != "pdf" {
@@ -125,7 +121,7 @@ func run(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writ
 	defer o.out.Abort()
 
 	start := time.Now()
-	samples, problems, ignored, err := load(sources, bins)
+	samples, problems, ignored, err := load(sources, bins, stderr)
 	if err != nil {
 		return err
 	}
@@ -139,6 +135,7 @@ func run(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writ
 		}
 		fmt.Fprintf(stderr, "facet-prep: %s: %d corrections, %d label changes\n", o.fixes[i], len(c), len(changes))
 	}
+	warnGenders(stderr, dataset.GenderConflicts(samples))
 	if o.verify {
 		update, finish := cli.Progress(stderr, "verify")
 		var bad []dataset.Problem
@@ -193,8 +190,9 @@ func run(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writ
 }
 
 // load reads every source and joins them, leaving out rows whose id could
-// not name a file and later rows whose id an earlier row already has.
-func load(sources []dataset.Source, bins label.Bins) ([]table.Sample, []dataset.Problem, int, error) {
+// not name a file and later rows whose id an earlier row already has. It
+// names the facet output folders (crops) the sources' scans skipped on w.
+func load(sources []dataset.Source, bins label.Bins, w io.Writer) ([]table.Sample, []dataset.Problem, int, error) {
 	var samples []table.Sample
 	var problems []dataset.Problem
 	ignored := 0
@@ -206,6 +204,9 @@ func load(sources []dataset.Source, bins label.Bins) ([]table.Sample, []dataset.
 		}
 		problems = append(problems, res.Problems...)
 		ignored += res.Ignored
+		for _, dir := range res.Outputs {
+			fmt.Fprintf(w, "facet-prep: %s: skipped %s, a facet output folder (it holds %s)\n", src, dir, dataset.OutputMark)
+		}
 		for _, s := range res.Samples {
 			// An id a later stage cannot use as a file name (facet-crop's
 			// crops are named by id) is left out here, not found there.
@@ -222,6 +223,19 @@ func load(sources []dataset.Source, bins label.Bins) ([]table.Sample, []dataset.
 		}
 	}
 	return samples, problems, ignored, nil
+}
+
+// warnGenders warns about persons whose rows give both genders (after
+// the corrections): they stay one person, but one side's gender is
+// wrong; --fix can correct it.
+func warnGenders(w io.Writer, conflicts []dataset.GenderConflict) {
+	for i, c := range conflicts {
+		if i == maxExamples {
+			fmt.Fprintf(w, "facet-prep: warning: ... and %d more persons with two genders\n", len(conflicts)-maxExamples)
+			break
+		}
+		fmt.Fprintf(w, "facet-prep: warning: %s: one person with two genders (correct it with --fix)\n", c)
+	}
 }
 
 func readCorrections(path string) ([]fix.Correction, error) {

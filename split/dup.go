@@ -10,6 +10,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/spf13/pflag"
 
+	"github.com/boostershot/facet/internal/cli"
 	"github.com/boostershot/facet/internal/dup"
 	"github.com/boostershot/facet/internal/fold"
 	"github.com/boostershot/facet/internal/table"
@@ -21,7 +22,7 @@ type dupOptions struct {
 }
 
 func (o *dupOptions) flags(fs *pflag.FlagSet) {
-	fs.IntVar(&o.distance, "dup-distance", dup.DefaultDistance,
+	cli.IntVar(fs, &o.distance, "dup-distance", dup.DefaultDistance, 0, dup.MaxDistance,
 		"rows whose crop_hash (or crop_hash_edges) differ in at most `N` bits are duplicates and stay in one fold (0: off)")
 }
 

@@ -73,8 +73,8 @@ type options struct {
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	var o options
 	fs := cli.NewFlags("facet-split", synopsis, help, stderr)
-	fs.IntVarP(&o.k, "folds", "k", 5, "number of folds")
-	fs.Float64Var(&o.val, "val", 0, "instead of folds, one train/validation split with this validation share")
+	cli.IntVarP(fs, &o.k, "folds", "k", 5, 2, 100, "number of folds")
+	cli.FloatVar(fs, &o.val, "val", 0, cli.Range{Min: 0, Max: 1, MinOpen: true, MaxOpen: true}, "instead of folds, one train/validation split with this validation share")
 	fs.StringVar(&o.by, "by", table.ColPerson, "group column: rows with one value never cross folds")
 	fs.StringVar(&o.stratify, "stratify", table.ColLabel, "column(s) to stratify by, comma separated")
 	fs.StringArrayVar(&o.trainOnly, "train-only", nil, trainOnlyUsage)
@@ -224,13 +224,7 @@ func (o *options) targets(fs interface{ Changed(string) bool }) ([]float64, erro
 		if fs.Changed("folds") {
 			return nil, cli.Usagef("give -k or --val, not both")
 		}
-		if o.val <= 0 || o.val >= 1 {
-			return nil, cli.Usagef("--val %g: want a share between 0 and 1", o.val)
-		}
 		return []float64{1 - o.val, o.val}, nil
-	}
-	if o.k < 2 || o.k > 100 {
-		return nil, cli.Usagef("-k %d: want 2..100 folds", o.k)
 	}
 	t := make([]float64, o.k)
 	for i := range t {

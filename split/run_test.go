@@ -154,7 +154,7 @@ func TestSplitBadInput(t *testing.T) {
 		{"missing stratify column", in, []string{"--stratify", "mood"}, `no "mood" column`},
 		{"empty input", nil, nil, "empty input"},
 		{"k and val", in, []string{"-k", "3", "--val", "0.2"}, "not both"},
-		{"bad val", in, []string{"--val", "1.5"}, "between 0 and 1"},
+		{"bad val", in, []string{"--val", "1.5"}, "0 < x < 1"},
 		{"k of one", in, []string{"-k", "1"}, "2..100"},
 		{"truncated", in[:len(in)-8], nil, "end-of-stream"},
 	} {

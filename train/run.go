@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 
@@ -105,6 +104,13 @@ const (
 	defaultClassWeights = "auto"
 )
 
+// Bounds of the run's counts (the flags and a resumed config.json):
+// epochs, warm-up and patience, and the folds facet-split makes.
+const (
+	maxEpochs = 10000
+	maxFolds  = 100
+)
+
 type options struct {
 	out, folds, train, val, ops, classWeights, heads, loss, backend string
 	fold, epochs, batch, size, width, patience, workers, protocol   int
@@ -121,32 +127,32 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs := cli.NewFlags("facet-train", synopsis, help, stderr)
 	fs.StringVar(&o.out, "out", "", "run folder `RUNDIR` (required)")
 	fs.StringVar(&o.folds, "folds", "", "fold files from facet-split in `DIR`")
-	fs.IntVar(&o.fold, "fold", -1, "fold `K` of --folds")
+	cli.IntVar(fs, &o.fold, "fold", -1, 0, maxFolds-1, "fold `K` of --folds")
 	fs.BoolVar(&o.allFolds, "all-folds", false, "train every fold of --folds in turn (RUNDIR/foldK) and join their out-of-fold predictions")
 	fs.StringVar(&o.train, "train", "", "training table `T.arrow`")
 	fs.StringVar(&o.val, "val", "", "validation table `V.arrow`")
-	fs.IntVar(&o.epochs, "epochs", defaultEpochs, "epochs")
-	fs.IntVar(&o.batch, "batch", 32, "batch size (fixed; the last batch of an epoch is filled from its start)")
-	fs.IntVar(&o.size, "size", def.InputSize, "input size `S` (images are S x S)")
-	fs.IntVar(&o.width, "width", def.Width, "channels of the first stage")
+	cli.IntVar(fs, &o.epochs, "epochs", defaultEpochs, 1, maxEpochs, "epochs")
+	cli.IntVar(fs, &o.batch, "batch", 32, 1, nn.MaxPredictBatch, "batch size (fixed; the last batch of an epoch is filled from its start)")
+	cli.IntVar(fs, &o.size, "size", def.InputSize, nn.MinInputSize, nn.MaxInputSize, "input size `S` (images are S x S)")
+	cli.IntVar(fs, &o.width, "width", def.Width, 1, nn.MaxWidth, "channels of the first stage")
 	fs.StringVar(&o.heads, "heads", def.Heads, "head layout: three or single18")
 	fs.StringVar(&o.preset, "preset", "", "named settings for the flags not given: seed (the competition team's, for fine-tuning a pretrained model)")
-	fs.Float64Var(&o.lr, "lr", def.LR, "Adam learning rate")
+	cli.FloatVar(fs, &o.lr, "lr", def.LR, cli.Range{Min: 0, Max: 10, MinOpen: true}, "Adam learning rate")
 	fs.StringVar(&o.schedule, "schedule", def.Schedule, "learning-rate schedule after the warm-up: exp (lr * lr-decay^epoch) or cosine (towards 0 at the last epoch)")
-	fs.Float64Var(&o.lrDecay, "lr-decay", def.LRDecay, "the exp schedule's factor per epoch")
-	fs.IntVar(&o.warmup, "warmup", def.Warmup, "epochs of linear learning-rate warm-up")
-	fs.Float64Var(&o.weightDecay, "weight-decay", def.WeightDecay, "L2 weight decay of conv and linear weights")
+	cli.FloatVar(fs, &o.lrDecay, "lr-decay", def.LRDecay, cli.Range{Min: 0, Max: 1, MinOpen: true}, "the exp schedule's factor per epoch")
+	cli.IntVar(fs, &o.warmup, "warmup", def.Warmup, 0, maxEpochs, "epochs of linear learning-rate warm-up")
+	cli.FloatVar(fs, &o.weightDecay, "weight-decay", def.WeightDecay, cli.Between(0, 1), "L2 weight decay of conv and linear weights")
 	fs.StringVar(&o.loss, "loss", def.Loss, "loss: ce or focal")
-	fs.Float64Var(&o.ageSmoothing, "age-smoothing", def.AgeSmoothing, "label smoothing of the age head towards the neighbouring age class")
-	fs.Float64Var(&o.labelSmoothing, "label-smoothing", def.LabelSmoothing, "uniform label smoothing of the mask and gender heads")
+	cli.FloatVar(fs, &o.ageSmoothing, "age-smoothing", def.AgeSmoothing, cli.Range{Min: 0, Max: 1, MaxOpen: true}, "label smoothing of the age head towards the neighbouring age class")
+	cli.FloatVar(fs, &o.labelSmoothing, "label-smoothing", def.LabelSmoothing, cli.Range{Min: 0, Max: 1, MaxOpen: true}, "uniform label smoothing of the mask and gender heads")
 	fs.StringVar(&o.classWeights, "class-weights", defaultClassWeights, "class weights: '' (none) or auto (inverse training frequency)")
-	fs.IntVar(&o.patience, "patience", defaultPatience, "stop after N epochs without a better validation score (0: never)")
+	cli.IntVar(fs, &o.patience, "patience", defaultPatience, 0, maxEpochs, "stop after N epochs without a better validation score (0: never)")
 	fs.StringVar(&o.ops, "ops", augment.DefaultSpec, "online augmentation `SPEC` ('' for none)")
 	fs.Uint64Var(&o.seed, "seed", 1, "random seed (weights, shuffling, augmentation)")
-	fs.IntVar(&o.workers, "workers", runtime.NumCPU(), "image loading workers")
+	cli.WorkersVar(fs, &o.workers, "image loading workers")
 	fs.BoolVar(&o.resume, "resume", false, "continue the run in RUNDIR from last.safetensors")
 	fs.StringVar(&o.backend, "backend", "gorgonia", "trainer: gorgonia, or exec (the command after --)")
-	fs.IntVar(&o.protocol, "protocol", ProtocolVersion, "the exec protocol version written in the job (1 for a plugin that refuses version 2)")
+	cli.IntVar(fs, &o.protocol, "protocol", ProtocolVersion, 1, ProtocolVersion, "the exec protocol version written in the job (1 for a plugin that refuses version 2)")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
@@ -194,6 +200,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		if fs.Changed("epochs") && rc.Model.Schedule == nn.ScheduleCosine {
 			rc.Model.Epochs = rc.Epochs // the cosine stretches to the new end
 		}
+		if err := rc.validate(); err != nil {
+			return fmt.Errorf("--resume: %s: %w", filepath.Join(o.out, "config.json"), err)
+		}
 	} else {
 		if err := applyPreset(fs, o.preset); err != nil {
 			return cli.UsageError{Err: err}
@@ -202,9 +211,6 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		if rc, err = o.config(command); err != nil {
 			return err
 		}
-	}
-	if o.workers < 1 {
-		return cli.Usagef("--workers must be at least 1")
 	}
 	var pipe augment.Pipeline // --ops '': no augmentation
 	var err error
@@ -273,14 +279,7 @@ func (o *options) config(command []string) (runConfig, error) {
 	default:
 		rc.Train, rc.Val = o.train, o.val
 	}
-	switch {
-	case o.epochs < 1:
-		return rc, cli.Usagef("--epochs %d: want >= 1", o.epochs)
-	case o.batch < 1:
-		return rc, cli.Usagef("--batch %d: want >= 1", o.batch)
-	case o.patience < 0:
-		return rc, cli.Usagef("--patience %d: want >= 0", o.patience)
-	case o.classWeights != "" && o.classWeights != "auto":
+	if o.classWeights != "" && o.classWeights != "auto" {
 		return rc, cli.Usagef("--class-weights %q: want auto or ''", o.classWeights)
 	}
 	switch o.backend {
@@ -291,9 +290,6 @@ func (o *options) config(command []string) (runConfig, error) {
 	case "exec":
 		if len(command) == 0 {
 			return rc, cli.Usagef("--backend exec needs the command after --")
-		}
-		if o.protocol != 1 && o.protocol != ProtocolVersion {
-			return rc, cli.Usagef("--protocol %d: want 1 or %d", o.protocol, ProtocolVersion)
 		}
 		rc.Protocol = o.protocol
 	default:
@@ -310,6 +306,21 @@ func (o *options) config(command []string) (runConfig, error) {
 		return rc, cli.UsageError{Err: err}
 	}
 	return rc, nil
+}
+
+// validate checks a run config read back from config.json: a file may say
+// anything, so its counts get the bounds of the flags that wrote them,
+// and its model config nn's own.
+func (rc runConfig) validate() error {
+	switch {
+	case rc.Epochs < 1 || rc.Epochs > maxEpochs:
+		return fmt.Errorf("epochs %d: want 1..%d", rc.Epochs, maxEpochs)
+	case rc.Batch < 1 || rc.Batch > nn.MaxPredictBatch:
+		return fmt.Errorf("batch %d: want 1..%d", rc.Batch, nn.MaxPredictBatch)
+	case rc.Patience < 0 || rc.Patience > maxEpochs:
+		return fmt.Errorf("patience %d: want 0..%d", rc.Patience, maxEpochs)
+	}
+	return rc.Model.Validate()
 }
 
 // startRun makes dir a new run's: its config.json, and no outputs of an

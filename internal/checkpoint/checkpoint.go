@@ -349,7 +349,8 @@ func first(s []string, n int) []string {
 
 // Decode parses a safetensors image, checks it against want (see Check)
 // and copies each tensor's values into want[i].Data, which must have the
-// right length. It returns the file's metadata.
+// right length, refusing NaN and infinite values. It returns the file's
+// metadata.
 func Decode(b []byte, want []Tensor) (map[string]string, error) {
 	f, err := Parse(b)
 	if err != nil {
@@ -365,6 +366,13 @@ func Decode(b []byte, want []Tensor) (map[string]string, error) {
 		}
 		if len(w.Data) != len(v) {
 			return nil, fmt.Errorf("checkpoint: tensor %q: destination holds %d values, want %d", w.Name, len(w.Data), len(v))
+		}
+		// A NaN or infinite weight makes every prediction NaN, which
+		// reads as class 0 for every row: refuse the file instead.
+		for i, x := range v {
+			if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+				return nil, fmt.Errorf("checkpoint: tensor %q: value %d is %v: the weights are not finite (a training that diverged, or a damaged file)", w.Name, i, x)
+			}
 		}
 		copy(w.Data, v)
 	}

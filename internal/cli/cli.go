@@ -25,13 +25,14 @@ import (
 type Run func(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error
 
 // Main runs a program and exits with its status. The context is cancelled
-// on SIGINT or SIGTERM so the program can remove what it had half written.
-// internal/outfile's notes (stale temporary files removed) go to stderr
-// as "name: ...".
+// on SIGINT or SIGTERM so the program can remove what it had half written;
+// a read of stdin waiting for input (a terminal, an idle pipe) then ends
+// with the context's error too (see stdinFor). internal/outfile's notes
+// (stale temporary files removed) go to stderr as "name: ...".
 func Main(name string, run Run) {
 	outfile.SetLog(func(msg string) { fmt.Fprintf(os.Stderr, "%s: %s\n", name, msg) })
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	err := run(ctx, os.Args[1:], stdinFor(ctx, os.Stdin), os.Stdout, os.Stderr)
 	stop()
 	os.Exit(Exit(name, err, os.Stderr))
 }

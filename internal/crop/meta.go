@@ -34,6 +34,12 @@ type Meta struct {
 	// Edges are the hashes of the same pixels with a little cut off each
 	// edge (dup.Edges), recorded with Hash.
 	Edges *dup.Edges `json:"edges,omitempty"`
+	// SourceSize and SourceTime (modification time, Unix nanoseconds)
+	// are the photo's when it was cut: a resume crops again a photo
+	// replaced since (0 in crops made before they were recorded, which a
+	// resume crops again too).
+	SourceSize int64 `json:"source_size,omitempty"`
+	SourceTime int64 `json:"source_mtime,omitempty"`
 }
 
 const metaTag = "facet-crop/1"

@@ -7,6 +7,7 @@ import (
 	"hash/fnv"
 	"image"
 	"math"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -193,7 +194,7 @@ func (p *Pool) one(chain *face.Chain, job Job, dst string) Outcome {
 		}
 	}
 	t := time.Now()
-	data, err := imagefile.ReadFile(job.Path)
+	data, st, err := imagefile.ReadFileInfo(job.Path)
 	chain.Time["read"] += time.Since(t)
 	if err != nil {
 		if errors.Is(err, imagefile.ErrTooLarge) {
@@ -220,7 +221,7 @@ func (p *Pool) one(chain *face.Chain, job Job, dst string) Outcome {
 	if !found {
 		return fail(ReasonNoFace, "no stage found a face (add center to --detectors for a fixed-crop fallback)")
 	}
-	m := Meta{Settings: p.cfg.Settings, Source: job.Path, Box: res.Box, Stage: res.Stage, Score: res.Score, Faces: res.Faces, Landmarks: res.Landmarks}
+	m := Meta{Settings: p.cfg.Settings, Source: job.Path, SourceSize: st.Size(), SourceTime: st.ModTime().UnixNano(), Box: res.Box, Stage: res.Stage, Score: res.Score, Faces: res.Faces, Landmarks: res.Landmarks}
 	t = time.Now()
 	defer func() { chain.Time["write"] += time.Since(t) }()
 	m.Region = p.cfg.Region(res.Box)
@@ -341,6 +342,11 @@ func (p *Pool) reusable(dst, src string) (Meta, bool) {
 	}
 	m, err := Extract(data)
 	if err != nil || m.Settings != p.cfg.Settings || m.Source != src {
+		return Meta{}, false
+	}
+	// The photo must be the one it was cut from: same size, same time.
+	st, err := os.Stat(src)
+	if err != nil || m.SourceSize != st.Size() || m.SourceTime != st.ModTime().UnixNano() {
 		return Meta{}, false
 	}
 	// A full decode, not just the header: a damaged file is cropped again.

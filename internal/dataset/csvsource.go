@@ -23,6 +23,10 @@ func loadCSV(src Source, file string, bins label.Bins, res *Result) error {
 	stem := filepath.Base(file)
 	for n, row := range rows {
 		line := fmt.Sprintf("%s line %d", stem, n+2)
+		if err := checkUTF8(row); err != nil {
+			res.problem(src, line, ReasonBadRow, "%v", err)
+			continue
+		}
 		p := field(row, header, "path")
 		if p == "" {
 			res.problem(src, line, ReasonBadRow, "empty path")
@@ -67,8 +71,11 @@ func csvLabels(s *table.Sample, row []string, header map[string]int, bins label.
 	joint := parse(label.HeadLabel)
 	if a := field(row, header, "age"); a != "" && a != "-1" {
 		age, e := strconv.Atoi(a)
-		if e != nil || age < 0 || age > 130 {
+		if e != nil {
 			return fmt.Errorf("age %q is not a number of years", a)
+		}
+		if e := label.CheckAge(age); e != nil {
+			return fmt.Errorf("age %w", e)
 		}
 		g := bins.Group(age)
 		if s.AgeGroup != label.Unknown && s.AgeGroup != g {

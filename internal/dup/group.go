@@ -160,3 +160,8 @@ func Groups(n int, pairs []Pair) []int {
 // third of the cropped copies) with 1. False links grow with the square
 // of a table's rows, so the distance stays small.
 const DefaultDistance = 4
+
+// MaxDistance bounds the distances a command line may ask for: the pairs
+// Near lists grow steeply with the distance (at 64 bits every pair of
+// rows is one), and so does the memory they take.
+const MaxDistance = 16

@@ -113,33 +113,40 @@ func checkSize(format string, w, h int64) error {
 // MaxFileBytes (a FIFO, a device or a folder is refused without reading
 // it).
 func ReadFile(path string) ([]byte, error) {
+	data, _, err := ReadFileInfo(path)
+	return data, err
+}
+
+// ReadFileInfo is ReadFile, and the file's information as it was read
+// (size, modification time).
+func ReadFileInfo(path string) ([]byte, os.FileInfo, error) {
 	// O_NONBLOCK: opening a FIFO must not wait for a writer; it changes
 	// nothing for a regular file.
 	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if !st.Mode().IsRegular() {
-		return nil, Errorf(ErrFormat, "%s: not a regular file (%s)", path, st.Mode().Type())
+		return nil, nil, Errorf(ErrFormat, "%s: not a regular file (%s)", path, st.Mode().Type())
 	}
 	if st.Size() > MaxFileBytes {
-		return nil, Errorf(ErrTooLarge, "%s: file of %d bytes is over the %d MiB limit for an image", path, st.Size(), MaxFileBytes>>20)
+		return nil, nil, Errorf(ErrTooLarge, "%s: file of %d bytes is over the %d MiB limit for an image", path, st.Size(), MaxFileBytes>>20)
 	}
 	// The size is read once: a file that grows meanwhile is read up to
 	// that size plus one byte, so it cannot make this allocate more.
 	data, err := io.ReadAll(io.LimitReader(f, st.Size()+1))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if int64(len(data)) > st.Size() {
-		return nil, fmt.Errorf("%s: the file grew while it was read", path)
+		return nil, nil, fmt.Errorf("%s: the file grew while it was read", path)
 	}
-	return data, nil
+	return data, st, nil
 }
 
 // Decode reads and checks an image file and decodes it with Go's own

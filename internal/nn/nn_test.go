@@ -191,6 +191,27 @@ func TestConfig(t *testing.T) {
 		func(c *Config) { c.MaskWeights = []float64{1, 2} },
 		func(c *Config) { c.AgeWeights = []float64{1, -1, 1} },
 		func(c *Config) { c.BNMomentum = 0 },
+		// hostile values from a config file: sizes that would allocate
+		// without bound, NaN and infinities
+		func(c *Config) { c.InputSize = 100000 },
+		func(c *Config) { c.PredictBatch = 1000000000 },
+		func(c *Config) { c.PredictBatch = -1 },
+		func(c *Config) { c.Width = 100000 },
+		func(c *Config) { c.Blocks = []int{1, 1, 1, 1, 1, 1, 1, 1, 1} },
+		func(c *Config) { c.Blocks = []int{1000} },
+		func(c *Config) { c.Width, c.Blocks = 256, []int{16, 16, 16, 16, 16, 16} },
+		func(c *Config) { c.InputSize, c.PredictBatch, c.Width = 1024, 4096, 64 },
+		func(c *Config) { c.LR = math.NaN() },
+		func(c *Config) { c.LR = math.Inf(1) },
+		func(c *Config) { c.LRDecay = math.NaN() },
+		func(c *Config) { c.WeightDecay = math.NaN() },
+		func(c *Config) { c.Beta1 = math.NaN() },
+		func(c *Config) { c.BNMomentum = math.NaN() },
+		func(c *Config) { c.LabelSmoothing = math.NaN() },
+		func(c *Config) { c.AgeSmoothing = math.Inf(-1) },
+		func(c *Config) { c.Loss, c.FocalGamma = LossFocal, math.NaN() },
+		func(c *Config) { c.MaskWeights = []float64{1, math.NaN(), 1} },
+		func(c *Config) { c.MaskWeights = []float64{1, math.Inf(1), 1} },
 	}
 	for i, f := range bad {
 		c := DefaultConfig()

@@ -201,7 +201,7 @@ func (c *conversion) apply(rec arrow.RecordBatch, first int64) (arrow.RecordBatc
 		if err != nil {
 			var ve valueError
 			if asValueError(err, &ve) {
-				return nil, fmt.Errorf("column %q, row %d: %s", f.Name, first+int64(ve.row), ve.msg)
+				return nil, fmt.Errorf("column %q, row %d: %s", f.Name, first+int64(ve.row)+1, ve.msg)
 			}
 			return nil, fmt.Errorf("column %q: %w", f.Name, err)
 		}

@@ -41,7 +41,9 @@ var ErrTruncated = errors.New("arrow stream ended without its end-of-stream mark
 // can make it allocate without bound (a fatal error, not a panic). Reader
 // verifies every message's metadata before arrow-go sees it (see framer
 // and verify.go), recovers arrow-go's panics as errors, and validates each
-// record batch's buffers, so outside input gives rows or an error.
+// record batch's buffers, so outside input gives rows or an error. The
+// label columns it holds are checked too (label.Check, label.CheckAge): a
+// mask of 7 or an age of 999 is an error naming column, row and value.
 type Reader struct {
 	schema *arrow.Schema
 	stream *ipc.Reader
@@ -241,6 +243,11 @@ func (r *Reader) Next() (ok bool) {
 			return false
 		}
 		rec, r.owned = conv, conv
+	}
+	// Labels out of range are refused as they come in, by every stage.
+	if err := checkLabels(rec, r.rows); err != nil {
+		r.err = err
+		return false
 	}
 	r.rec = rec
 	r.rows += rec.NumRows()
