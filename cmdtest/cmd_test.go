@@ -173,7 +173,7 @@ func TestBadTableInput(t *testing.T) {
 		data       []byte
 	}{
 		{"empty input", "empty input", nil},
-		{"text", "not an Arrow table", []byte("id,path\nx,y.jpg\n")},
+		{"text", "not an Arrow table", []byte("name,file\nx,y.jpg\n")}, // a CSV table needs an id column
 		{"binary garbage", "not an Arrow", bytes.Repeat([]byte{0xde, 0xad}, 100)},
 		{"cut mid-stream", "stopped part way", good[:len(good)*2/3]},
 		{"cut between batches", "stopped part way", good[:len(sampleTable(t, 100, false))]},

@@ -468,8 +468,8 @@ func TestUsageAndInputErrors(t *testing.T) {
 	if _, _, err := runCrop(t, in[:len(in)-8], "--out", out, "--detectors", "center"); err == nil || !strings.Contains(err.Error(), "end-of-stream") {
 		t.Errorf("truncated input: err = %v", err)
 	}
-	if _, _, err := runCrop(t, []byte("id,path\n"), "--out", out, "--detectors", "center"); err == nil {
-		t.Error("CSV input accepted")
+	if _, _, err := runCrop(t, []byte("name,file\nx,y.jpg\n"), "--out", out, "--detectors", "center"); err == nil || !strings.Contains(err.Error(), "not an Arrow table") {
+		t.Errorf("text that is no table: err = %v", err)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -62,6 +63,9 @@ type Reader struct {
 	// parquet reads a Parquet file (parquet.go), parquetFile is the file.
 	parquet     pqarrow.RecordReader
 	parquetFile *file.Reader
+	// csvBatch is a CSV table, read whole (csv.go); csvDone once served.
+	csvBatch arrow.RecordBatch
+	csvDone  bool
 }
 
 // NewReader detects the format of r and reads its schema. It checks the
@@ -83,6 +87,8 @@ func NewReader(r io.Reader, required ...string) (*Reader, error) {
 		tr, err = newStreamReader(br)
 	case bytes.HasPrefix(head, parquetMagic):
 		tr, err = newParquetReader(r, br)
+	case looksLikeCSV(br):
+		tr, err = newCSVReader(br)
 	default:
 		return nil, notArrow(head)
 	}
@@ -100,11 +106,29 @@ func NewReader(r io.Reader, required ...string) (*Reader, error) {
 	return tr, nil
 }
 
+// looksLikeCSV reports whether the input starts with the header line of a
+// facet CSV table: UTF-8 text without control characters that names an id
+// column.
+func looksLikeCSV(br *bufio.Reader) bool {
+	head, _ := br.Peek(br.Size())
+	line, _, _ := bytes.Cut(head, []byte("\n"))
+	line = bytes.TrimSuffix(line, []byte("\r"))
+	if !utf8.Valid(line) || bytes.ContainsFunc(line, func(r rune) bool { return r < 0x20 && r != '\t' }) {
+		return false
+	}
+	for _, name := range strings.Split(string(line), ",") {
+		if strings.Trim(name, `" `) == ColID {
+			return true
+		}
+	}
+	return false
+}
+
 func notArrow(head []byte) error {
 	if utf8.Valid(head) {
-		return fmt.Errorf("input is not an Arrow table: it starts with text %q (facet programs read Arrow IPC and Parquet; CSV is only an output for people)", head)
+		return fmt.Errorf("input is not an Arrow table, Parquet file or facet CSV: it starts with text %q, and a CSV table needs an id column in its header line", head)
 	}
-	return fmt.Errorf("input is not an Arrow IPC stream or file, nor Parquet (starts with bytes % x)", head)
+	return fmt.Errorf("input is not an Arrow table, Parquet file or facet CSV (starts with bytes % x)", head)
 }
 
 // ipcOptions are the options of every arrow-go reader: the limits are
@@ -199,6 +223,11 @@ func (r *Reader) Next() (ok bool) {
 	}()
 	var rec arrow.RecordBatch
 	switch {
+	case r.csvBatch != nil:
+		if r.csvDone {
+			return false
+		}
+		rec, r.csvDone = r.csvBatch, true
 	case r.parquet != nil:
 		var err error
 		if rec, err = r.nextParquet(); err != nil || rec == nil {
@@ -272,6 +301,10 @@ func (r *Reader) Release() {
 	}
 	if r.stream != nil {
 		r.stream.Release()
+	}
+	if r.csvBatch != nil {
+		r.csvBatch.Release()
+		r.csvBatch = nil
 	}
 	if r.parquet != nil {
 		r.parquet.Release()

@@ -174,8 +174,8 @@ func TestBadInput(t *testing.T) {
 		name, data, want string
 	}{
 		{"empty", "", "empty input"},
-		{"csv", "id,path\na,b\n", "starts with text"},
-		{"binary", "\x89PNG\r\n\x1a\nxxxx", "not an Arrow IPC"},
+		{"text that is no table", "just some words\n", "a CSV table needs an id column"},
+		{"binary", "\x89PNG\r\n\x1a\nxxxx", "not an Arrow table, Parquet file or facet CSV"},
 		{"half schema", string(good[:12]), "schema"},
 		{"wrong type", wrong.String(), `column "mask" is bool, want int8 (or another integer type)`},
 		{"newer version", future.String(), "schema version 99"},

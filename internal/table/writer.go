@@ -67,6 +67,10 @@ type Writer struct {
 	rows   int64
 	schema *arrow.Schema // as written: the unknown-as-null columns nullable
 	nulled []int         // the columns whose -1 become nulls
+	// csvSchema is schema as CSV holds it, lists its list columns
+	// (written as JSON arrays, csv.go).
+	csvSchema *arrow.Schema
+	lists     []int
 }
 
 // NewWriter starts a table of schema on w.
@@ -84,7 +88,8 @@ func NewWriter(w io.Writer, schema *arrow.Schema, f Format) (*Writer, error) {
 		}
 		out.file = fw
 	case CSV:
-		out.csv = csv.NewWriter(w, schema, csv.WithHeader(true), csv.WithNullWriter(""))
+		out.csvSchema, out.lists = csvSchema(schema)
+		out.csv = csv.NewWriter(w, out.csvSchema, csv.WithHeader(true), csv.WithNullWriter(""))
 	case Parquet:
 		// pqarrow closes a writer that has a Close method (stdout, say):
 		// hide it; the output is the caller's to close.
@@ -176,6 +181,13 @@ func (w *Writer) Write(rec arrow.RecordBatch) error {
 	if w.nulled != nil {
 		var err error
 		if rec, err = w.unknownsAsNulls(rec); err != nil {
+			return err
+		}
+		defer rec.Release()
+	}
+	if w.lists != nil {
+		var err error
+		if rec, err = listsAsJSON(rec, w.csvSchema, w.lists); err != nil {
 			return err
 		}
 		defer rec.Release()
