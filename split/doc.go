@@ -36,9 +36,6 @@ facet-train --folds DIR. A report of the folds' groups, rows and class
 shares goes to stderr, with a warning for each class that cannot appear in
 every fold (none with -q).
 
-The long names of -k and --val-share were --folds and --val before; the
-old names still work, with a warning, until the next release.
-
 Examples:
 
 	facet-prep competition:data/train | facet-split -k 5 --out folds > split.arrows

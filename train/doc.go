@@ -64,8 +64,7 @@ facet's network or torchvision's (resnet18, efficientnet_b0, ...) on a GPU
 when there is one.
 
 Progress and a line per epoch go to stderr (none with -q; a backend's own
-output then shows only when it fails). --head-layout was --heads before;
-the old name still works, with a warning, until the next release.
+output then shows only when it fails).
 
 Examples:
 

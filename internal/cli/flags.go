@@ -76,8 +76,9 @@ func Parse(fs *pflag.FlagSet, args []string) error {
 }
 
 // Stderr is where a program writes its progress, reports and warnings
-// once its flags are parsed: stderr, or nowhere under -q. Errors are
-// returned, and Main prints them whatever -q says.
+// once its flags are parsed: stderr, or io.Discard itself under -q (so
+// that a program can tell, e.g. to keep a child's output for its error
+// message). Errors are returned, and Main prints them whatever -q says.
 //
 //	if err := cli.Parse(fs, args); err != nil {
 //		return err
