@@ -275,10 +275,10 @@ func TestQuiet(t *testing.T) {
 func demoTables(t *testing.T, dir string) {
 	t.Helper()
 	for _, args := range [][]string{
-		{"facet-demodata", "-q", "--out", "data", "--persons", "4", "--eval-persons", "0", "--aaf", "0", "--workers", "2"},
-		{"facet-prep", "-q", "-o", "train.arrow", "competition:data/train"},
-		{"facet-crop", "-q", "--out", "crops", "--detectors", "center", "--size", "32", "--workers", "2", "-o", "cropped.arrow", "train.arrow"},
-		{"facet-infer", "-q", "--model", modelDir(t), "--workers", "2", "-o", "pred.arrow", "cropped.arrow"},
+		{"facet-demodata", "--out", "data", "--persons", "4", "--eval-persons", "0", "--aaf", "0", "--workers", "2"},
+		{"facet-prep", "-o", "train.arrow", "competition:data/train"},
+		{"facet-crop", "--out", "crops", "--detectors", "center", "--size", "32", "--workers", "2", "-o", "cropped.arrow", "train.arrow"},
+		{"facet-infer", "--model", modelDir(t), "--workers", "2", "-o", "pred.arrow", "cropped.arrow"},
 	} {
 		if _, stderr, code := run(t, dir, args...); code != 0 {
 			t.Fatalf("%s: exit %d\n%s", args, code, stderr)
@@ -306,7 +306,7 @@ func TestOutputFormatByName(t *testing.T) {
 			ext, magic string
 		}{{".csv", "id,"}, {".parquet", "PAR1"}, {".arrow", "ARROW1"}, {".arrows", "\xff\xff\xff\xff"}} {
 			out := "out" + f.ext
-			_, stderr, code := run(t, dir, append([]string{prog, "-q", "-o", out}, args...)...)
+			_, stderr, code := run(t, dir, append([]string{prog, "-o", out}, args...)...)
 			if code != 0 {
 				t.Errorf("%s -o %s: exit %d\n%s", prog, out, code, stderr)
 				continue
@@ -329,10 +329,10 @@ func TestOutputFormatByName(t *testing.T) {
 			}
 		}
 		for _, bad := range []string{"out.json", "out.png"} {
-			_, stderr, code := run(t, dir, append([]string{prog, "-q", "-o", bad}, args...)...)
+			_, stderr, code := run(t, dir, append([]string{prog, "-o", bad}, args...)...)
 			checkFailure(t, prog+" -o "+bad, strings.Fields(prog)[0], code, 2, stderr, filepath.Join(dir, bad))
 		}
-		_, stderr, code := run(t, dir, append([]string{prog, "-q", "--csv", "-o", "out2.parquet"}, args...)...)
+		_, stderr, code := run(t, dir, append([]string{prog, "--csv", "-o", "out2.parquet"}, args...)...)
 		checkFailure(t, prog+" --csv -o out2.parquet", strings.Fields(prog)[0], code, 2, stderr, filepath.Join(dir, "out2.parquet"))
 	}
 }
@@ -468,9 +468,9 @@ func exists(dir, pattern string) func() bool {
 
 // interrupt starts prog in dir with stdin a pipe it keeps open (after
 // writing input), waits until ready says the program is at work, sends
-// sig and returns the exit status, stderr and how long the program took
-// to end.
-func interrupt(t *testing.T, dir string, args []string, input []byte, ready func() bool, sig syscall.Signal) (int, string, time.Duration) {
+// sig (times times, 200 ms apart) and returns the exit status, stderr and
+// how long the program took to end.
+func interrupt(t *testing.T, dir string, args []string, input []byte, ready func() bool, sig syscall.Signal, times int) (int, string, time.Duration) {
 	t.Helper()
 	cmd := exec.Command(filepath.Join(bin, args[0]), args[1:]...)
 	cmd.Dir = dir
@@ -507,6 +507,10 @@ func interrupt(t *testing.T, dir string, args []string, input []byte, ready func
 	}
 	sent := time.Now()
 	cmd.Process.Signal(sig)
+	for range times - 1 {
+		time.Sleep(200 * time.Millisecond)
+		cmd.Process.Signal(sig)
+	}
 	select {
 	case err = <-done:
 	case <-time.After(10 * time.Second):
@@ -537,6 +541,28 @@ func TestInterrupt(t *testing.T) {
 	big := bigPhoto(t, dir, 3000)
 	model := modelDir(t)
 	partial := sampleTable(t, 100, false) // no end marker: the reader waits for more
+	small := filepath.Join(dir, "small.arrows")
+	if err := os.WriteFile(small, sampleTable(t, 20, true), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fifo := func(d string) func() bool { // a FIFO output nobody reads: open(2) waits
+		if err := syscall.Mkfifo(filepath.Join(d, "out.fifo"), 0o644); err != nil {
+			t.Skipf("mkfifo: %v", err)
+		}
+		return func() bool { return true }
+	}
+	now := func(string) func() bool { return func() bool { return true } }
+	// How a program ends: by itself (its loops see the cancelled
+	// context), by force after the grace period or at a second signal
+	// (blocked where no context reaches: opening a FIFO for its
+	// output), or either (blocked reading a pipe, which a reader that
+	// watches the context may leave at once).
+	const (
+		itself = "itself"
+		grace  = "grace"
+		second = "second signal"
+		either = "either"
+	)
 	type tc struct {
 		name  string
 		args  []string
@@ -544,30 +570,37 @@ func TestInterrupt(t *testing.T) {
 		ready func(dir string) func() bool
 		sig   syscall.Signal
 		gone  []string // what must not exist afterwards
+		ends  string
 	}
 	for _, c := range []tc{
 		{"prep verifying", []string{"facet-prep", "--verify", "--workers", "1", "-o", "out.arrow", "csv:" + filepath.Join(dir, "big.csv")}, nil,
-			func(d string) func() bool { return exists(d, ".out.arrow.*tmp*") }, syscall.SIGINT, []string{"out.arrow"}},
+			func(d string) func() bool { return exists(d, ".out.arrow.*tmp*") }, syscall.SIGINT, []string{"out.arrow"}, itself},
 		{"crop cropping", []string{"facet-crop", "--out", "crops", "--detectors", "center", "--workers", "2", "-o", "out.arrow", big}, nil,
-			func(d string) func() bool { return exists(d, "crops/*/*") }, syscall.SIGINT, []string{"out.arrow"}},
+			func(d string) func() bool { return exists(d, "crops/*/*") }, syscall.SIGINT, []string{"out.arrow"}, itself},
 		{"augment augmenting", []string{"facet-augment", "--out", "aug", "--copies", "2", "--workers", "2", "-o", "out.arrow", big}, nil,
-			func(d string) func() bool { return exists(d, "aug/*/*") }, syscall.SIGINT, []string{"out.arrow"}},
+			func(d string) func() bool { return exists(d, "aug/*/*") }, syscall.SIGINT, []string{"out.arrow"}, itself},
 		{"train loading", []string{"facet-train", "--out", "run", "--train", big, "--val", big, "--size", "16", "--width", "4", "--workers", "2"}, nil,
-			func(d string) func() bool { return exists(d, "run") }, syscall.SIGINT, []string{"run/config.json", "run/best.safetensors", "run/oof.arrow"}},
+			func(d string) func() bool { return exists(d, "run") }, syscall.SIGINT, []string{"run/config.json", "run/best.safetensors", "run/oof.arrow"}, itself},
 		{"infer predicting", []string{"facet-infer", "--model", model, "--workers", "2", "--chunk", "16", "-o", "out.arrow", big}, nil,
-			func(d string) func() bool { return exists(d, ".out.arrow.*tmp*") }, syscall.SIGINT, []string{"out.arrow"}},
+			func(d string) func() bool { return exists(d, ".out.arrow.*tmp*") }, syscall.SIGINT, []string{"out.arrow"}, itself},
 		{"demodata drawing", []string{"facet-demodata", "--out", "demo", "--persons", "3000", "--workers", "2"}, nil,
-			func(d string) func() bool { return exists(d, ".demo.partial-*") }, syscall.SIGINT, []string{"demo", ".demo.partial-*"}},
+			func(d string) func() bool { return exists(d, ".demo.partial-*") }, syscall.SIGINT, []string{"demo", ".demo.partial-*"}, itself},
 		{"split reading a pipe", []string{"facet-split", "-k", "2", "--out", "folds", "-o", "out.arrow"}, partial,
-			func(string) func() bool { return func() bool { return true } }, syscall.SIGINT, []string{"out.arrow", "folds"}},
+			now, syscall.SIGINT, []string{"out.arrow", "folds"}, either},
 		{"merge join reading a pipe", []string{"facet-merge", "join", "-o", "out.arrow", "-"}, partial,
-			func(string) func() bool { return func() bool { return true } }, syscall.SIGINT, []string{"out.arrow"}},
-		{"split terminated", []string{"facet-split", "-k", "2", "-o", "out.arrow"}, partial,
-			func(string) func() bool { return func() bool { return true } }, syscall.SIGTERM, []string{"out.arrow"}},
+			now, syscall.SIGINT, []string{"out.arrow"}, either},
+		{"split terminated opening a FIFO", []string{"facet-split", "-k", "2", "-o", "out.fifo", small}, nil,
+			fifo, syscall.SIGTERM, nil, grace},
+		{"crop interrupted twice opening a FIFO", []string{"facet-crop", "--out", "crops", "--detectors", "center", "--max-failed", "100%", "-o", "out.fifo", small}, nil,
+			fifo, syscall.SIGINT, nil, second},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			wd := t.TempDir()
-			code, stderr, took := interrupt(t, wd, c.args, c.input, c.ready(wd), c.sig)
+			times := 1
+			if c.ends == second {
+				times = 2
+			}
+			code, stderr, took := interrupt(t, wd, c.args, c.input, c.ready(wd), c.sig, times)
 			want := 128 + int(c.sig)
 			if code != want {
 				t.Errorf("exit status %d, want %d; stderr:\n%s", code, want, stderr)
@@ -578,6 +611,22 @@ func TestInterrupt(t *testing.T) {
 			word := map[syscall.Signal]string{syscall.SIGINT: "interrupted", syscall.SIGTERM: "terminated"}[c.sig]
 			if !strings.Contains(stderr, c.args[0]+": ") || !strings.Contains(stderr, word) {
 				t.Errorf("stderr does not say %s:\n%s", word, stderr)
+			}
+			ended := itself
+			switch {
+			case strings.Contains(stderr, "ended at a second signal"):
+				ended = second
+			case strings.Contains(stderr, "after the signal"):
+				ended = grace
+			}
+			if ended != c.ends && !(c.ends == either && ended != second) {
+				t.Errorf("ended %s, want %s; stderr:\n%s", ended, c.ends, stderr)
+			}
+			if ended == second && took > time.Second {
+				t.Errorf("a second signal ended it only after %v", took)
+			}
+			if fi, err := os.Lstat(filepath.Join(wd, "out.fifo")); err == nil && fi.Mode()&os.ModeNamedPipe == 0 {
+				t.Errorf("the FIFO became a %v", fi.Mode())
 			}
 			for _, p := range c.gone {
 				if m, _ := filepath.Glob(filepath.Join(wd, p)); len(m) > 0 {

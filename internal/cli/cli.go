@@ -59,14 +59,16 @@ func Main(name string, run Run) {
 			return
 		}
 		cancel(&Interrupted{Signal: sig})
+		why := fmt.Errorf("%s; ended at a second signal, its unfinished outputs removed", &Interrupted{Signal: sig})
 		select {
 		case <-sigs:
 		case <-time.After(Grace):
+			why = fmt.Errorf("%s; ended %v after the signal, its unfinished outputs removed", &Interrupted{Signal: sig}, Grace)
 		case <-done:
 			return
 		}
 		outfile.Interrupt()
-		os.Exit(Exit(name, &Interrupted{Signal: sig}, os.Stderr))
+		os.Exit(Exit(name, &Interrupted{Signal: sig, Err: why}, os.Stderr))
 	}()
 	err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, stderr)
 	close(done)
