@@ -79,7 +79,7 @@ build: $(BINS)
 
 bin/facet-%: FORCE
 	@mkdir -p bin
-	$(GO) build -tags '$(GOTAGS)' -o $@ ./$*
+	$(GO) build -buildvcs=auto -tags '$(GOTAGS)' -o $@ ./$*
 
 # Pure-Go programs are built without cgo, so they run anywhere.
 bin/facet-split bin/facet-merge: export CGO_ENABLED = 0
@@ -133,7 +133,7 @@ real: deps build
 	bin/facet-prep --report $(REAL_DIR)/classes.png utkface:$(DATA)/faces/utkface \
 		$(if $(REAL_MORE),utkface-more=utkface:$(REAL_MORE)) imagefolder:mask=$(DATA)/masks \
 	| bin/facet-crop --out $(REAL_DIR)/crops \
-	| bin/facet-split --val 0.2 --stratify mask,gender,age_group $(if $(REAL_MORE),--train-only source=utkface-more) \
+	| bin/facet-split --val-share 0.2 --stratify mask,gender,age_group $(if $(REAL_MORE),--train-only source=utkface-more) \
 		--out $(REAL_DIR)/folds -o $(REAL_DIR)/samples.arrow
 	for s in $(REAL_SEEDS); do \
 		bin/facet-train --out $(REAL_DIR)/run-s$$s --folds $(REAL_DIR)/folds --fold 0 --seed $$s $(if $(REAL_EPOCHS),--epochs $(REAL_EPOCHS)) $(TRAINER_ARGS); \

@@ -29,34 +29,6 @@ import (
 	"github.com/boostershot/facet/internal/work"
 )
 
-const synopsis = "facet-augment --out DIR [--ops SPEC] [--copies N] [--balance COLUMN[=TARGET]] [--masks wear,incorrect] [--seed N] [TABLE]"
-
-const help = `Reads a sample table (stdin when no TABLE or -) and writes it on with new
-rows added: augmented copies (--copies), copies that balance the classes of
-a column (--balance), and faces with a synthetic mask drawn from their
-landmarks (--masks; needs facet-crop's landmarks). New images go under
---out DIR. Each new row keeps its parent's person, labels and fold (so it
-never crosses folds), records parent_id and aug_ops, and has source
-"augment"; a drawn mask sets the mask label (wear or incorrect).
-
-The image augmented is the crop (crop_path) when the table has one, else
-the photo (path).
-
-A new image that cannot be made (its source image is unreadable) is left
-out and reported; when more than --max-failed of them fail, the run fails
-(exit 1, no table). An image that cannot be written (a full disk, a
-read-only --out) stops the run at once: exit 1, no table.
-
-ops (--ops, applied in order, each with a probability after the colon):
-  flip  jitter(b,c,s,h)  affine(r,s,t)  blur(s)  noise(s)  cutout(n,f)  jpeg(q)  gray
-  default: ` + augment.DefaultSpec + `
-
-examples:
-  facet-augment --out aug --copies 2 --seed 1 cropped.arrow > augmented.arrows
-  facet-augment --out aug --balance age_group --ops 'flip:0.5,jitter(b=0.3):0.8' < cropped.arrows > balanced.arrows
-  facet-augment --out aug --masks wear,incorrect --sheet masks.png cropped.arrow > masked.arrows
-`
-
 type options struct {
 	out, ops, balance, masks, sheet string
 	shard                           string
@@ -68,8 +40,8 @@ type options struct {
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	o := options{maxFailed: cli.NewMaxFailed(cli.DefaultMaxFailed)}
-	fs := cli.NewFlags("facet-augment", synopsis, help, stderr)
-	fs.StringVar(&o.out, "out", "", "write new images under `DIR` (required)")
+	fs := cli.NewFlags("facet-augment", doc, stdout, stderr)
+	cli.DirVar(fs, &o.out, "out", "", "write new images under `DIR` (required)")
 	fs.StringVar(&o.ops, "ops", augment.DefaultSpec, "augmentation pipeline `SPEC`")
 	cli.IntVar(fs, &o.copies, "copies", 0, 0, 100, "augmented copies of every row")
 	fs.StringVar(&o.balance, "balance", "", "oversample the classes of `COLUMN[=TARGET]` up to TARGET rows (a count, or a share of the largest class; default the largest)")
@@ -84,6 +56,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
+	stderr = cli.Stderr(fs, stderr)
 	pipe, masks, bal, err := o.check(fs.NArg())
 	if err != nil {
 		return err

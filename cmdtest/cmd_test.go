@@ -233,8 +233,8 @@ func TestBadUsage(t *testing.T) {
 		_, stderr, code := sh(t, t.TempDir(), prog+" --no-such-flag", nil)
 		checkFailure(t, prog+" --no-such-flag", prog, code, 2, stderr, "")
 		out, _, code := sh(t, t.TempDir(), prog+" --help", nil)
-		if code != 0 || len(out) > 0 {
-			t.Errorf("%s --help: exit %d, %d bytes on stdout (help goes to stderr)", prog, code, len(out))
+		if code != 0 || len(out) == 0 {
+			t.Errorf("%s --help: exit %d, %d bytes on stdout (help asked for goes to stdout)", prog, code, len(out))
 		}
 	}
 }

@@ -1,7 +1,14 @@
-// Command facet-crop crops the face out of every photo of a sample table
-// (or of a folder) with a chain of detectors. See facet-crop --help.
 package main
 
-import "github.com/boostershot/facet/internal/cli"
+import (
+	_ "embed"
+
+	"github.com/boostershot/facet/internal/cli"
+)
+
+// doc is this program's doc.go, whose package comment is its --help.
+//
+//go:embed doc.go
+var doc string
 
 func main() { cli.Main("facet-crop", run) }

@@ -26,41 +26,6 @@ import (
 	"github.com/boostershot/facet/internal/table"
 )
 
-const synopsis = "facet-crop --out DIR [flags] [TABLE]\n       facet-crop --in DIR --out DIR [flags]"
-
-const help = `Reads a sample table (stdin when no TABLE or -) and writes it on with
-crop columns added: crop_path, x0 y0 x1 y1 (the face box in the photo),
-crop_stage, crop_score, crop_faces, landmarks (68 x,y pairs in photo
-pixels, when dlib found the face), crop_x0 crop_y0 crop_side crop_angle
-(the square of the photo the crop shows, and the --align rotation),
-crop_error and crop_hash (uint64, the crop's perceptual hash, by which
-facet-split keeps duplicates in one fold). A photo that cannot be cropped keeps its row, with
-the reason in crop_error; when more rows than --max-failed fail, the run
-fails (exit 1, no table). A crop that cannot be written (a full disk, a
-read-only --out) stops the run at once: exit 1, no table. With --in,
-every image under DIR is cropped.
-
-Crops are square and never stretched: the face box grows by --margin on
-every side, then to a square around its centre; what falls outside the
-photo is black. Each crop file carries its detection in its own metadata
-(JPEG comment, PNG text), which --resume reads to skip finished photos.
-
-detectors (--detectors, tried in order on a copy --detect-side pixels long;
-the default puts the cheap cascade before the slow dlib-fine):
-  dlib       dlib's HOG frontal face detector, with 68 landmarks
-  cascade    OpenCV LBP proposals verified by the full LBP and Haar frontal
-             cascades (finds masked faces whose eyes and nose show)
-  dlib-fine  dlib again on the copy upsampled once with a lower threshold,
-             for the faces the passes before missed (mostly masked ones)
-  dnn        an OpenCV DNN face detector, from --dnn-model (e.g. res10 SSD)
-  center     a fixed box (--center), tuned to 384x512 portraits; never fails
-
-examples:
-  facet-prep competition:data/train | facet-crop --out crops > cropped.arrows
-  facet-crop --out crops --size 256 --margin 0.3 -o cropped.arrow samples.arrow
-  facet-crop --in photos/ --out faces/ --detectors dlib,cascade
-`
-
 // defaultMargin grows face boxes so that a crop's side is about 1.4 times
 // dlib's own box (before face.DlibBoxScale grows it, the margin was 0.2).
 const defaultMargin = 0.17
@@ -86,8 +51,8 @@ type options struct {
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	o := options{maxFailed: cli.NewMaxFailed(cli.DefaultMaxFailed)}
-	fs := cli.NewFlags("facet-crop", synopsis, help, stderr)
-	fs.StringVar(&o.out, "out", "", "write crops under `DIR` (required)")
+	fs := cli.NewFlags("facet-crop", doc, stdout, stderr)
+	cli.DirVar(fs, &o.out, "out", "", "write crops under `DIR` (required)")
 	fs.StringVar(&o.in, "in", "", "crop every image under `DIR` instead of reading a table")
 	o.table.AddFlags(fs)
 	fs.StringVar(&o.detectors, "detectors", "dlib,cascade,dlib-fine,center", "detector chain, tried in order")
@@ -112,6 +77,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
+	stderr = cli.Stderr(fs, stderr)
 	stages, center, err := o.check(fs.Args())
 	if err != nil {
 		return err

@@ -1,11 +1,8 @@
-// Command facet-demodata writes a small synthetic face-mask dataset in the
-// competition's layout (train/, eval/) plus an All-Age-Faces style folder
-// (aaf/), so the facet pipeline can be tried end to end without real data.
-// See package internal/demo for what the pictures show.
 package main
 
 import (
 	"context"
+	_ "embed"
 	"errors"
 	"fmt"
 	"io"
@@ -15,23 +12,12 @@ import (
 	"github.com/boostershot/facet/internal/demo"
 )
 
+// doc is this program's doc.go, whose package comment is its --help.
+//
+//go:embed doc.go
+var doc string
+
 func main() { cli.Main("facet-demodata", run) }
-
-const synopsis = "facet-demodata --out DIR [flags]"
-
-const help = `Writes a synthetic face-mask dataset laid out like the competition data:
-
-  DIR/train/train.csv, DIR/train/images/<id>_<gender>_Asian_<age>/{mask1..5,incorrect_mask,normal}.jpg
-  DIR/eval/info.csv, DIR/eval/images/<hash>.jpg, DIR/eval/truth.csv (hidden answers)
-  DIR/aaf/<index>A<age>.jpg (All-Age-Faces layout, no masks)
-  DIR/faces.csv (drawn face box of every picture)
-
-Drawn faces show mask state, gender and age. The same seed gives the same
-bytes. Nothing is left behind if the run fails or is interrupted.
-
-example:
-  facet-demodata --out /tmp/demo --persons 60 --eval-persons 20 --aaf 60 --seed 1
-`
 
 // maxPersons bounds --persons and --eval-persons: every picture is drawn
 // and written, so the counts size the run's time and disk. --aaf goes up
@@ -42,9 +28,10 @@ const (
 	maxAAF     = 13322
 )
 
-func run(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writer) error {
-	fs := cli.NewFlags("facet-demodata", synopsis, help, stderr)
-	out := fs.String("out", "", "output `DIR` (required); must not exist or be empty")
+func run(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
+	fs := cli.NewFlags("facet-demodata", doc, stdout, stderr)
+	var out string
+	cli.DirVar(fs, &out, "out", "", "output `DIR` (required); must not exist or be empty")
 	var persons, evalPersons, aaf, workers int
 	cli.IntVar(fs, &persons, "persons", 60, 0, maxPersons, "train persons (7 photos each)")
 	cli.IntVar(fs, &evalPersons, "eval-persons", 20, 0, maxPersons, "eval persons (7 photos each, hashed names)")
@@ -55,10 +42,11 @@ func run(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writer) e
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
+	stderr = cli.Stderr(fs, stderr)
 	switch {
 	case fs.NArg() > 0:
 		return cli.Usagef("unexpected argument %q", fs.Arg(0))
-	case *out == "":
+	case out == "":
 		return cli.Usagef("--out is required")
 	case persons+evalPersons+aaf == 0:
 		return cli.Usagef("nothing to generate: --persons, --eval-persons and --aaf are all 0")
@@ -66,13 +54,13 @@ func run(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writer) e
 	cfg := demo.Config{Persons: persons, EvalPersons: evalPersons, AAF: aaf, Seed: *seed, Workers: workers, Force: *force}
 	update, finish := cli.Progress(stderr, "draw")
 	start := time.Now()
-	sum, err := demo.Generate(ctx, *out, cfg, update)
+	sum, err := demo.Generate(ctx, out, cfg, update)
 	finish()
 	switch {
 	case errors.Is(err, demo.ErrNotEmpty):
 		return fmt.Errorf("%w (use --force to replace an earlier demo dataset)", err)
 	case errors.Is(err, context.Canceled):
-		return fmt.Errorf("interrupted; nothing written to %s", *out)
+		return fmt.Errorf("interrupted; nothing written to %s", out)
 	case err != nil:
 		return err
 	}

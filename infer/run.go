@@ -20,49 +20,6 @@ import (
 	"github.com/boostershot/facet/internal/table"
 )
 
-const synopsis = "facet-infer --model RUNDIR_OR_CHECKPOINT [--tta flip] [--submission FILE --info eval/info.csv] [--pseudo 0.9 --pseudo-out FILE] [TABLE]"
-
-const help = `Reads a sample table (stdin when no TABLE or -), predicts every row with a
-trained model and writes the table on with the prediction columns:
-  prob_mask, prob_gender, prob_age   each head's probabilities (list<float32>)
-  prob18                             the 18 class probabilities (list<float32>)
-  pred                               the 18-class prediction (mask*6 + gender*3 + age)
-  pred_mask, pred_gender, pred_age_group   each head's prediction
-  infer_error                        why a row has no prediction of its own (null when it has)
-
---model is a facet-train RUNDIR (its best.safetensors or best.onnx), a
-.safetensors checkpoint of facet's network or a .onnx model (any network
-a plugin trained; run by OpenCV's DNN module), each with its .json config
-beside it (see train/PROTOCOL.md). A RUNDIR of --all-folds holds one
-model per fold: predict with each (--model RUNDIR/foldK) and combine them
-with facet-merge vote.
-
-The image of a row is its crop (crop_path) when the table has one, else the
-photo (path); a crop that cannot be read falls back to the photo, with a
-warning. A row with no readable image keeps its row with the reason in
-infer_error, uniform probabilities and pred = --fallback (default 0, "mask
-worn, male, under 30"); the run counts such rows.
-
---tta flip averages each head's probabilities over the image and its
-mirror image.
-
---submission FILE --info eval/info.csv writes the competition's submission:
-ImageID,ans with one line per row of info.csv, in its order.
-
---pseudo T --pseudo-out FILE writes the rows whose 18-class confidence (the
-largest of prob18) is at least T as labelled rows ready to join the
-training data (facet-merge join): the input's columns with mask, gender,
-age_group and label set from the prediction, source = pseudo, the person
-kept, and a pseudo_confidence column.
-
-examples:
-  facet-infer --model runs/f0 eval.arrow > eval.pred.arrow
-  facet-prep competition:data/eval | facet-crop --out crops | facet-infer --model runs/f0 --tta flip -o eval.pred.arrow
-  facet-infer --model runs/resnet/best.onnx --tta flip eval.arrow > eval.pred.arrow
-  facet-infer --model runs/f0/best.safetensors --pseudo 0.9 --pseudo-out pseudo.arrow eval.arrow > /dev/null
-  facet-infer --model runs/f0 --shard 2/8 -o eval.part2.arrow eval.arrow   # one of 8 machines
-`
-
 // errField is the column that says why a row has no prediction of its own.
 var errField = arrow.Field{Name: "infer_error", Type: arrow.BinaryTypes.String, Nullable: true}
 
@@ -76,13 +33,13 @@ type options struct {
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	var o options
-	fs := cli.NewFlags("facet-infer", synopsis, help, stderr)
+	fs := cli.NewFlags("facet-infer", doc, stdout, stderr)
 	fs.StringVar(&o.model, "model", "", "a facet-train `RUNDIR`, a .safetensors checkpoint or a .onnx model (required)")
 	fs.StringVar(&o.tta, "tta", "", "test-time augmentation: '' (none) or flip")
 	fs.StringVar(&o.submission, "submission", "", "write the competition submission CSV to `FILE` (needs --info)")
 	fs.StringVar(&o.info, "info", "", "the competition's eval/info.csv: the rows and order of --submission")
 	cli.FloatVar(fs, &o.pseudo, "pseudo", 0, cli.Range{Min: 0, Max: 1, MinOpen: true}, "write rows with 18-class confidence >= `T` to --pseudo-out")
-	fs.StringVar(&o.pseudoOut, "pseudo-out", "", "the pseudo-label table `FILE` (Arrow IPC file; .csv for CSV)")
+	fs.StringVar(&o.pseudoOut, "pseudo-out", "", "the pseudo-label table `FILE`, in the format its name says, as -o")
 	o.table.AddFlags(fs)
 	cli.WorkersVar(fs, &o.workers, "image decoding workers")
 	cli.IntVar(fs, &o.chunk, "chunk", 256, 1, maxChunk, "rows decoded and predicted at a time (fewer for a model with a large input)")
@@ -91,6 +48,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
+	stderr = cli.Stderr(fs, stderr)
 	if err := o.check(fs.Args()); err != nil {
 		return err
 	}

@@ -1,8 +1,14 @@
-// Command facet-merge combines facet tables: prediction ensembles (vote),
-// sample tables joined into one (join) and likely label errors found in
-// out-of-fold predictions (suspects). See facet-merge --help.
 package main
 
-import "github.com/boostershot/facet/internal/cli"
+import (
+	_ "embed"
+
+	"github.com/boostershot/facet/internal/cli"
+)
+
+// doc is this program's doc.go, whose package comment is its --help.
+//
+//go:embed doc.go
+var doc string
 
 func main() { cli.Main("facet-merge", run) }

@@ -15,39 +15,12 @@ import (
 	"github.com/boostershot/facet/internal/table"
 )
 
-const scoreSynopsis = "facet-merge score [--json] [--confusion FILE.png] [PRED]"
-
-const scoreHelp = `Scores a prediction table (facet-infer's output, facet-train's oof.arrow, a
-vote) against the labels it carries, for each head (mask, gender,
-age_group: the rows whose part is known) and the 18 classes (the rows with
-all three parts). Reads stdin when no PRED is given.
-
-On stdout: a summary line per head (rows, accuracy, macro F1, as
-facet-train's metrics.jsonl defines them), then each head's report laid
-out as scikit-learn's classification_report (digits=4): precision, recall,
-F1 and support of every class present in the truth or the predictions,
-accuracy, and the macro and support-weighted averages. A class never
-predicted has precision 0 (scikit-learn's zero_division=0), and F1 0 when
-its recall is 0 too. --json writes the same numbers as one JSON array, an
-object a head: head, n, acc, f1 (macro), classes (class, name, precision,
-recall, f1, support, predicted), macro_avg, weighted_avg, names (every
-class's name) and confusion (names x names, rows the truth).
-
---confusion draws each head's confusion matrix (counts and row shares) to
-a PNG, leaving out heads with no labelled row and saying so.
-
-examples:
-  facet-merge score build/demo/r1/oof.arrow
-  facet-infer --model runs/f0 folds/fold0.val.arrow | facet-merge score --json
-  facet-merge score --confusion confusion.png runs/f0/oof.arrow
-`
-
 func runScore(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	var (
 		asJSON    bool
 		confusion string
 	)
-	fs := cli.NewFlags("facet-merge score", scoreSynopsis, scoreHelp, stderr)
+	fs := cli.NewFlags("facet-merge score", doc, stdout, stderr)
 	fs.BoolVar(&asJSON, "json", false, "write one JSON array instead of the tables")
 	fs.StringVar(&confusion, "confusion", "", "draw the confusion matrices to `FILE.png`")
 	if err := cli.Parse(fs, args); err != nil {

@@ -18,57 +18,6 @@ import (
 	"github.com/boostershot/facet/internal/table"
 )
 
-const suspectsSynopsis = "facet-merge suspects [--heads mask,gender,age_group] [--by person|id] [--method threshold|noise-rate] [--rank margin|self] [--sheet FILE.png] [-o FILE] [OOF_PREDICTIONS]"
-
-const suspectsHelp = `Finds likely label errors in out-of-fold predictions (facet-train's
-RUNDIR/oof.arrow: the validation rows with their labels and the model's
-probabilities) by confident learning (Northcutt et al., 2021), one head at
-a time. t_j, the threshold of class j, is the mean probability of j over
-the rows labelled j (the model's typical self-confidence for j); a row
-labelled i counts as class j when j is the most probable of the classes
-whose probability reaches their threshold (the "confident joint").
-
-  --method threshold   (default) the rows labelled i that count as some
-                       j != i are the suspects
-  --method noise-rate  "prune by noise rate" (cleanlab's default): the
-                       confident joint, scaled so each label keeps its row
-                       count, estimates how many rows labelled i are j;
-                       that many rows labelled i with the largest margin
-                       p(j) - p(i) are the suspects, unless the model's
-                       top class is their label. It finds more errors the
-                       model is less sure of, and more false alarms
-
-Suspects are ranked by margin p(j) - p(i) (--rank margin) or by the
-lowest self-confidence p(i) (--rank self). Heads are judged apart because
-corrections are made per field and labels are often partial (a mask data
-set has no ages).
-
-With --by person (the default), gender and age group, which belong to the
-person, are judged per person: a person is a suspect of class j when more
-than half of its photos are, and becomes one correction, with its photos'
-probabilities averaged (a person with one labelled photo, or whose photos'
-labels disagree, is judged photo by photo). Mask is always judged per photo. Rows that facet-augment made (source augment) are
-left out: facet-prep does not know their ids.
-
-The output is a corrections CSV for facet-prep --fix (by,key,field,value,
-note), best suspects first. Read it before you use it: each line sets the
-field to the model's class. The columns after note (given, predicted,
-confidence, self_confidence, margin, rows) are for people; the fix reader
-takes them as part of the note. --sheet draws the top suspects' images.
-
-Duplicates come first: rows of one duplicate group (facet-split's
-dup_group column, or else crop_hash within --dup-distance bits) whose
-mask, gender or age group differs from the group's most common one, or
-whose age lies more than 5 years from the group's median, are listed as
-"duplicate of <id>: gender female vs male", the value set to the group's.
-A table without predictions (facet-split's output) gets this check alone.
-
-examples:
-  facet-merge suspects -o suspects.csv --sheet suspects.png run/oof.arrow
-  facet-merge suspects --heads gender --by id --rank self run/oof.arrow | head -20
-  facet-prep --fix suspects.csv competition:data/train > relabelled.arrows
-`
-
 // suspectHeads are the heads suspects can judge, with their probability
 // columns' reader.
 var suspectHeads = map[label.Head]func(*pred.Probs) ([]float32, int){
@@ -91,7 +40,6 @@ type suspectOptions struct {
 	sheet  string
 	sheetN int
 	output string
-	quiet  bool
 	dupMax int // --dup-distance
 }
 
@@ -103,7 +51,7 @@ func runSuspects(ctx context.Context, args []string, stdin io.Reader, stdout, st
 		o     suspectOptions
 		heads string
 	)
-	fs := cli.NewFlags("facet-merge suspects", suspectsSynopsis, suspectsHelp, stderr)
+	fs := cli.NewFlags("facet-merge suspects", doc, stdout, stderr)
 	fs.StringVar(&heads, "heads", "mask,gender,age_group", "heads to judge, comma separated")
 	fs.StringVar(&o.by, "by", "person", "judge gender and age group per `person` or per row (id)")
 	fs.StringVar(&o.method, "method", threshold, "how suspects are picked: `threshold` or noise-rate (see below)")
@@ -111,11 +59,11 @@ func runSuspects(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	fs.StringVar(&o.sheet, "sheet", "", "draw the top suspects' images to `FILE.png`")
 	cli.IntVar(fs, &o.sheetN, "sheet-count", 48, 1, maxSheet, "number of suspects on the sheet")
 	fs.StringVarP(&o.output, "output", "o", "-", "write the corrections CSV to `FILE` (- for stdout)")
-	fs.BoolVarP(&o.quiet, "quiet", "q", false, "no report on stderr")
 	cli.IntVar(fs, &o.dupMax, "dup-distance", dup.DefaultDistance, 0, dup.MaxDistance, "without a dup_group column, rows whose crop_hash differ in at most `N` bits are duplicates (0: no duplicate check)")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
+	stderr = cli.Stderr(fs, stderr)
 	for h := range strings.SplitSeq(heads, ",") {
 		h := label.Head(strings.TrimSpace(h))
 		if suspectHeads[h] == nil {
@@ -169,10 +117,10 @@ func runSuspects(ctx context.Context, args []string, stdin io.Reader, stdout, st
 		return err
 	}
 	dupRows := dupConflicts(d, dupGroups)
-	if dupGroups != nil && !o.quiet {
+	if dupGroups != nil {
 		reportDuplicates(stderr, dupGroups, dupRows)
 	}
-	if o.by == "person" && d.persons == nil && !o.quiet {
+	if o.by == "person" && d.persons == nil {
 		fmt.Fprintf(stderr, "facet-merge: %s has no person column: judging every head per row\n", in.name)
 	}
 	var all []suspect
@@ -182,9 +130,7 @@ func runSuspects(ctx context.Context, args []string, stdin io.Reader, stdout, st
 			break
 		}
 		res := findSuspects(d, h, o.by == "person" && h != label.HeadMask, o.method)
-		if !o.quiet {
-			res.report(stderr, h)
-		}
+		res.report(stderr, h)
 		all = append(all, res.suspects...)
 		units += res.rows
 	}
@@ -211,9 +157,7 @@ func runSuspects(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	if err := out.Commit(); err != nil {
 		return err
 	}
-	if !o.quiet {
-		fmt.Fprintf(stderr, "facet-merge: %d suspects and %d duplicate conflicts in %d rows of %s\n", len(all), len(dupRows), in.rows, in.name)
-	}
+	fmt.Fprintf(stderr, "facet-merge: %d suspects and %d duplicate conflicts in %d rows of %s\n", len(all), len(dupRows), in.rows, in.name)
 	return nil
 }
 

@@ -114,16 +114,12 @@ func (in *input) optionalStrings(col string) []string {
 	return out
 }
 
-// output is where a subcommand writes its table: -o, --csv (cli.TableOutput), -q.
+// output is where a subcommand writes its table: -o, --csv (cli.TableOutput).
 type output struct {
 	cli.TableOutput
-	quiet bool
 }
 
-func (o *output) flags(fs *pflag.FlagSet) {
-	o.AddFlags(fs)
-	fs.BoolVarP(&o.quiet, "quiet", "q", false, "no report on stderr")
-}
+func (o *output) flags(fs *pflag.FlagSet) { o.AddFlags(fs) }
 
 // write writes the whole table (whole or not at all when to a file).
 func (o *output) write(stdout io.Writer, schema *arrow.Schema, recs []arrow.RecordBatch) error {

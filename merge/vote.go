@@ -19,42 +19,6 @@ import (
 	"github.com/boostershot/facet/internal/table"
 )
 
-const voteSynopsis = "facet-merge vote [--soft | --geo | --hard] [--weights W,W,...] [--submission FILE --info INFO.csv] [--pseudo T --pseudo-out FILE] PRED PRED..."
-
-const voteHelp = `Combines prediction tables (facet-train's oof.arrow, facet-infer's output,
-an earlier vote) row by row, matched by id: every table must hold the same
-ids, in any order; a missing or extra id is an error naming it.
-
-  --soft  (default) the weighted mean of the 18-class probabilities
-  --geo   the weighted geometric mean (mean of logs, renormalised to sum 1);
-          probabilities are floored at 1e-12 first, so one model's zero
-          weighs like a very small probability instead of vetoing a class
-  --hard  each model votes its pred (votes weighted); a tie goes to the tied
-          class with the largest summed probability. prob18 is then the soft
-          mean, pred the vote winner and pred_mask, pred_gender and
-          pred_age_group the winner's parts
-
-Weights are normalised to sum 1. The heads (prob_mask, prob_gender,
-prob_age) are the marginals of the combined 18 classes. The output is the
-first table's rows and columns, in its order, with the prediction columns
-replaced. All tables must share their age bins.
-
---submission FILE writes the competition submission (ImageID,ans, one line
-per row of --info's info.csv, in its order), matching rows by id
-(eval/<ImageID>) or by the image's file name; an info.csv row without a
-prediction is an error.
-
---pseudo T --pseudo-out FILE writes the rows whose combined 18-class
-confidence (the largest of prob18) is at least T as labelled rows ready to
-join the training data, as facet-infer --pseudo does for one model.
-
-examples:
-  facet-merge vote -o ensemble.arrow run0/oof.arrow run1/oof.arrow run2/oof.arrow
-  facet-merge vote --geo --weights 2,1 eval-a.arrow eval-b.arrow > votes.arrows
-  facet-merge vote --hard --submission submission.csv --info data/eval/info.csv a.arrow b.arrow c.arrow > votes.arrows
-  facet-merge vote --pseudo 0.9 --pseudo-out pseudo.arrow -o votes.arrow fold0/eval.arrow fold1/eval.arrow fold2/eval.arrow
-`
-
 type voteMethod int
 
 const (
@@ -64,7 +28,7 @@ const (
 )
 
 // probFloor is the smallest probability the geometric mean takes the log
-// of (see voteHelp).
+// of (see the vote section of doc.go).
 const probFloor = 1e-12
 
 func runVote(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -75,7 +39,7 @@ func runVote(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		subPath, info, pseudoOut string
 		pseudo                   float64
 	)
-	fs := cli.NewFlags("facet-merge vote", voteSynopsis, voteHelp, stderr)
+	fs := cli.NewFlags("facet-merge vote", doc, stdout, stderr)
 	fs.BoolVar(&useSoft, "soft", false, "mean of probabilities (the default)")
 	fs.BoolVar(&useGeo, "geo", false, "geometric mean of probabilities")
 	fs.BoolVar(&useHard, "hard", false, "majority of predictions, ties by summed probability")
@@ -83,11 +47,12 @@ func runVote(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	fs.StringVar(&subPath, "submission", "", "also write the competition submission to `FILE`")
 	fs.StringVar(&info, "info", "", "the competition's eval `info.csv` (with --submission)")
 	cli.FloatVar(fs, &pseudo, "pseudo", 0, cli.Range{Min: 0, Max: 1, MinOpen: true}, "write rows with combined 18-class confidence >= `T` to --pseudo-out")
-	fs.StringVar(&pseudoOut, "pseudo-out", "", "the pseudo-label table `FILE` (Arrow IPC file; .csv for CSV)")
+	fs.StringVar(&pseudoOut, "pseudo-out", "", "the pseudo-label table `FILE`, in the format its name says, as -o")
 	out.flags(fs)
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
+	stderr = cli.Stderr(fs, stderr)
 	switch {
 	case (pseudoOut == "") != (pseudo == 0):
 		return cli.Usagef("--pseudo T and --pseudo-out FILE go together")
@@ -149,7 +114,7 @@ func runVote(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		row += int(rec.NumRows())
 	}
 	if pseudoOut != "" {
-		if err := writePseudo(pseudoOut, pseudo, schema, recs, p, out.quiet, stderr); err != nil {
+		if err := writePseudo(pseudoOut, pseudo, schema, recs, p, stderr); err != nil {
 			return err
 		}
 	}
@@ -166,22 +131,18 @@ func runVote(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		if err != nil {
 			return err
 		}
-		if !out.quiet {
-			fmt.Fprintf(stderr, "facet-merge: wrote %s (%d rows of %s not in it)\n", subPath, unused, first.name)
-		}
+		fmt.Fprintf(stderr, "facet-merge: wrote %s (%d rows of %s not in it)\n", subPath, unused, first.name)
 	}
 	if err := out.write(stdout, schema, recs); err != nil {
 		return err
 	}
-	if !out.quiet {
-		fmt.Fprintf(stderr, "facet-merge: %s vote of %d tables, %d rows\n", [...]string{"soft", "geometric", "hard"}[method], len(ins), p.N)
-	}
+	fmt.Fprintf(stderr, "facet-merge: %s vote of %d tables, %d rows\n", [...]string{"soft", "geometric", "hard"}[method], len(ins), p.N)
 	return nil
 }
 
 // writePseudo writes the confident rows of the vote (recs, with their
 // combined predictions p) as pseudo labels.
-func writePseudo(path string, threshold float64, schema *arrow.Schema, recs []arrow.RecordBatch, p *pred.Probs, quiet bool, stderr io.Writer) error {
+func writePseudo(path string, threshold float64, schema *arrow.Schema, recs []arrow.RecordBatch, p *pred.Probs, stderr io.Writer) error {
 	w, err := pred.NewPseudoWriter(path, schema, threshold)
 	if err != nil {
 		return err
@@ -198,9 +159,7 @@ func writePseudo(path string, threshold float64, schema *arrow.Schema, recs []ar
 	if err := w.Commit(); err != nil {
 		return err
 	}
-	if !quiet {
-		fmt.Fprintf(stderr, "facet-merge: %d pseudo labels of %d rows at confidence >= %g -> %s\n", w.Rows, p.N, threshold, path)
-	}
+	fmt.Fprintf(stderr, "facet-merge: %d pseudo labels of %d rows at confidence >= %g -> %s\n", w.Rows, p.N, threshold, path)
 	return nil
 }
 

@@ -1,7 +1,14 @@
-// Command facet-prep reads face data sets in their own layouts and writes
-// one facet sample table. See facet-prep --help.
 package main
 
-import "github.com/boostershot/facet/internal/cli"
+import (
+	_ "embed"
+
+	"github.com/boostershot/facet/internal/cli"
+)
+
+// doc is this program's doc.go, whose package comment is its --help.
+//
+//go:embed doc.go
+var doc string
 
 func main() { cli.Main("facet-prep", run) }

@@ -24,42 +24,6 @@ import (
 	"github.com/boostershot/facet/internal/table"
 )
 
-const synopsis = "facet-prep [flags] [NAME=]KIND:PATH..."
-
-const help = `sources (KIND:PATH):
-  competition:DIR         the competition's train/ (train.csv + images/<id>_<gender>_<race>_<age>/),
-                          eval/ (info.csv + images/), or the folder holding both
-  aaf:DIR                 All-Age-Faces images named %05dA%02d.jpg (index, age)
-  utkface:DIR             UTKFace images named age_gender_race_date.jpg[.chip.jpg]
-  imagefolder:HEAD=DIR    one subfolder per class of HEAD (mask, gender, age_group, label),
-                          e.g. imagefolder:mask=data/masks with masks/{wear,incorrect,none}/
-  csv:FILE                a CSV with a path column and any of id, person, subset, race,
-                          mask, gender, age, age_group, label; without an id, a row's id
-                          is its path relative to the CSV's folder (csv/img/a.jpg), or
-                          for an image outside it the absolute path (csv/data/b.jpg)
-
-NAME=KIND:PATH names a source: its rows get NAME as their source (instead
-of the kind) and at the head of their ids and persons (utkface/x.jpg becomes
-NAME/x.jpg; competition and csv ids get NAME/ in front), so two sources
-with the same file names keep distinct ids and later stages can tell them
-apart, e.g. facet-split --train-only source=NAME. A NAME is letters, digits,
-'.', '_' and '-', not a kind; an "=" after the colon is the path's
-(imagefolder:mask=DIR). Leave the competition's eval set unnamed when a
-submission is to be written: its ids must stay eval/<ImageID>.
-
-Rows that cannot be read are left out and counted by reason on stderr
-(--strict makes any of them fatal), as are rows whose id could not name a
-file under a later stage's --out (facet-crop names its crops by id): an
-empty, absolute or ".." segment, a backslash, a control character. The table goes to stdout as an Arrow
-stream, or to -o FILE (.arrow: Arrow file format), or as CSV with --csv.
-
-examples:
-  facet-prep competition:data/train competition:data/eval aaf:data/aaf > samples.arrows
-  facet-prep --age-bins 30,58 --fix corrections/competition.csv -o samples.arrow competition:data
-  facet-prep --csv --verify imagefolder:mask=masks utkface:faces/utkface > samples.csv
-  facet-prep utkface:faces/utkface utkface-more=utkface:faces/utkface-more > faces.arrows
-`
-
 type options struct {
 	out      cli.TableOutput
 	ageBins  string
@@ -69,12 +33,11 @@ type options struct {
 	workers  int
 	report   string
 	problems string
-	quiet    bool
 }
 
 func run(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	var o options
-	fs := cli.NewFlags("facet-prep", synopsis, help, stderr)
+	fs := cli.NewFlags("facet-prep", doc, stdout, stderr)
 	o.out.AddFlags(fs)
 	fs.StringVar(&o.ageBins, "age-bins", label.DefaultBins.String(), "the two age cut points between the three age groups")
 	fs.StringArrayVar(&o.fixes, "fix", nil, "apply label corrections from `FILE` (by,key,field,value,note); repeatable")
@@ -83,10 +46,10 @@ func run(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writ
 	cli.WorkersVar(fs, &o.workers, "parallel image decoders for --verify")
 	fs.StringVar(&o.report, "report", "", "write a class-distribution chart to `FILE` (.png, .svg or .pdf)")
 	fs.StringVar(&o.problems, "problems", "", "write every left-out file or row to `FILE` as CSV")
-	fs.BoolVarP(&o.quiet, "quiet", "q", false, "print only problems and errors, no summary")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
+	stderr = cli.Stderr(fs, stderr)
 	bins, err := label.ParseBins(o.ageBins)
 	if err != nil {
 		return cli.UsageError{Err: err}
@@ -180,13 +143,8 @@ func run(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writ
 	if err := o.out.Commit(); err != nil {
 		return err
 	}
-	if !o.quiet {
-		fmt.Fprintf(stderr, "facet-prep: %d rows from %d sources in %.2fs, %d left out\n", len(samples), len(sources), time.Since(start).Seconds(), len(problems))
-		if err := counts.Write(stderr); err != nil {
-			return err
-		}
-	}
-	return nil
+	fmt.Fprintf(stderr, "facet-prep: %d rows from %d sources in %.2fs, %d left out\n", len(samples), len(sources), time.Since(start).Seconds(), len(problems))
+	return counts.Write(stderr)
 }
 
 // load reads every source and joins them, leaving out rows whose id could

@@ -1,7 +1,14 @@
-// Command facet-split assigns every row of a sample table to a fold,
-// grouped by person and stratified by class. See facet-split --help.
 package main
 
-import "github.com/boostershot/facet/internal/cli"
+import (
+	_ "embed"
+
+	"github.com/boostershot/facet/internal/cli"
+)
+
+// doc is this program's doc.go, whose package comment is its --help.
+//
+//go:embed doc.go
+var doc string
 
 func main() { cli.Main("facet-split", run) }

@@ -23,40 +23,6 @@ import (
 	"github.com/boostershot/facet/internal/table"
 )
 
-const synopsis = "facet-split [-k 5 | --val 0.2] [--by person] [--stratify label] [--train-only COLUMN=VALUE,...] [--seed N] [--out DIR] [TABLE]"
-
-const help = `Reads a sample table (stdin when no TABLE or -) and writes it on with a
-fold column: the fold in which the row is validation data (0..k-1), or -1
-for rows that are always training data (--val). Rows of one group never
-fall in two folds; each fold holds every class in about the table's share.
-Rows whose stratification columns are unknown (-1) are spread by group
-like any other class.
-
-When the table has facet-crop's crop_hash, rows whose hashes differ in at
-most --dup-distance bits are duplicates (with crop_hash_edges, also when
-one crop's hash cut a little tighter on one edge is that near the
-other's: copies cropped a few percent differently): their groups are
-joined, so a
-duplicate never straddles train and validation, and a dup_group column
-(the id of the group's first row; null when alone) says which rows were
-linked. The report counts the groups and those whose labels conflict.
-
---train-only COLUMN=VALUE[,COLUMN=VALUE...] keeps the rows matching any of
-them out of validation (extra data the model is not judged on): fold -1,
-in every fold's train file and in no val file; the folds and their class
-shares are computed over the other rows only. A group holding both kinds
-of rows becomes training-only as a whole (reported), so it never crosses
-folds.
-
-With --out DIR it also writes, for each fold k, foldk.train.arrow and
-foldk.val.arrow (Arrow IPC files) and a manifest.json, ready for the trainer.
-
-examples:
-  facet-prep competition:data/train | facet-split -k 5 --out folds > split.arrows
-  facet-split --val 0.2 --stratify mask,gender,age_group --seed 7 --out folds samples.arrow
-  facet-split -k 5 --train-only source=aaf --out folds samples.arrow
-`
-
 type options struct {
 	k         int
 	val       float64
@@ -65,27 +31,28 @@ type options struct {
 	seed      uint64
 	out       string
 	table     cli.TableOutput
-	quiet     bool
 	dup       dupOptions
 	trainOnly []string
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	var o options
-	fs := cli.NewFlags("facet-split", synopsis, help, stderr)
-	cli.IntVarP(fs, &o.k, "folds", "k", 5, 2, 100, "number of folds")
-	cli.FloatVar(fs, &o.val, "val", 0, cli.Range{Min: 0, Max: 1, MinOpen: true, MaxOpen: true}, "instead of folds, one train/validation split with this validation share")
+	fs := cli.NewFlags("facet-split", doc, stdout, stderr)
+	cli.IntVarP(fs, &o.k, "num-folds", "k", 5, 2, 100, "number of folds")
+	cli.FloatVar(fs, &o.val, "val-share", 0, cli.Range{Min: 0, Max: 1, MinOpen: true, MaxOpen: true}, "instead of folds, one train/validation split with this validation `SHARE`")
+	cli.Renamed(fs, "folds", "num-folds")
+	cli.Renamed(fs, "val", "val-share")
 	fs.StringVar(&o.by, "by", table.ColPerson, "group column: rows with one value never cross folds")
 	fs.StringVar(&o.stratify, "stratify", table.ColLabel, "column(s) to stratify by, comma separated")
 	fs.StringArrayVar(&o.trainOnly, "train-only", nil, trainOnlyUsage)
 	fs.Uint64Var(&o.seed, "seed", 1, "random seed")
-	fs.StringVar(&o.out, "out", "", "also write the folds as Arrow files under `DIR`")
+	cli.DirVar(fs, &o.out, "out", "", "also write the folds as Arrow files under `DIR`")
 	o.table.AddFlags(fs)
-	fs.BoolVarP(&o.quiet, "quiet", "q", false, "no report on stderr")
 	o.dup.flags(fs)
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
+	stderr = cli.Stderr(fs, stderr)
 	targets, err := o.targets(fs)
 	if err != nil {
 		return err
@@ -202,27 +169,25 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err := o.table.Commit(); err != nil {
 		return err
 	}
-	if !o.quiet {
-		fmt.Fprintf(stderr, "facet-split: %d rows, %d groups (%s), stratified by %s, in %s\n", r.Rows(), p.NumGroups+kept.groups, o.by, o.stratify, took.Round(time.Millisecond))
-		only.report(stderr, kept, o.by, len(p.Groups))
-		foldName := func(f int) string {
-			if o.val > 0 {
-				return [...]string{"train", "val"}[f]
-			}
-			return strconv.Itoa(f)
+	fmt.Fprintf(stderr, "facet-split: %d rows, %d groups (%s), stratified by %s, in %s\n", r.Rows(), p.NumGroups+kept.groups, o.by, o.stratify, took.Round(time.Millisecond))
+	only.report(stderr, kept, o.by, len(p.Groups))
+	foldName := func(f int) string {
+		if o.val > 0 {
+			return [...]string{"train", "val"}[f]
 		}
-		if err := st.Write(stderr, strataNames, foldName); err != nil {
-			return err
-		}
-		dups.report(stderr)
+		return strconv.Itoa(f)
 	}
+	if err := st.Write(stderr, strataNames, foldName); err != nil {
+		return err
+	}
+	dups.report(stderr)
 	return nil
 }
 
 func (o *options) targets(fs interface{ Changed(string) bool }) ([]float64, error) {
-	if fs.Changed("val") {
-		if fs.Changed("folds") {
-			return nil, cli.Usagef("give -k or --val, not both")
+	if fs.Changed("val-share") {
+		if fs.Changed("num-folds") {
+			return nil, cli.Usagef("give -k or --val-share, not both")
 		}
 		return []float64{1 - o.val, o.val}, nil
 	}

@@ -118,14 +118,23 @@ func execTrain(ctx context.Context, dir string, rc runConfig, tr, va *dataset, w
 	}
 	cmd := exec.CommandContext(ctx, rc.Command[0], rc.Command[1:]...)
 	cmd.Stdin = bytes.NewReader(jb)
+	var tail *tailWriter
 	cmd.Stdout, cmd.Stderr = stderr, stderr
+	if stderr == io.Discard { // -q: the backend's output shows only when it fails
+		tail = &tailWriter{max: 4 << 10}
+		cmd.Stdout, cmd.Stderr = tail, tail
+	}
 	cmd.Env = append(os.Environ(), "FACET_TRAIN_JOB="+jobPath)
 	logf("running %s", rc.Command)
 	begin := time.Now()
 	if err := cmd.Run(); err != nil {
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {
-			return fmt.Errorf("backend %s failed (exit status %d); its outputs in %s are not trusted", rc.Command[0], ee.ExitCode(), dir)
+			msg := fmt.Sprintf("backend %s failed (exit status %d); its outputs in %s are not trusted", rc.Command[0], ee.ExitCode(), dir)
+			if tail != nil && len(tail.buf) > 0 {
+				msg += "; the end of its output:\n" + strings.TrimRight(string(tail.buf), "\n")
+			}
+			return errors.New(msg)
 		}
 		return fmt.Errorf("backend %s: %w", rc.Command[0], err)
 	}
@@ -304,4 +313,18 @@ func compareProbs(path string, d *dataset, p *pred.Probs) (float64, int, error) 
 		return 0, 0, fmt.Errorf("%s: no row for validation id %q", path, d.ids[i])
 	}
 	return diff, d.Len(), nil
+}
+
+// tailWriter keeps the last max bytes written to it.
+type tailWriter struct {
+	buf []byte
+	max int
+}
+
+func (t *tailWriter) Write(p []byte) (int, error) {
+	t.buf = append(t.buf, p...)
+	if over := len(t.buf) - t.max; over > 0 {
+		t.buf = append(t.buf[:0], t.buf[over:]...)
+	}
+	return len(p), nil
 }

@@ -17,64 +17,6 @@ import (
 	"github.com/boostershot/facet/internal/outfile"
 )
 
-const synopsis = "facet-train --out RUNDIR (--folds DIR (--fold K | --all-folds) | --train T.arrow --val V.arrow) [--epochs N] [--batch 32] [--resume] [--backend gorgonia | --backend exec -- CMD ARGS...]"
-
-const help = `Trains the mask / gender / age classifier (internal/nn: a compact residual
-CNN with three heads, Adam) on a train table and scores it on a validation
-table every epoch: per-head accuracy and macro F1 (rows with an unknown
-part left out of that head), 18-class macro F1 and accuracy (rows with all
-three parts). With --patience N, training stops early when the validation
-18-class macro F1 (the mean head macro F1 when no row has all three parts)
-has not improved for N epochs.
-
-The defaults are the settings measured best for training this network from
-scratch on real faces (README, "Choosing the defaults"). --preset seed
-gives the competition team's settings for fine-tuning a pretrained model
-instead (Adam 1e-4 decayed by 0.95 an epoch, 20 epochs, early stopping
-after 5, no class weights); flags given beside --preset win.
-
-The image of a row is its crop (crop_path) when the table has one, else
-the photo (path). Images are decoded once, resized to --size, and
-augmented online (--ops, seeded per sample and epoch; --ops '' turns it off).
-
-RUNDIR receives:
-  config.json                   the run's settings (facet-train's and the model's)
-  metrics.jsonl                 one JSON object per epoch (see train/PROTOCOL.md)
-  best.safetensors, best.json   weights of the best epoch and the model config
-  last.safetensors, last.json   weights and optimiser state of the last epoch
-  learning.png, confusion.png   loss and validation F1 per epoch; the best
-                                model's 18-class confusion on validation
-  oof.arrow                     the validation rows with the best model's
-                                probabilities (prob_mask, prob_gender, prob_age,
-                                prob18) and predictions (pred, pred_mask,
-                                pred_gender, pred_age_group)
-A new run in a RUNDIR that holds an earlier one leaves the earlier run's
-files (model, config, metrics) as they are until its first epoch has a
-model to replace them: a run stopped before that (Ctrl-C) loses nothing.
-With --backend exec they go when the backend starts.
-
---resume continues a run in RUNDIR from last.safetensors with the settings
-of its config.json (--epochs and --patience may be raised); with --backend
-exec the job asks the backend to resume from its own checkpoint.
-
---backend exec -- CMD ARGS... hands the training to an external program
-(see train/PROTOCOL.md): the arguments after -- are the program's own. It
-hands back facet's network (best.safetensors) or any network as ONNX
-(best.onnx, protocol 2); facet-train loads the model, predicts the
-validation rows with it as facet-infer would and writes oof.arrow.
-plugins/torch_train.py trains facet's network or torchvision's (resnet18,
-efficientnet_b0, ...) on a GPU when there is one.
-
-examples:
-  facet-train --out runs/f0 --folds build/folds --fold 0 --epochs 20
-  facet-train --out runs/all --folds build/folds --all-folds --epochs 20
-  facet-train --out runs/x --train a.arrow --val b.arrow --size 48 --width 8 --ops 'flip:0.5'
-  facet-train --out runs/f0 --folds build/folds --fold 0 --schedule cosine --warmup 2 --lr 2e-3
-  facet-train --out runs/f0 --folds build/folds --fold 0 --backend exec -- python3 plugins/torch_train.py
-  facet-train --out runs/r18 --folds build/folds --fold 0 --epochs 30 --batch 256 \
-      --backend exec -- python3 plugins/torch_train.py --model resnet18 --size 112 --device auto
-`
-
 // runConfig is config.json: everything a run needs to be repeated or
 // resumed.
 type runConfig struct {
@@ -124,8 +66,8 @@ type options struct {
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	def := nn.DefaultConfig()
 	var o options
-	fs := cli.NewFlags("facet-train", synopsis, help, stderr)
-	fs.StringVar(&o.out, "out", "", "run folder `RUNDIR` (required)")
+	fs := cli.NewFlags("facet-train", doc, stdout, stderr)
+	cli.DirVar(fs, &o.out, "out", "", "run folder `RUNDIR` (required)")
 	fs.StringVar(&o.folds, "folds", "", "fold files from facet-split in `DIR`")
 	cli.IntVar(fs, &o.fold, "fold", -1, 0, maxFolds-1, "fold `K` of --folds")
 	fs.BoolVar(&o.allFolds, "all-folds", false, "train every fold of --folds in turn (RUNDIR/foldK) and join their out-of-fold predictions")
@@ -135,7 +77,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	cli.IntVar(fs, &o.batch, "batch", 32, 1, nn.MaxPredictBatch, "batch size (fixed; the last batch of an epoch is filled from its start)")
 	cli.IntVar(fs, &o.size, "size", def.InputSize, nn.MinInputSize, nn.MaxInputSize, "input size `S` (images are S x S)")
 	cli.IntVar(fs, &o.width, "width", def.Width, 1, nn.MaxWidth, "channels of the first stage")
-	fs.StringVar(&o.heads, "heads", def.Heads, "head layout: three or single18")
+	fs.StringVar(&o.heads, "head-layout", def.Heads, "head layout: three or single18")
+	cli.Renamed(fs, "heads", "head-layout")
 	fs.StringVar(&o.preset, "preset", "", "named settings for the flags not given: seed (the competition team's, for fine-tuning a pretrained model)")
 	cli.FloatVar(fs, &o.lr, "lr", def.LR, cli.Range{Min: 0, Max: 10, MinOpen: true}, "Adam learning rate")
 	fs.StringVar(&o.schedule, "schedule", def.Schedule, "learning-rate schedule after the warm-up: exp (lr * lr-decay^epoch) or cosine (towards 0 at the last epoch)")
@@ -156,6 +99,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
+	stderr = cli.Stderr(fs, stderr)
 	var command []string
 	if at := fs.ArgsLenAtDash(); at >= 0 {
 		if at > 0 {

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"errors"
+	"io"
 	"math"
 	"strings"
 	"testing"
@@ -71,7 +72,7 @@ func TestParseInt(t *testing.T) {
 func TestRangeFlags(t *testing.T) {
 	newFlags := func() (*bytes.Buffer, func(args ...string) error) {
 		var help bytes.Buffer
-		fs := NewFlags("prog", "prog [flags]", "", &help)
+		fs := NewFlags("facet-x", testDoc, &help, io.Discard)
 		var n, k, w int
 		var f float64
 		IntVar(fs, &n, "batch", 32, 1, 4096, "batch size")

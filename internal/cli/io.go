@@ -10,8 +10,15 @@ import (
 	"github.com/boostershot/facet/internal/outfile"
 )
 
-// IsTerminal reports whether w is a terminal.
+// IsTerminal reports whether w is a terminal (Main's stderr for a
+// program is one when the process's is and -q was not given).
 func IsTerminal(w io.Writer) bool {
+	if m, ok := w.(*messages); ok {
+		if m.quiet.Load() {
+			return false
+		}
+		w = m.w
+	}
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
 }

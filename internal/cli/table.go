@@ -3,6 +3,9 @@ package cli
 import (
 	"errors"
 	"io"
+	"path/filepath"
+	"slices"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/spf13/pflag"
@@ -36,7 +39,7 @@ type TableOutput struct {
 
 // AddFlags adds -o/--output and --csv to fs.
 func (t *TableOutput) AddFlags(fs *pflag.FlagSet) {
-	fs.StringVarP(&t.Path, "output", "o", "-", "write the table to `FILE` (- for stdout; .arrow, .feather or .ipc: Arrow file format, else Arrow stream)")
+	fs.StringVarP(&t.Path, "output", "o", "-", "write the table to `FILE` (- for stdout), in the format its name says: .arrow, .feather or .ipc an Arrow file, .parquet or .pq Parquet, .csv CSV, else an Arrow stream")
 	fs.BoolVar(&t.CSV, "csv", false, "write the table as CSV for people")
 }
 
@@ -53,11 +56,35 @@ func (t *TableOutput) Open(stdout io.Writer) error {
 	if t.out != nil {
 		return errors.New("cli: table output opened twice")
 	}
+	if err := t.checkName(); err != nil {
+		return err
+	}
 	out, err := CreateOutput(t.Path, stdout, t.Format() != table.CSV)
 	if err != nil {
 		return err
 	}
 	t.out = out
+	return nil
+}
+
+// tableExts are the extensions table.FormatFor knows.
+var tableExts = []string{".arrow", ".arrows", ".feather", ".ipc", ".parquet", ".pq", ".csv"}
+
+// checkName refuses a file name that says another format than the one
+// the table would be written in: --csv to a .arrow or .parquet name, or
+// a name of another kind of file (.json, .txt, .png, ...), which would
+// get Arrow bytes.
+func (t *TableOutput) checkName() error {
+	if t.ToStdout() {
+		return nil
+	}
+	ext := strings.ToLower(filepath.Ext(t.Path))
+	switch {
+	case t.CSV && ext != ".csv" && slices.Contains(tableExts, ext):
+		return Usagef("-o %s with --csv: the name says another format (leave out --csv, or name the file .csv)", t.Path)
+	case !t.CSV && !slices.Contains(tableExts, ext) && slices.Contains(fileExts, ext):
+		return Usagef("-o %s: %s is not a table format; name the file .arrow (Arrow file), .arrows (Arrow stream), .parquet or .csv", t.Path, ext)
+	}
 	return nil
 }
 

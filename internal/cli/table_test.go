@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -77,6 +78,32 @@ func TestTableOutputFormats(t *testing.T) {
 		}
 		if !strings.HasPrefix(string(got), tc.want) {
 			t.Errorf("%v: wrote %q..., want %q...", tc.args, got[:min(8, len(got))], tc.want)
+		}
+	}
+}
+
+// A file name that says another format is refused before anything is
+// written.
+func TestTableOutputNameSaysTheFormat(t *testing.T) {
+	dir := t.TempDir()
+	for _, args := range [][]string{
+		{"-o", filepath.Join(dir, "t.parquet"), "--csv"},
+		{"-o", filepath.Join(dir, "t.arrow"), "--csv"},
+		{"-o", filepath.Join(dir, "t.json")},
+		{"-o", filepath.Join(dir, "t.png")},
+		{"-o", filepath.Join(dir, "t.txt")},
+	} {
+		var usage UsageError
+		if err := writeTable(t, args, nil, 3); !errors.As(err, &usage) {
+			t.Errorf("%v: %v, want a usage error", args, err)
+		}
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("left %s", entries[0].Name())
+	}
+	for _, args := range [][]string{{"-o", filepath.Join(dir, "t.txt"), "--csv"}, {"-o", filepath.Join(dir, "t.v2")}} {
+		if err := writeTable(t, args, nil, 3); err != nil {
+			t.Errorf("%v: %v", args, err)
 		}
 	}
 }

@@ -246,9 +246,16 @@ func (f *File) openTemp() error {
 	if err != nil {
 		return fail(f.path, err)
 	}
+	if err := track(f.tempPath(tmp)); err != nil {
+		fh.Close()
+		return fail(f.path, err)
+	}
 	f.tmp, f.w, f.f = tmp, fh, fh
 	return nil
 }
+
+// tempPath is the temporary file's path outside the root, for Interrupt.
+func (f *File) tempPath(tmp string) string { return filepath.Join(f.root.Name(), tmp) }
 
 // openDirect opens a FIFO, character device or socket for writing. A FIFO
 // waits for its reader, as a shell redirection does.
@@ -328,10 +335,13 @@ func (f *File) Commit() error {
 		err = cerr
 	}
 	if err == nil {
-		err = f.root.Rename(f.tmp, f.name)
+		err = committing(func() error { return f.root.Rename(f.tmp, f.name) })
 	}
 	if err != nil {
 		f.root.Remove(f.tmp)
+	}
+	untrack(f.tempPath(f.tmp))
+	if err != nil {
 		return fail(f.path, err)
 	}
 	return nil
@@ -349,6 +359,7 @@ func (f *File) Abort() {
 	f.w.Close()
 	if f.tmp != "" {
 		f.root.Remove(f.tmp)
+		untrack(f.tempPath(f.tmp))
 	}
 	f.closeRoot()
 }
@@ -544,6 +555,9 @@ func TempDir(dir, name string) (string, error) {
 		p := filepath.Join(dir, tempName(name))
 		err := os.Mkdir(p, 0o755)
 		if err == nil {
+			if err := track(p); err != nil {
+				return "", fail(filepath.Join(dir, name), err)
+			}
 			return p, nil
 		}
 		if !errors.Is(err, fs.ErrExist) {
@@ -614,26 +628,30 @@ func (s *Set) Commit(last string, gone []string) error {
 		}
 		return nil
 	}
-	if err := os.Remove(filepath.Join(s.dir, last)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fail(filepath.Join(s.dir, last), err)
-	}
-	for _, name := range s.names {
-		if name != last {
-			if err := move(name); err != nil {
-				return err
+	err := committing(func() error {
+		if err := os.Remove(filepath.Join(s.dir, last)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fail(filepath.Join(s.dir, last), err)
+		}
+		for _, name := range s.names {
+			if name != last {
+				if err := move(name); err != nil {
+					return err
+				}
 			}
 		}
-	}
-	for _, name := range gone {
-		if err := os.Remove(filepath.Join(s.dir, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return fail(filepath.Join(s.dir, name), err)
+		for _, name := range gone {
+			if err := os.Remove(filepath.Join(s.dir, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return fail(filepath.Join(s.dir, name), err)
+			}
 		}
-	}
-	if err := move(last); err != nil {
-		return err
+		return move(last)
+	})
+	if err != nil {
+		return fail(s.dir, err)
 	}
 	s.done = true
 	os.RemoveAll(s.tmp)
+	untrack(s.tmp)
 	return nil
 }
 
@@ -645,4 +663,5 @@ func (s *Set) Abort() {
 	}
 	s.done = true
 	os.RemoveAll(s.tmp)
+	untrack(s.tmp)
 }
