@@ -47,8 +47,9 @@ With --by person (the default), gender and age group, which belong to the
 person, are judged per person: a person is a suspect of class j when more
 than half of its photos are, and becomes one correction, with its photos'
 probabilities averaged (a person with one labelled photo, or whose photos'
-labels disagree, is judged photo by photo). Mask is always judged per photo. Rows that facet-augment made (source augment) are
-left out: facet-prep does not know their ids.
+labels disagree, is judged photo by photo). Mask is always judged per photo. Rows that facet-augment made (origin
+augmented or synthetic mask) are left out: facet-prep does not know their
+ids.
 
 The output is a corrections CSV for facet-prep --fix (by,key,field,value,
 note), best suspects first. Read it before you use it: each line sets the
@@ -219,7 +220,7 @@ func runSuspects(ctx context.Context, args []string, stdin io.Reader, stdout, st
 // oof is what suspects reads of an out-of-fold table.
 type oof struct {
 	ids, persons, paths, crops []string // persons, crops nil when absent
-	augmented                  []bool
+	augmented                  []bool   // made from another row's image (table.Origin Derived)
 	labels                     map[label.Head][]int8
 	ages                       []int16
 	probs                      *pred.Probs
@@ -239,9 +240,11 @@ func readOOF(in *input, withPreds bool) (*oof, error) {
 	d.persons = in.optionalStrings(table.ColPerson)
 	d.paths = in.optionalStrings(table.ColPath)
 	d.crops = in.optionalStrings("crop_path")
-	sources := in.optionalStrings(table.ColSource)
-	d.augmented = make([]bool, in.rows)
+	d.augmented = make([]bool, 0, in.rows)
 	for _, rec := range in.recs {
+		for _, o := range table.Origins(rec) {
+			d.augmented = append(d.augmented, o.Derived())
+		}
 		for _, s := range table.Samples(rec) {
 			d.labels[label.HeadMask] = append(d.labels[label.HeadMask], s.Mask)
 			d.labels[label.HeadGender] = append(d.labels[label.HeadGender], s.Gender)
@@ -250,7 +253,6 @@ func readOOF(in *input, withPreds bool) (*oof, error) {
 		}
 	}
 	for i := range d.augmented {
-		d.augmented[i] = sources != nil && sources[i] == "augment"
 		for h := range suspectHeads {
 			if v := d.labels[h][i]; v >= int8(label.Size(h)) {
 				return nil, fmt.Errorf("%s: id %q: %s %d is not a class of 0..%d", in.name, d.ids[i], h, v, label.Size(h)-1)

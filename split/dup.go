@@ -40,7 +40,7 @@ type dups struct {
 // their groups in p (the union of person and duplicate links), so that
 // no duplicate ever straddles two folds. Without a crop_hash column, or
 // with --dup-distance 0, it changes nothing. Rows facet-augment made
-// (source augment) carry their parent's hash and already follow its
+// (dup.TableGroups) carry their parent's hash and already follow its
 // person: they are left out.
 func linkDuplicates(recs []arrow.RecordBatch, p *fold.Problem, o dupOptions) (*dups, error) {
 	d := &dups{distance: o.distance}

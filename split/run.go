@@ -48,6 +48,14 @@ shares are computed over the other rows only. A group holding both kinds
 of rows becomes training-only as a whole (reported), so it never crosses
 folds.
 
+Rows that a stage made (an origin column other than 0: facet-augment's
+augmented copies and synthetic masks, pseudo labels) are never validation
+data and take no part in the split, so the folds are those of the
+original rows: each gets its person's fold and lies only in the train
+files of the other folds (a person of such rows alone: fold -1). The
+recipe's order is facet-prep | facet-crop | facet-augment | facet-split:
+augment first, so its rows reach the train files.
+
 With --out DIR it also writes, for each fold k, foldk.train.arrow and
 foldk.val.arrow (Arrow IPC files) and a manifest.json, ready for the trainer.
 
@@ -139,6 +147,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err != nil {
 		return err
 	}
+	made, err := keepMadeOut(recs, &p, &strataNames, rowGroup)
+	if err != nil {
+		return err
+	}
 	if p.NumGroups < len(targets) {
 		return fmt.Errorf("%d groups (%s) cannot fill %d folds", p.NumGroups, o.by, len(targets))
 	}
@@ -171,7 +183,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			if g := rowGroup[row]; g >= 0 {
 				b.Append(foldOf(sp.GroupFold[g]))
 			} else {
-				b.Append(-1) // --train-only
+				b.Append(-1) // --train-only, or made rows alone
 			}
 			row++
 		}
@@ -203,8 +215,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return err
 	}
 	if !o.quiet {
-		fmt.Fprintf(stderr, "facet-split: %d rows, %d groups (%s), stratified by %s, in %s\n", r.Rows(), p.NumGroups+kept.groups, o.by, o.stratify, took.Round(time.Millisecond))
+		fmt.Fprintf(stderr, "facet-split: %d rows, %d groups (%s), stratified by %s, in %s\n", r.Rows(), p.NumGroups+kept.groups+made.groups, o.by, o.stratify, took.Round(time.Millisecond))
 		only.report(stderr, kept, o.by, len(p.Groups))
+		made.report(stderr, o.by)
 		foldName := func(f int) string {
 			if o.val > 0 {
 				return [...]string{"train", "val"}[f]
@@ -467,7 +480,7 @@ func oldFoldFiles(dir string, keep map[string]bool) []string {
 }
 
 // writeSide writes the rows whose fold is (val) or is not (!val) f to the
-// set's file name.
+// set's file name; a val file holds original rows only.
 func writeSide(set *outfile.Set, name string, schema *arrow.Schema, recs []arrow.RecordBatch, foldCol int, f int8, val bool) (int, error) {
 	out, err := set.Create(name)
 	if err != nil {
@@ -481,9 +494,10 @@ func writeSide(set *outfile.Set, name string, schema *arrow.Schema, recs []arrow
 	rows := 0
 	for _, rec := range recs {
 		folds := rec.Column(foldCol).(*array.Int8)
+		origins := table.Origins(rec)
 		keep := make([]bool, folds.Len())
 		for i := range keep {
-			keep[i] = (folds.Value(i) == f) == val
+			keep[i] = (folds.Value(i) == f) == val && (!val || origins[i].IsOriginal())
 		}
 		sel, err := table.Filter(rec, keep)
 		if err != nil {

@@ -35,7 +35,10 @@ instead (Adam 1e-4 decayed by 0.95 an epoch, 20 epochs, early stopping
 after 5, no class weights); flags given beside --preset win.
 
 The image of a row is its crop (crop_path) when the table has one, else
-the photo (path). Images are decoded once, resized to --size, and
+the photo (path). Validation data are the original rows of the
+validation table: rows a stage made (an origin column other than 0:
+facet-augment's copies and synthetic masks, pseudo labels) are left out,
+never scored nor in oof.arrow. Images are decoded once, resized to --size, and
 augmented online (--ops, seeded per sample and epoch; --ops '' turns it off).
 
 RUNDIR receives:
@@ -214,16 +217,19 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 	}
 
-	tr, err := readTable(rc.Train)
+	tr, _, err := readTable(rc.Train, false)
 	if err != nil {
 		return err
 	}
 	defer tr.Release()
-	va, err := readTable(rc.Val)
+	va, made, err := readTable(rc.Val, true)
 	if err != nil {
 		return err
 	}
 	defer va.Release()
+	if made > 0 {
+		fmt.Fprintf(stderr, "facet-train: %s: %d rows made by facet stages (origin not 0: augmented, synthetic masks, pseudo labels) left out of validation\n", rc.Val, made)
+	}
 	if !o.resume {
 		rc.TrainRows, rc.ValRows = tr.Len(), va.Len()
 		if rc.ClassWeights == "auto" {
