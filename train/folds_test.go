@@ -3,18 +3,8 @@ package main
 import (
 	"os"
 	"path/filepath"
-	"reflect"
 	"testing"
 )
-
-func TestFlagEditing(t *testing.T) {
-	args := []string{"--out", "r", "--all-folds", "--folds=f", "--fold", "3", "--epochs", "2", "--", "cmd", "--out", "x"}
-	got := insertFlags(withoutFlags(args, "all-folds", "out", "fold"), "--out", "r/fold0", "--fold", "0")
-	want := []string{"--folds=f", "--epochs", "2", "--out", "r/fold0", "--fold", "0", "--", "cmd", "--out", "x"}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("got %q\nwant %q", got, want)
-	}
-}
 
 func TestAllFolds(t *testing.T) {
 	folds := t.TempDir()

@@ -13,6 +13,7 @@ import (
 
 	"github.com/boostershot/facet/internal/augment"
 	"github.com/boostershot/facet/internal/cli"
+	"github.com/boostershot/facet/internal/fold"
 	"github.com/boostershot/facet/internal/label"
 	"github.com/boostershot/facet/internal/nn"
 	"github.com/boostershot/facet/internal/outfile"
@@ -174,7 +175,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		case o.resume:
 			return cli.Usagef("--resume works on one fold's RUNDIR, not with --all-folds")
 		}
-		return allFolds(ctx, args, o.out, o.folds, stdin, stdout, stderr)
+		if err := applyPreset(fs, o.preset); err != nil {
+			return cli.UsageError{Err: err}
+		}
+		return o.fitFolds(ctx, command, stderr)
 	}
 	var rc runConfig
 	if o.resume {
@@ -206,6 +210,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return err
 		}
 	}
+	return o.fit(ctx, rc, stderr)
+}
+
+// fit makes the run rc in o.out (a new one, or o.resume's).
+func (o *options) fit(ctx context.Context, rc runConfig, stderr io.Writer) error {
 	if o.workers < 1 {
 		return cli.Usagef("--workers must be at least 1")
 	}
@@ -272,8 +281,7 @@ func (o *options) config(command []string) (runConfig, error) {
 			return rc, cli.Usagef("--folds needs --fold K")
 		}
 		rc.Fold = o.fold
-		rc.Train = filepath.Join(o.folds, fmt.Sprintf("fold%d.train.arrow", o.fold))
-		rc.Val = filepath.Join(o.folds, fmt.Sprintf("fold%d.val.arrow", o.fold))
+		rc.Train, rc.Val = fold.Paths(o.folds, o.fold)
 	case o.train == "" || o.val == "":
 		return rc, cli.Usagef("give --folds DIR --fold K, or --train T.arrow and --val V.arrow")
 	default:
