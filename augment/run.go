@@ -606,7 +606,7 @@ func report(w io.Writer, jobs []job, results []result, took time.Duration) (fail
 			examples = append(examples, "row "+strconv.Itoa(jobs[i].parent)+jobs[i].suffix+": "+r.err)
 		}
 	}
-	fmt.Fprintf(w, "facet-augment: %d new rows in %.1fs (%.0f images/s), %d failed\n", made, took.Seconds(), float64(len(jobs))/max(took.Seconds(), 1e-9), len(jobs)-made)
+	cli.Printf(w, program, "%d new rows in %.1fs (%.0f images/s), %d failed", made, took.Seconds(), float64(len(jobs))/max(took.Seconds(), 1e-9), len(jobs)-made)
 	for _, e := range examples {
 		fmt.Fprintf(w, "  %s\n", e)
 	}

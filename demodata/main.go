@@ -16,7 +16,10 @@ import (
 	"github.com/boostershot/facet/internal/demo"
 )
 
-func main() { cli.Main("facet-demodata", run) }
+// program is the name the program goes by in its messages.
+const program = "facet-demodata"
+
+func main() { cli.Main(program, run) }
 
 const synopsis = "facet-demodata --out DIR [flags]"
 
@@ -71,7 +74,7 @@ func run(ctx context.Context, args []string, _ io.Reader, _, stderr io.Writer) e
 	case err != nil:
 		return err
 	}
-	fmt.Fprintf(stderr, "facet-demodata: wrote %d pictures to %s in %.1fs: train %d (%d persons), eval %d (%d persons), aaf %d\n",
+	cli.Printf(stderr, program, "wrote %d pictures to %s in %.1fs: train %d (%d persons), eval %d (%d persons), aaf %d",
 		sum.Images(), sum.Dir, time.Since(start).Seconds(), sum.TrainImages, sum.TrainPersons, sum.EvalImages, sum.EvalPersons, sum.AAFImages)
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/boostershot/facet/internal/augment"
+	"github.com/boostershot/facet/internal/cli"
 	"github.com/boostershot/facet/internal/cvimage"
 	"github.com/boostershot/facet/internal/model"
 	"github.com/boostershot/facet/internal/pred"
@@ -60,9 +61,9 @@ func (p *predictor) warnf(format string, args ...any) {
 	defer p.mu.Unlock()
 	p.warnings++
 	if p.warnings <= maxWarnings {
-		fmt.Fprintf(p.stderr, "facet-infer: warning: "+format+"\n", args...)
+		cli.Printf(p.stderr, program, "warning: "+format, args...)
 	} else if p.warnings == maxWarnings+1 {
-		fmt.Fprintln(p.stderr, "facet-infer: warning: more rows with unreadable images; the summary counts them")
+		cli.Printf(p.stderr, program, "warning: more rows with unreadable images; the summary counts them")
 	}
 }
 

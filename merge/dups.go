@@ -5,6 +5,7 @@ import (
 	"io"
 	"strconv"
 
+	"github.com/boostershot/facet/internal/cli"
 	"github.com/boostershot/facet/internal/dup"
 	"github.com/boostershot/facet/internal/label"
 )
@@ -100,5 +101,5 @@ func reportDuplicates(w io.Writer, groups []int, rows []dupRow) {
 		cs[i] = r.c
 	}
 	total, _ := dup.ConflictGroups(cs)
-	fmt.Fprintf(w, "facet-merge: duplicates: %d groups, %d with conflicting labels (%d rows listed)\n", len(n), total, len(rows))
+	cli.Printf(w, program, "duplicates: %d groups, %d with conflicting labels (%d rows listed)", len(n), total, len(rows))
 }

@@ -75,11 +75,11 @@ func runJoin(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 			parts = append(parts, fmt.Sprintf("%d from %s", in.rows, in.name))
 			total += in.rows
 		}
-		msg := fmt.Sprintf("facet-merge: joined %d rows (%s), %d columns", total-dropped, strings.Join(parts, ", "), schema.NumFields())
+		msg := fmt.Sprintf("joined %d rows (%s), %d columns", total-dropped, strings.Join(parts, ", "), schema.NumFields())
 		if dropped > 0 {
 			msg += fmt.Sprintf("; %d rows with a doubled id dropped (--prefer %s)", dropped, prefer)
 		}
-		fmt.Fprintln(stderr, msg)
+		cli.Printf(stderr, program, "%s", msg)
 	}
 	return nil
 }

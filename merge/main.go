@@ -5,4 +5,7 @@ package main
 
 import "github.com/boostershot/facet/internal/cli"
 
-func main() { cli.Main("facet-merge", run) }
+// program is the name the program goes by in its messages.
+const program = "facet-merge"
+
+func main() { cli.Main(program, run) }

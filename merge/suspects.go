@@ -173,7 +173,7 @@ func runSuspects(ctx context.Context, args []string, stdin io.Reader, stdout, st
 		reportDuplicates(stderr, dupGroups, dupRows)
 	}
 	if o.by == "person" && d.persons == nil && !o.quiet {
-		fmt.Fprintf(stderr, "facet-merge: %s has no person column: judging every head per row\n", in.name)
+		cli.Printf(stderr, program, "%s has no person column: judging every head per row", in.name)
 	}
 	var all []suspect
 	units := 0
@@ -212,7 +212,7 @@ func runSuspects(ctx context.Context, args []string, stdin io.Reader, stdout, st
 		return err
 	}
 	if !o.quiet {
-		fmt.Fprintf(stderr, "facet-merge: %d suspects and %d duplicate conflicts in %d rows of %s\n", len(all), len(dupRows), in.rows, in.name)
+		cli.Printf(stderr, program, "%d suspects and %d duplicate conflicts in %d rows of %s", len(all), len(dupRows), in.rows, in.name)
 	}
 	return nil
 }
@@ -478,7 +478,7 @@ func (r headResult) report(w io.Writer, h label.Head) {
 	if r.persons > 0 {
 		judged += fmt.Sprintf(" (%d persons of several photos judged as one)", r.persons)
 	}
-	fmt.Fprintf(w, "facet-merge: %s: %s labelled, thresholds %s: %d suspects\n", h, judged, strings.Join(ts, ", "), len(r.suspects))
+	cli.Printf(w, program, "%s: %s labelled, thresholds %s: %d suspects", h, judged, strings.Join(ts, ", "), len(r.suspects))
 }
 
 // rankSuspects orders suspects best first: largest margin, or lowest

@@ -4,4 +4,7 @@ package main
 
 import "github.com/boostershot/facet/internal/cli"
 
-func main() { cli.Main("facet-prep", run) }
+// program is the name the program goes by in its messages.
+const program = "facet-prep"
+
+func main() { cli.Main(program, run) }

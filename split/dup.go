@@ -10,6 +10,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/spf13/pflag"
 
+	"github.com/boostershot/facet/internal/cli"
 	"github.com/boostershot/facet/internal/dup"
 	"github.com/boostershot/facet/internal/fold"
 	"github.com/boostershot/facet/internal/table"
@@ -135,7 +136,7 @@ func (d *dups) report(w io.Writer) {
 	if total > 0 {
 		conf = fmt.Sprintf(" (%s; ages more than %d years apart count)", strings.Join(parts, ", "), dup.DefaultAgeGap)
 	}
-	fmt.Fprintf(w, "facet-split: duplicates (crop_hash within %d bits): %d groups, %d rows, %d groups with conflicting labels%s; %d groups joined by them; facet-merge suspects lists the conflicts\n",
+	cli.Printf(w, program, "duplicates (crop_hash within %d bits): %d groups, %d rows, %d groups with conflicting labels%s; %d groups joined by them; facet-merge suspects lists the conflicts",
 		d.distance, len(size), rows, total, conf, d.merged)
 }
 

@@ -4,4 +4,7 @@ package main
 
 import "github.com/boostershot/facet/internal/cli"
 
-func main() { cli.Main("facet-split", run) }
+// program is the name the program goes by in its messages.
+const program = "facet-split"
+
+func main() { cli.Main(program, run) }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 
+	"github.com/boostershot/facet/internal/cli"
 	"github.com/boostershot/facet/internal/fold"
 	"github.com/boostershot/facet/internal/table"
 )
@@ -87,10 +88,10 @@ func (m madeRows) report(w io.Writer, by string) {
 	if m.rows == 0 {
 		return
 	}
-	fmt.Fprintf(w, "facet-split: %d rows made by facet stages (origin: %s) are training data only: in the train files of the folds that do not validate their %s, in no val file",
+	msg := fmt.Sprintf("%d rows made by facet stages (origin: %s) are training data only: in the train files of the folds that do not validate their %s, in no val file",
 		m.rows, m.origins(), by)
 	if m.groups > 0 {
-		fmt.Fprintf(w, "; %d groups of such rows alone are in every train file", m.groups)
+		msg += fmt.Sprintf("; %d groups of such rows alone are in every train file", m.groups)
 	}
-	fmt.Fprintln(w)
+	cli.Printf(w, program, "%s", msg)
 }

@@ -211,7 +211,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return err
 	}
 	if !o.quiet {
-		fmt.Fprintf(stderr, "facet-split: %d rows, %d groups (%s), stratified by %s, in %s\n", r.Rows(), p.NumGroups+kept.groups+made.groups, o.by, o.stratify, took.Round(time.Millisecond))
+		cli.Printf(stderr, program, "%d rows, %d groups (%s), stratified by %s, in %s", r.Rows(), p.NumGroups+kept.groups+made.groups, o.by, o.stratify, took.Round(time.Millisecond))
 		only.report(stderr, kept, o.by, len(p.Groups))
 		made.report(stderr, o.by)
 		foldName := func(f int) string {
@@ -363,7 +363,7 @@ func warnThinStrata(w io.Writer, p fold.Problem, names []string, val bool) {
 			if val {
 				what = "sides"
 			}
-			fmt.Fprintf(w, "facet-split: warning: class %s has %d groups for %d %s: some will hold none of it\n", names[s], len(g), k, what)
+			cli.Printf(w, program, "warning: class %s has %d groups for %d %s: some will hold none of it", names[s], len(g), k, what)
 		}
 	}
 }

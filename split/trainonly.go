@@ -227,10 +227,10 @@ func (t trainOnly) report(w io.Writer, kept keptOut, by string, rest int) {
 	if len(t.terms) == 0 {
 		return
 	}
-	fmt.Fprintf(w, "facet-split: --train-only %s: %d rows (%d groups) kept out of validation, in every train file; folds and class shares are over the other %d rows\n",
+	cli.Printf(w, program, "--train-only %s: %d rows (%d groups) kept out of validation, in every train file; folds and class shares are over the other %d rows",
 		t, kept.rows, kept.groups, rest)
 	if kept.mixed > 0 {
-		fmt.Fprintf(w, "facet-split: %d groups (%s) held training-only and other rows: all their rows are training-only, %d of them only because of their group\n",
+		cli.Printf(w, program, "%d groups (%s) held training-only and other rows: all their rows are training-only, %d of them only because of their group",
 			kept.mixed, by, kept.mixedRows)
 	}
 }

@@ -26,7 +26,7 @@ func (o *options) fitFolds(ctx context.Context, command []string, stderr io.Writ
 	for _, f := range m.Files {
 		one := *o
 		one.fold, one.out = f.Fold, filepath.Join(o.out, fmt.Sprintf("fold%d", f.Fold))
-		fmt.Fprintf(stderr, "facet-train: fold %d of %d -> %s\n", f.Fold+1, len(m.Files), one.out)
+		cli.Printf(stderr, program, "fold %d of %d -> %s", f.Fold+1, len(m.Files), one.out)
 		rc, err := one.config(command)
 		if err == nil {
 			err = one.fit(ctx, rc, stderr)
@@ -41,7 +41,7 @@ func (o *options) fitFolds(ctx context.Context, command []string, stderr io.Writ
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "facet-train: wrote %s (%d out-of-fold rows from %d folds)\n", out, rows, len(oofs))
+	cli.Printf(stderr, program, "wrote %s (%d out-of-fold rows from %d folds)", out, rows, len(oofs))
 	return nil
 }
 

@@ -6,4 +6,7 @@ package main
 
 import "github.com/boostershot/facet/internal/cli"
 
-func main() { cli.Main("facet-train", run) }
+// program is the name the program goes by in its messages.
+const program = "facet-train"
+
+func main() { cli.Main(program, run) }

@@ -237,7 +237,7 @@ func (o *options) fit(ctx context.Context, rc runConfig, stderr io.Writer) error
 	}
 	defer va.Release()
 	if made > 0 {
-		fmt.Fprintf(stderr, "facet-train: %s: %d rows made by facet stages (origin not 0: augmented, synthetic masks, pseudo labels) left out of validation\n", rc.Val, made)
+		cli.Printf(stderr, program, "%s: %d rows made by facet stages (origin not 0: augmented, synthetic masks, pseudo labels) left out of validation", rc.Val, made)
 	}
 	if !o.resume {
 		rc.TrainRows, rc.ValRows = tr.Len(), va.Len()
@@ -375,7 +375,7 @@ func setClassWeights(c *nn.Config, d *dataset) {
 		for i := range l18 {
 			l18[i] = label.Join(d.mask[i], d.gender[i], d.age[i])
 		}
-		c.ClassWeights18 = weights(l18, nn.NumClasses)
+		c.ClassWeights18 = weights(l18, label.NumClasses)
 		return
 	}
 	c.MaskWeights = weights(d.mask, nn.NumMask)

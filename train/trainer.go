@@ -73,7 +73,7 @@ type trainer struct {
 func (t *trainer) path(name string) string { return filepath.Join(t.dir, name) }
 
 func (t *trainer) logf(format string, args ...any) {
-	fmt.Fprintf(t.stderr, "facet-train: "+format+"\n", args...)
+	cli.Printf(t.stderr, program, format, args...)
 }
 
 func (t *trainer) run(ctx context.Context, resume bool) error {
@@ -387,7 +387,7 @@ func validation(em *epochMetrics, d *dataset, p *pred.Probs, heads string) {
 	for i := range l18 {
 		l18[i] = label.Join(d.mask[i], d.gender[i], d.age[i])
 	}
-	c := metrics.Of(l18, p.Pred18, nn.NumClasses)
+	c := metrics.Of(l18, p.Pred18, label.NumClasses)
 	em.ValAccMask, em.ValF1Mask, em.ValNMask = mk.Acc, mk.F1, mk.N
 	em.ValAccGender, em.ValF1Gender, em.ValNGender = g.Acc, g.F1, g.N
 	em.ValAccAge, em.ValF1Age, em.ValNAge = a.Acc, a.F1, a.N
@@ -407,7 +407,7 @@ func validation(em *epochMetrics, d *dataset, p *pred.Probs, heads string) {
 		}
 	}
 	if heads == nn.HeadsSingle18 {
-		em.ValLoss = metrics.CrossEntropy(l18, p.Class18, nn.NumClasses)
+		em.ValLoss = metrics.CrossEntropy(l18, p.Class18, label.NumClasses)
 		return
 	}
 	em.ValLoss = metrics.CrossEntropy(d.mask, p.Mask, nn.NumMask) + metrics.CrossEntropy(d.gender, p.Gender, nn.NumGender) +

@@ -93,6 +93,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/boostershot/facet/internal/label"
 	"github.com/boostershot/facet/internal/pred"
 )
 
@@ -116,10 +117,9 @@ const (
 
 // Number of classes per head (as package pred counts them).
 const (
-	NumMask    = pred.NumMask
-	NumGender  = pred.NumGender
-	NumAge     = pred.NumAge
-	NumClasses = pred.NumClasses // 18 = mask*6 + gender*3 + age (label.Join)
+	NumMask   = pred.NumMask
+	NumGender = pred.NumGender
+	NumAge    = pred.NumAge
 )
 
 // Config describes a model and its training. It is JSON-serialisable and
@@ -264,7 +264,7 @@ func (c Config) Validate() error {
 		w    []float64
 		k    int
 	}{{"mask_weights", c.MaskWeights, NumMask}, {"gender_weights", c.GenderWeights, NumGender},
-		{"age_weights", c.AgeWeights, NumAge}, {"class_weights_18", c.ClassWeights18, NumClasses}} {
+		{"age_weights", c.AgeWeights, NumAge}, {"class_weights_18", c.ClassWeights18, label.NumClasses}} {
 		if w.w == nil {
 			continue
 		}
