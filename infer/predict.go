@@ -17,6 +17,7 @@ import (
 	"github.com/boostershot/facet/internal/cvimage"
 	"github.com/boostershot/facet/internal/model"
 	"github.com/boostershot/facet/internal/pred"
+	"github.com/boostershot/facet/internal/prefetch"
 	"github.com/boostershot/facet/internal/shard"
 	"github.com/boostershot/facet/internal/table"
 	"github.com/boostershot/facet/internal/work"
@@ -185,61 +186,41 @@ func (p *predictor) predict(c *chunk) (*pred.Probs, error) {
 	return out, nil
 }
 
-// eachChunk reads r's batches, keeps part's rows, in slices of at most size rows, loads each
-// slice on a goroutine of its own while the previous one is predicted, and
-// calls fn for each in order. The first error stops both sides.
+// eachChunk reads r's batches, keeps part's rows, in slices of at most
+// size rows, loads each slice while the previous one is predicted
+// (internal/prefetch), and calls fn for each in order. The first error
+// stops both sides.
 func eachChunk(ctx context.Context, r *table.Reader, part shard.Shard, size int, load func(context.Context, arrow.RecordBatch) (*chunk, error), fn func(*chunk) error) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	chunks := make(chan *chunk, 1)
-	loadErr := make(chan error, 1)
-	// send loads rec's rows in slices and hands them on.
-	send := func(rec arrow.RecordBatch) error {
-		for lo := int64(0); lo < rec.NumRows(); lo += int64(size) {
-			slice := rec.NewSlice(lo, min(lo+int64(size), rec.NumRows()))
-			c, err := load(ctx, slice)
+	return prefetch.Run(ctx, 1, func(ctx context.Context, send func(*chunk) error) error {
+		for r.Next() {
+			rec, err := part.Filter(r.RecordBatch())
 			if err != nil {
-				slice.Release()
 				return err
 			}
-			select {
-			case chunks <- c:
-			case <-ctx.Done():
-				slice.Release()
-				return ctx.Err()
-			}
-		}
-		return nil
-	}
-	go func() {
-		defer close(chunks)
-		loadErr <- func() error {
-			for r.Next() {
-				rec, err := part.Filter(r.RecordBatch())
-				if err != nil {
-					return err
-				}
-				err = send(rec)
-				rec.Release()
-				if err != nil {
-					return err
-				}
-			}
-			return r.Err()
-		}()
-	}()
-	var err error
-	for c := range chunks {
-		if err == nil {
-			err = fn(c)
+			err = sendSlices(ctx, rec, size, load, send)
+			rec.Release()
 			if err != nil {
-				cancel()
+				return err
 			}
 		}
-		c.rec.Release()
+		return r.Err()
+	}, fn, func(c *chunk) { c.rec.Release() })
+}
+
+// sendSlices loads rec's rows in slices of at most size rows and sends
+// them on.
+func sendSlices(ctx context.Context, rec arrow.RecordBatch, size int, load func(context.Context, arrow.RecordBatch) (*chunk, error), send func(*chunk) error) error {
+	for lo := int64(0); lo < rec.NumRows(); lo += int64(size) {
+		slice := rec.NewSlice(lo, min(lo+int64(size), rec.NumRows()))
+		c, err := load(ctx, slice)
+		if err != nil {
+			slice.Release()
+			return err
+		}
+		if err := send(c); err != nil {
+			slice.Release()
+			return err
+		}
 	}
-	if lerr := <-loadErr; err == nil {
-		err = lerr
-	}
-	return err
+	return nil
 }
