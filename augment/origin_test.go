@@ -11,26 +11,31 @@ import (
 	"github.com/boostershot/facet/internal/table"
 )
 
-// origins runs facet-augment and reads id -> origin from its output, and
-// the output itself.
-func origins(t *testing.T, in []byte, args ...string) (map[string]table.Origin, []byte) {
+// madeRow is what TestOrigin reads of a row.
+type madeRow struct {
+	origin table.Origin
+	parent string
+}
+
+// augmentRows runs facet-augment and reads id -> origin and parent_id from
+// its output, and the output itself.
+func augmentRows(t *testing.T, in []byte, args ...string) (map[string]madeRow, []byte) {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
 	if err := run(context.Background(), args, bytes.NewReader(in), &stdout, &stderr); err != nil {
 		t.Fatalf("%v\n%s", err, stderr.String())
 	}
 	out := bytes.Clone(stdout.Bytes())
-	r, err := table.NewReader(&stdout, table.ColID, table.ColOrigin)
+	r, err := table.NewReader(&stdout, table.ColID, table.ColOrigin, "parent_id")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer r.Release()
-	got := map[string]table.Origin{}
+	got := map[string]madeRow{}
 	for r.Next() {
-		rec := r.RecordBatch()
-		os := table.Origins(rec)
-		for i, s := range table.Samples(rec) {
-			got[s.ID] = os[i]
+		parent, _ := column[*array.String](r.RecordBatch(), "parent_id")
+		for i, s := range table.Samples(r.RecordBatch()) {
+			got[s.ID] = madeRow{s.Origin, parent.Value(i)} // "" for null
 		}
 	}
 	if err := r.Err(); err != nil {
@@ -47,56 +52,31 @@ func TestOrigin(t *testing.T) {
 		{"a", "a.jpg", label.NoMask, label.Female, 45, 2, true},
 		{"c", "c.jpg", label.Wear, label.Male, 20, 1, true},
 	})
-	first, out := origins(t, in, "--out", t.TempDir(), "--copies", "1", "--masks", "wear")
-	want := map[string]table.Origin{"a": table.Original, "c": table.Original, "a~mask-wear": table.SyntheticMask}
+	first, out := augmentRows(t, in, "--out", t.TempDir(), "--copies", "1", "--masks", "wear")
+	want := map[string]madeRow{"a": {table.Original, ""}, "c": {table.Original, ""}, "a~mask-wear": {table.SyntheticMask, "a"}}
 	copies := 0
-	for id, o := range first {
+	for id, r := range first {
 		if w, ok := want[id]; ok {
-			if o != w {
-				t.Errorf("%s: origin %s, want %s", id, o, w)
+			if r != w {
+				t.Errorf("%s: %+v, want %+v", id, r, w)
 			}
 			continue
 		}
 		copies++
-		if o != table.Augmented {
-			t.Errorf("copy %s: origin %s, want augmented", id, o)
+		if r.origin != table.Augmented || r.parent == "" {
+			t.Errorf("copy %s: %+v, want augmented with a parent", id, r)
 		}
 	}
 	if copies != 2 || len(first) != 5 {
 		t.Fatalf("%d rows, %d copies: %v", len(first), copies, first)
 	}
-	second, out2 := origins(t, out, "--out", t.TempDir(), "--masks", "incorrect")
-	if len(second) != 6 || second["a~mask-incorrect"] != table.SyntheticMask {
-		t.Fatalf("second pass: want the 5 rows and a~mask-incorrect (synthetic mask): %v", second)
+	second, _ := augmentRows(t, out, "--out", t.TempDir(), "--masks", "incorrect")
+	if len(second) != 6 || second["a~mask-incorrect"] != (madeRow{table.SyntheticMask, "a"}) {
+		t.Fatalf("second pass: want the 5 rows and a~mask-incorrect (synthetic mask of a): %v", second)
 	}
-	for id, o := range first {
-		if second[id] != o {
-			t.Errorf("second pass: %s: origin %s, was %s", id, second[id], o)
+	for id, r := range first {
+		if second[id] != r {
+			t.Errorf("second pass: %s: %+v, was %+v", id, second[id], r)
 		}
 	}
-	if parents := parentIDs(t, out2); parents["a~mask-wear"] != "a" || parents["a~mask-incorrect"] != "a" || parents["a"] != "" {
-		t.Errorf("second pass: parents %v", parents)
-	}
-}
-
-// parentIDs reads id -> parent_id ("" for null) of a table.
-func parentIDs(t *testing.T, data []byte) map[string]string {
-	t.Helper()
-	r, err := table.NewReader(bytes.NewReader(data), table.ColID, "parent_id")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Release()
-	out := map[string]string{}
-	for r.Next() {
-		rec := r.RecordBatch()
-		parent, _ := column[*array.String](rec, "parent_id")
-		for i, s := range table.Samples(rec) {
-			out[s.ID] = parent.Value(i) // "" for null
-		}
-	}
-	if err := r.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
 }

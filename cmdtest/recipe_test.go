@@ -1,7 +1,6 @@
 package cmdtest
 
 import (
-	"bytes"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -92,27 +91,19 @@ func TestRecipeValidatesOnOriginalRowsOnly(t *testing.T) {
 // (a parent_id, or an origin other than original).
 func madeRows(t *testing.T, path string) (rows, made int) {
 	t.Helper()
-	data, err := os.ReadFile(path)
+	_, recs, err := table.ReadFile(path, table.ColID, "parent_id")
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := table.NewReader(bytes.NewReader(data), table.ColID, "parent_id")
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	defer r.Release()
-	for r.Next() {
-		rec := r.RecordBatch()
+	for _, rec := range recs {
 		parents := rec.Column(rec.Schema().FieldIndices("parent_id")[0]).(*array.String)
-		for i, o := range table.Origins(rec) {
+		for i, s := range table.Samples(rec) {
 			rows++
-			if parents.IsValid(i) || !o.IsOriginal() {
+			if parents.IsValid(i) || !s.Origin.IsOriginal() {
 				made++
 			}
 		}
-	}
-	if err := r.Err(); err != nil {
-		t.Fatalf("%s: %v", path, err)
+		rec.Release()
 	}
 	return rows, made
 }

@@ -1,16 +1,11 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/boostershot/facet/internal/label"
 	"github.com/boostershot/facet/internal/table"
@@ -25,10 +20,10 @@ func madeTable(t *testing.T, persons int, made bool) []byte {
 	t.Helper()
 	bins := label.DefaultBins
 	var samples []table.Sample
-	var origins []table.Origin
 	add := func(s table.Sample, o table.Origin) {
+		s.Origin = o
 		s.Relabel()
-		samples, origins = append(samples, s), append(origins, o)
+		samples = append(samples, s)
 	}
 	for p := range persons {
 		for i, m := range []int8{0, 0, 0, 0, 0, 1, 2} {
@@ -54,36 +49,7 @@ func madeTable(t *testing.T, persons int, made bool) []byte {
 			}
 		}
 	}
-	schema := table.ExtendSchema(table.NewSchema(bins), []arrow.Field{table.OriginField})
-	var buf bytes.Buffer
-	w, err := table.NewWriter(&buf, schema, table.Stream)
-	if err != nil {
-		t.Fatal(err)
-	}
-	row := 0
-	for _, rec := range table.Records(memory.DefaultAllocator, table.NewSchema(bins), samples) {
-		b := array.NewInt8Builder(memory.DefaultAllocator)
-		for range rec.NumRows() {
-			b.Append(int8(origins[row]))
-			row++
-		}
-		col := b.NewArray()
-		ext, err := table.Extend(rec, schema, []arrow.Field{table.OriginField}, []arrow.Array{col})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := w.Write(ext); err != nil {
-			t.Fatal(err)
-		}
-		ext.Release()
-		col.Release()
-		b.Release()
-		rec.Release()
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return streamOf(t, samples, bins)
 }
 
 // isMade tells made rows by madeTable's ids.

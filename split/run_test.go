@@ -173,10 +173,16 @@ func TestSplitBadInput(t *testing.T) {
 	}
 }
 
-// streamOf writes samples as an Arrow IPC stream.
+// streamOf writes samples as an Arrow IPC stream, with an origin column
+// when a sample is not original.
 func streamOf(t testing.TB, samples []table.Sample, bins label.Bins) []byte {
 	t.Helper()
 	schema := table.NewSchema(bins)
+	for _, s := range samples {
+		if !s.Origin.IsOriginal() {
+			schema = table.NewSchema(bins, table.OriginField)
+		}
+	}
 	var buf bytes.Buffer
 	w, err := table.NewWriter(&buf, schema, table.Stream)
 	if err != nil {

@@ -51,21 +51,11 @@ func (d *dataset) Release() {
 // synthetic masks, pseudo labels) is never scored nor written to
 // oof.arrow; made counts the rows left out.
 func readTable(path string, val bool) (d *dataset, made int, err error) {
-	f, err := os.Open(path)
+	schema, recs, err := table.ReadFile(path, table.ColID, table.ColPath, table.ColMask, table.ColGender, table.ColAgeGroup)
 	if err != nil {
 		return nil, 0, err
 	}
-	defer f.Close()
-	r, err := table.NewReader(f, table.ColID, table.ColPath, table.ColMask, table.ColGender, table.ColAgeGroup)
-	if err != nil {
-		return nil, 0, fmt.Errorf("%s: %w", path, err)
-	}
-	defer r.Release()
-	recs, err := table.ReadAll(r)
-	if err != nil {
-		return nil, 0, fmt.Errorf("%s: %w", path, err)
-	}
-	d = &dataset{path: path, schema: r.Schema(), recs: recs}
+	d = &dataset{path: path, schema: schema, recs: recs}
 	if val {
 		if made, err = d.originalOnly(); err != nil {
 			d.Release()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 
 	"github.com/boostershot/facet/internal/cli"
@@ -57,11 +56,11 @@ func joinTables(out string, paths []string) (int64, error) {
 		}
 	}()
 	for _, p := range paths {
-		t, err := readWhole(p)
+		schema, recs, err := table.ReadFile(p)
 		if err != nil {
 			return 0, err
 		}
-		tables = append(tables, t)
+		tables = append(tables, join.Table{Name: p, Schema: schema, Recs: recs})
 	}
 	schema, recs, _, err := join.Tables(tables, join.Refuse)
 	defer func() {
@@ -81,23 +80,4 @@ func joinTables(out string, paths []string) (int64, error) {
 		return 0, err
 	}
 	return w.Rows(), w.Commit()
-}
-
-// readWhole reads the Arrow file at path.
-func readWhole(path string) (join.Table, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return join.Table{}, err
-	}
-	defer f.Close()
-	r, err := table.NewReader(f)
-	if err != nil {
-		return join.Table{}, fmt.Errorf("%s: %w", path, err)
-	}
-	defer r.Release()
-	recs, err := table.ReadAll(r)
-	if err != nil {
-		return join.Table{}, fmt.Errorf("%s: %w", path, err)
-	}
-	return join.Table{Name: path, Schema: r.Schema(), Recs: recs}, nil
 }

@@ -7,6 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
 )
 
 // readAhead is the body size above which the framer reads a body in full
@@ -184,3 +187,59 @@ func checkExpansion(body io.ReaderAt, info messageInfo) error {
 	}
 	return nil
 }
+
+// cause is the framer's own error when arrow-go failed on it, err itself
+// otherwise: the framer's message is the clearer one.
+func (f *framer) cause(err error) error {
+	if f.err != nil {
+		return f.err
+	}
+	return err
+}
+
+// Stream reads an Arrow IPC stream through a framer.
+type Stream struct {
+	r      *ipc.Reader
+	framer *framer
+	rows   int64
+}
+
+// NewStream opens the IPC stream on br and reads its schema.
+func NewStream(br *bufio.Reader) (s *Stream, err error) {
+	f := &framer{r: br}
+	defer RecoverDamage(&err)
+	r, err := ipc.NewReader(f, ipcOptions()...)
+	if err != nil {
+		return nil, fmt.Errorf("reading Arrow stream schema: %w", f.cause(err))
+	}
+	return &Stream{r: r, framer: f}, nil
+}
+
+// Schema is the stream's schema.
+func (s *Stream) Schema() *arrow.Schema { return s.r.Schema() }
+
+// Next returns the next record batch, valid until the next call (Retain
+// it to keep it), or nil at the stream's end marker. A stream that ends
+// without its end marker is ErrTruncated.
+func (s *Stream) Next() (rec arrow.RecordBatch, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			rec, err = nil, fmt.Errorf("after %d rows: %w", s.rows, Damaged(fmt.Errorf("%v", p)))
+		}
+	}()
+	if !s.r.Next() {
+		if err := s.r.Err(); err != nil {
+			return nil, fmt.Errorf("reading Arrow stream after %d rows: %w", s.rows, s.framer.cause(err))
+		}
+		if s.framer.hitEOF {
+			return nil, fmt.Errorf("after %d rows: %w", s.rows, ErrTruncated)
+		}
+		return nil, nil
+	}
+	rec = s.r.RecordBatch()
+	s.rows += rec.NumRows()
+	return rec, nil
+}
+
+// Release frees the stream reader.
+func (s *Stream) Release() { s.r.Release() }

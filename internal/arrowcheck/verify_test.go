@@ -5,15 +5,11 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/ipc"
-	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
 // message is where one message of a stream lies.
@@ -91,58 +87,6 @@ func readAll(data []byte) (int64, error) {
 		}
 		rows += rec.NumRows()
 	}
-}
-
-// goodTable is 10 rows of a sample table's eleven columns (six strings,
-// then integers) in batches of 4, written by arrow-go as a stream or a
-// file.
-func goodTable(t *testing.T, file bool) []byte {
-	t.Helper()
-	var fields []arrow.Field
-	for _, name := range []string{"id", "path", "person", "source", "subset", "race"} {
-		fields = append(fields, arrow.Field{Name: name, Type: arrow.BinaryTypes.String})
-	}
-	for _, name := range []string{"mask", "gender", "age_group", "label"} {
-		fields = append(fields, arrow.Field{Name: name, Type: arrow.PrimitiveTypes.Int8, Nullable: true})
-	}
-	fields = append(fields, arrow.Field{Name: "age", Type: arrow.PrimitiveTypes.Int16, Nullable: true})
-	schema := arrow.NewSchema(fields, nil)
-	var buf bytes.Buffer
-	var w interface {
-		Write(arrow.RecordBatch) error
-		Close() error
-	}
-	if file {
-		fw, err := ipc.NewFileWriter(&buf, ipc.WithSchema(schema))
-		if err != nil {
-			t.Fatal(err)
-		}
-		w = fw
-	} else {
-		w = ipc.NewWriter(&buf, ipc.WithSchema(schema))
-	}
-	b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
-	defer b.Release()
-	for start := 0; start < 10; start += 4 {
-		for i := start; i < min(start+4, 10); i++ {
-			for c := range 6 {
-				b.Field(c).(*array.StringBuilder).Append(fmt.Sprintf("%s-%03d", fields[c].Name, i))
-			}
-			for c := 6; c < 10; c++ {
-				b.Field(c).(*array.Int8Builder).Append(int8(i % 3))
-			}
-			b.Field(10).(*array.Int16Builder).Append(int16(20 + i))
-		}
-		rec := b.NewRecordBatch()
-		if err := w.Write(rec); err != nil {
-			t.Fatal(err)
-		}
-		rec.Release()
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
 }
 
 // readErr reads data to the end and returns the error, failing if there
@@ -360,44 +304,4 @@ func TestCompressedAndDictionary(t *testing.T) {
 		}
 		readErr(t, b, "uncompressed")
 	})
-}
-
-// compressedDictTable writes 1000 rows of a dictionary-encoded column and
-// a string column, zstd-compressed, as a stream and as a file.
-func compressedDictTable(t testing.TB) map[string][]byte {
-	dt := &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int16, ValueType: arrow.BinaryTypes.String}
-	schema := arrow.NewSchema([]arrow.Field{{Name: "kind", Type: dt}, {Name: "name", Type: arrow.BinaryTypes.String}}, nil)
-	b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
-	defer b.Release()
-	for i := range 1000 {
-		if err := b.Field(0).(*array.BinaryDictionaryBuilder).AppendString([]string{"aaf", "utkface"}[i%2]); err != nil {
-			t.Fatal(err)
-		}
-		b.Field(1).(*array.StringBuilder).Append(strings.Repeat("x", i%7))
-	}
-	rec := b.NewRecordBatch()
-	defer rec.Release()
-	out := map[string][]byte{}
-	var s bytes.Buffer
-	w := ipc.NewWriter(&s, ipc.WithSchema(schema), ipc.WithZstd())
-	if err := w.Write(rec); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	out["stream"] = s.Bytes()
-	var f bytes.Buffer
-	fw, err := ipc.NewFileWriter(&f, ipc.WithSchema(schema), ipc.WithZstd())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := fw.Write(rec); err != nil {
-		t.Fatal(err)
-	}
-	if err := fw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	out["file"] = f.Bytes()
-	return out
 }

@@ -4,7 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"strings"
+	"slices"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -33,29 +33,21 @@ func foldTable(t *testing.T, folds []int8, origins []table.Origin) (*arrow.Schem
 	return schema, b.NewRecordBatch()
 }
 
-// ids reads the ids of an Arrow file, joined by spaces.
-func ids(t *testing.T, path string) string {
+// ids reads the ids of an Arrow file.
+func ids(t *testing.T, path string) []string {
 	t.Helper()
-	f, err := os.Open(path)
+	_, recs, err := table.ReadFile(path, table.ColID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	r, err := table.NewReader(f, table.ColID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Release()
 	var out []string
-	for r.Next() {
-		for _, s := range table.Samples(r.RecordBatch()) {
+	for _, rec := range recs {
+		for _, s := range table.Samples(rec) {
 			out = append(out, s.ID)
 		}
+		rec.Release()
 	}
-	if err := r.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return strings.Join(out, " ")
+	return out
 }
 
 func TestWriteAndReadSet(t *testing.T) {
@@ -74,12 +66,12 @@ func TestWriteAndReadSet(t *testing.T) {
 	if err := WriteSet(context.Background(), dir, m, schema, []arrow.RecordBatch{rec}); err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]string{
-		TrainFile(0): "r1 r3 r4", ValFile(0): "r0", // r2 and r5 follow fold 0 but are made: training only
-		TrainFile(1): "r0 r2 r4 r5", ValFile(1): "r1 r3",
+	want := map[string][]string{
+		TrainFile(0): {"r1", "r3", "r4"}, ValFile(0): {"r0"}, // r2 and r5 follow fold 0 but are made: training only
+		TrainFile(1): {"r0", "r2", "r4", "r5"}, ValFile(1): {"r1", "r3"},
 	}
 	for name, w := range want {
-		if got := ids(t, filepath.Join(dir, name)); got != w {
+		if got := ids(t, filepath.Join(dir, name)); !slices.Equal(got, w) {
 			t.Errorf("%s holds %q, want %q", name, got, w)
 		}
 	}
@@ -96,7 +88,7 @@ func TestWriteAndReadSet(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(got.Files) != 2 || got.Files[1] != (Files{Fold: 1, Train: TrainFile(1), Val: ValFile(1), TrainRows: 4, ValRows: 2}) ||
-		strings.Join(got.Schema, ",") != "id,fold,origin" || got.By != "person" {
+		!slices.Equal(got.Schema, []string{"id", "fold", "origin"}) || got.By != "person" {
 		t.Errorf("manifest read back: %+v", got)
 	}
 	train, val := Paths(dir, 1)

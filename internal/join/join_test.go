@@ -4,80 +4,64 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/boostershot/facet/internal/label"
 	"github.com/boostershot/facet/internal/table"
 )
 
-// sampleTable is one batch of rows with ids, mask labels 0, 1, 2, ... and,
-// with extra, a note column.
-func sampleTable(t *testing.T, name string, ids []string, extra bool) Table {
-	t.Helper()
-	md := table.NewSchema(label.DefaultBins).Metadata()
-	second := arrow.Field{Name: table.ColMask, Type: arrow.PrimitiveTypes.Int8}
-	if extra {
-		second = arrow.Field{Name: "note", Type: arrow.BinaryTypes.String}
-	}
-	schema := arrow.NewSchema([]arrow.Field{{Name: table.ColID, Type: arrow.BinaryTypes.String}, second}, &md)
-	b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
-	defer b.Release()
+// samples is a table named name of rows with the given ids, mask labels
+// 0, 1, ..., and, with made, an origin column (synthetic masks).
+func samples(name string, ids []string, made bool) Table {
+	schema := table.NewSchema(label.DefaultBins)
+	var ss []table.Sample
 	for i, id := range ids {
-		b.Field(0).(*array.StringBuilder).Append(id)
-		if extra {
-			b.Field(1).(*array.StringBuilder).Append("n" + id)
-		} else {
-			b.Field(1).(*array.Int8Builder).Append(int8(i % 3))
+		s := table.NewSample(id, "/"+id+".jpg", id, "test", "train")
+		s.Mask = int8(i)
+		if made {
+			s.Origin = table.SyntheticMask
+			schema = table.NewSchema(label.DefaultBins, table.OriginField)
 		}
+		ss = append(ss, s)
 	}
-	return Table{Name: name, Schema: schema, Recs: []arrow.RecordBatch{b.NewRecordBatch()}}
+	return Table{Name: name, Schema: schema, Recs: table.Records(memory.DefaultAllocator, schema, ss)}
 }
 
 func TestTables(t *testing.T) {
-	a := sampleTable(t, "a", []string{"x", "y"}, false)
-	b := sampleTable(t, "b", []string{"z", "y"}, true)
+	a := samples("a", []string{"x", "y"}, false)
+	b := samples("b", []string{"z", "y"}, true)
 	defer a.Recs[0].Release()
 	defer b.Recs[0].Release()
 	if _, _, _, err := Tables([]Table{a, b}, Refuse); err == nil || !strings.Contains(err.Error(), `id "y" is in a and in b`) {
 		t.Errorf("a doubled id: %v", err)
 	}
 	for _, tc := range []struct {
-		prefer string
-		ids    string
-		masks  string
-		notes  string
+		prefer, rows string // id/mask/origin of each row
 	}{
-		{First, "x y z", "0 1 -1", "(null) (null) nz"},
-		{Last, "x z y", "0 -1 -1", "(null) nz ny"},
+		{First, "x/0/(null) y/1/(null) z/0/2"},
+		{Last, "x/0/(null) z/0/2 y/1/2"},
 	} {
 		schema, recs, dropped, err := Tables([]Table{a, b}, tc.prefer)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := strings.Join(schemaNames(schema), " "); got != "id mask note" || dropped != 1 {
-			t.Errorf("%s: columns %s, %d dropped", tc.prefer, got, dropped)
+		if schema.NumFields() != len(table.CoreFields)+1 || !schema.Field(len(table.CoreFields)).Nullable || dropped != 1 {
+			t.Errorf("%s: schema %s, %d dropped", tc.prefer, schema, dropped)
 		}
-		var ids, masks, notes []string
+		var rows []string
 		for _, rec := range recs {
 			for i := range int(rec.NumRows()) {
-				ids = append(ids, rec.Column(0).ValueStr(i))
-				masks = append(masks, rec.Column(1).ValueStr(i))
-				notes = append(notes, rec.Column(2).ValueStr(i))
+				cols := []int{0, schema.FieldIndices(table.ColMask)[0], schema.FieldIndices(table.ColOrigin)[0]}
+				var row []string
+				for _, c := range cols {
+					row = append(row, rec.Column(c).ValueStr(i))
+				}
+				rows = append(rows, strings.Join(row, "/"))
 			}
 			rec.Release()
 		}
-		if strings.Join(ids, " ") != tc.ids || strings.Join(masks, " ") != tc.masks || strings.Join(notes, " ") != tc.notes {
-			t.Errorf("%s: ids %v masks %v notes %v", tc.prefer, ids, masks, notes)
+		if got := strings.Join(rows, " "); got != tc.rows {
+			t.Errorf("%s: rows %s, want %s", tc.prefer, got, tc.rows)
 		}
 	}
-}
-
-func schemaNames(s *arrow.Schema) []string {
-	var out []string
-	for _, f := range s.Fields() {
-		out = append(out, f.Name)
-	}
-	return out
 }

@@ -40,16 +40,18 @@ const (
 // Heads are the heads confident learning judges.
 var Heads = []label.Head{label.HeadMask, label.HeadGender, label.HeadAgeGroup}
 
+// headProbs reads each head's probabilities and class count.
+var headProbs = map[label.Head]func(*pred.Probs) ([]float32, int){
+	label.HeadMask:     func(p *pred.Probs) ([]float32, int) { return p.Mask, pred.NumMask },
+	label.HeadGender:   func(p *pred.Probs) ([]float32, int) { return p.Gender, pred.NumGender },
+	label.HeadAgeGroup: func(p *pred.Probs) ([]float32, int) { return p.Age, pred.NumAge },
+}
+
 // HeadProbs is head h's probabilities in p (row major, N x k) and k;
 // nil for a head it does not judge.
 func HeadProbs(p *pred.Probs, h label.Head) ([]float32, int) {
-	switch h {
-	case label.HeadMask:
-		return p.Mask, pred.NumMask
-	case label.HeadGender:
-		return p.Gender, pred.NumGender
-	case label.HeadAgeGroup:
-		return p.Age, pred.NumAge
+	if f := headProbs[h]; f != nil {
+		return f(p)
 	}
 	return nil, 0
 }
@@ -255,40 +257,22 @@ func pruneByNoiseRate(units []*Unit, joint [][]int, count []int) []int {
 		}
 	}
 	for n, u := range units {
-		if out[n] >= 0 && argmax64(u.Probs) == u.Given {
+		if out[n] >= 0 && slices.Index(u.Probs, slices.Max(u.Probs)) == u.Given { // the first most probable class
 			out[n] = -1
 		}
 	}
 	return out
 }
 
-func argmax64(p []float64) int {
-	best := 0
-	for c, v := range p {
-		if v > p[best] {
-			best = c
-		}
-	}
-	return best
-}
-
 // Rank orders suspects best first: largest margin, or lowest
 // self-confidence; ties by head and key, so the order is deterministic.
 func Rank(s []Suspect, rank string) {
 	slices.SortStableFunc(s, func(a, b Suspect) int {
-		var c int
+		c := cmp.Compare(b.Margin(), a.Margin())
 		if rank == RankSelf {
 			c = cmp.Compare(a.Self, b.Self)
-		} else {
-			c = cmp.Compare(b.Margin(), a.Margin())
 		}
-		if c != 0 {
-			return c
-		}
-		if c = strings.Compare(string(a.Head), string(b.Head)); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Unit.Key, b.Unit.Key)
+		return cmp.Or(c, strings.Compare(string(a.Head), string(b.Head)), strings.Compare(a.Unit.Key, b.Unit.Key))
 	})
 }
 

@@ -203,6 +203,21 @@ func Open(name string, stdin io.Reader, required ...string) (*Reader, error) {
 	return r, nil
 }
 
+// ReadFile reads the whole table in the file at path (see Open): its
+// schema and its batches, which the caller releases.
+func ReadFile(path string, required ...string) (*arrow.Schema, []arrow.RecordBatch, error) {
+	r, err := Open(path, nil, required...)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer r.Release()
+	recs, err := ReadAll(r)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return r.Schema(), recs, nil
+}
+
 // ReadAll reads every batch of r, retained; the caller releases them.
 func ReadAll(r *Reader) ([]arrow.RecordBatch, error) {
 	var recs []arrow.RecordBatch
