@@ -12,8 +12,13 @@ classes of a column (--balance), and faces with a synthetic mask drawn
 from their landmarks (--masks; needs facet-crop's landmarks). New images go
 under --out DIR (JPEG at --quality, made by --workers in parallel). Each
 new row keeps its parent's person, labels and fold (so it never crosses
-folds), records parent_id and aug_ops, and has source "augment"; a drawn
-mask sets the mask label (wear or incorrect). --sheet FILE.png draws faces
+folds), records parent_id and aug_ops, and has source "augment" and
+origin 1 (augmented) or 2 (synthetic mask); a drawn mask sets the mask
+label (wear or incorrect). Rows of any origin but 0 are training data
+only: facet-split writes them to the train files of the folds that do
+not validate their person and to no val file, and facet-train leaves them
+out of validation. Run facet-augment before facet-split, which writes the
+fold files facet-train reads. --sheet FILE.png draws faces
 next to the new images made from them. --shard i/n writes only part of the
 rows, for several machines.
 

@@ -139,7 +139,7 @@ func plan(rows []rowInfo, copies int, masks []string, bal *balanceSpec, seed uin
 				add(i, "~mask-incorrect", true, fit)
 			}
 		}
-		fmt.Fprintf(w, "facet-augment: %d masked copies of %d unmasked faces; skipped %d without landmarks and %d already masked or of unknown mask\n",
+		cli.Printf(w, program, "%d masked copies of %d unmasked faces; skipped %d without landmarks and %d already masked or of unknown mask",
 			countMasked(jobs), faces, noLandmarks, alreadyMasked)
 	}
 	if bal != nil {
@@ -209,7 +209,7 @@ func balanceJobs(rows []rowInfo, earlier []job, b balanceSpec, seed uint64, w io
 		}
 		after[c] += need
 	}
-	fmt.Fprintf(w, "facet-augment: balance %s to %d rows per class:\n", b.column, target)
+	cli.Printf(w, program, "balance %s to %d rows per class:", b.column, target)
 	for _, c := range classes {
 		fmt.Fprintf(w, "  %s=%s: %d -> %d\n", b.column, c, before[c], after[c])
 	}

@@ -374,16 +374,19 @@ func one(s *source, j job, pipe augment.Pipeline, o options, dir *outfile.Dir) (
 	return result{path: dst, ops: ops}, nil
 }
 
-// extraFields are the columns facet-augment adds.
+// extraFields are the columns facet-augment adds: each new row's parent
+// and ops, and every row's origin (table.Origin).
 var extraFields = []arrow.Field{
 	{Name: "parent_id", Type: arrow.BinaryTypes.String, Nullable: true},
 	{Name: "aug_ops", Type: arrow.BinaryTypes.String, Nullable: true},
+	table.OriginField,
 }
 
 // newRows builds the rows of the successful jobs, in outSchema: the
 // parent row with id, source, image, mask and label replaced, landmarks
-// and crop geometry cleared where the image moved, parent_id and aug_ops
-// set. Every other column is the parent's.
+// and crop geometry cleared where the image moved, parent_id, aug_ops and
+// origin (augmented, or synthetic mask) set. Every other column is the
+// parent's.
 func (s *source) newRows(outSchema *arrow.Schema, jobs []job, results []result) (arrow.RecordBatch, error) {
 	mem := memory.DefaultAllocator
 	var ok []int
@@ -407,29 +410,39 @@ func (s *source) newRows(outSchema *arrow.Schema, jobs []job, results []result) 
 			}
 		}
 	}()
+	parent := array.NewStringBuilder(mem)
+	ops := array.NewStringBuilder(mem)
+	origin := array.NewInt8Builder(mem)
+	for _, i := range ok {
+		parent.Append(s.rows[jobs[i].parent].id)
+		ops.Append(results[i].ops)
+		o := table.Augmented
+		if jobs[i].masked {
+			o = table.SyntheticMask
+		}
+		origin.Append(int8(o))
+	}
+	extra := map[string]arrow.Array{"parent_id": parent.NewArray(), "aug_ops": ops.NewArray(), table.ColOrigin: origin.NewArray()}
+	parent.Release()
+	ops.Release()
+	origin.Release()
 	in := s.rec.Schema()
-	for i, f := range in.Fields() {
+	for i, f := range outSchema.Fields() {
+		if a, isExtra := extra[f.Name]; isExtra {
+			cols[i], extra[f.Name] = a, nil
+			continue
+		}
 		var err error
 		switch f.Name {
 		case table.ColID, table.ColSource, "crop_path", table.ColPath, table.ColMask, table.ColLabel, "landmarks", "crop_x0", "crop_y0", "crop_side", "crop_angle":
 			cols[i], err = s.replace(f, ok, jobs, results)
 		default:
-			cols[i], err = compute.TakeArray(context.Background(), s.rec.Column(i), indices)
+			cols[i], err = compute.TakeArray(context.Background(), s.rec.Column(in.FieldIndices(f.Name)[0]), indices)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("column %s: %w", f.Name, err)
 		}
 	}
-	parent := array.NewStringBuilder(mem)
-	ops := array.NewStringBuilder(mem)
-	for _, i := range ok {
-		parent.Append(s.rows[jobs[i].parent].id)
-		ops.Append(results[i].ops)
-	}
-	cols[len(in.Fields())] = parent.NewArray()
-	cols[len(in.Fields())+1] = ops.NewArray()
-	parent.Release()
-	ops.Release()
 	return array.NewRecordBatch(outSchema, cols, int64(len(ok))), nil
 }
 
@@ -507,16 +520,32 @@ func (s *source) replace(f arrow.Field, ok []int, jobs []job, results []result) 
 	return b.NewArray(), nil
 }
 
-// writeTable writes the input rows (parent_id and aug_ops null) and then
-// the new rows.
+// writeTable writes the input rows and then the new rows. The input rows
+// keep their origin (table.Origins: original unless the table says
+// otherwise) and, from an earlier pass, their parent_id and aug_ops (null
+// otherwise).
 func writeTable(out *cli.TableOutput, outSchema *arrow.Schema, all, newRows arrow.RecordBatch) error {
 	mem := memory.DefaultAllocator
-	nulls := make([]arrow.Array, len(extraFields))
-	for i := range nulls {
-		nulls[i] = array.MakeArrayOfNull(mem, arrow.BinaryTypes.String, int(all.NumRows()))
-		defer nulls[i].Release()
+	cols := make([]arrow.Array, len(extraFields))
+	for i, f := range extraFields {
+		idx := all.Schema().FieldIndices(f.Name)
+		switch {
+		case f.Name == table.ColOrigin:
+			b := array.NewInt8Builder(mem)
+			for _, o := range table.Origins(all) {
+				b.Append(int8(o))
+			}
+			cols[i] = b.NewArray()
+			b.Release()
+		case len(idx) == 1 && arrow.TypeEqual(all.Schema().Field(idx[0]).Type, f.Type):
+			cols[i] = all.Column(idx[0])
+			cols[i].Retain()
+		default:
+			cols[i] = array.MakeArrayOfNull(mem, f.Type, int(all.NumRows()))
+		}
+		defer cols[i].Release()
 	}
-	orig, err := table.Extend(all, outSchema, extraFields, nulls)
+	orig, err := table.Extend(all, outSchema, extraFields, cols)
 	if err != nil {
 		return err
 	}
@@ -538,7 +567,7 @@ func report(w io.Writer, jobs []job, results []result, took time.Duration) (fail
 			examples = append(examples, "row "+strconv.Itoa(jobs[i].parent)+jobs[i].suffix+": "+r.err)
 		}
 	}
-	fmt.Fprintf(w, "facet-augment: %d new rows in %.1fs (%.0f images/s), %d failed\n", made, took.Seconds(), float64(len(jobs))/max(took.Seconds(), 1e-9), len(jobs)-made)
+	cli.Printf(w, program, "%d new rows in %.1fs (%.0f images/s), %d failed", made, took.Seconds(), float64(len(jobs))/max(took.Seconds(), 1e-9), len(jobs)-made)
 	for _, e := range examples {
 		fmt.Fprintf(w, "  %s\n", e)
 	}

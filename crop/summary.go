@@ -8,6 +8,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/boostershot/facet/internal/cli"
 	"github.com/boostershot/facet/internal/crop"
 )
 
@@ -65,7 +66,7 @@ func (s *summary) first(n int) []string {
 
 func (s *summary) print(w io.Writer, took time.Duration, steps map[string]time.Duration) {
 	failed := s.failed()
-	fmt.Fprintf(w, "facet-crop: %d photos in %.1fs (%.0f/s): %d cropped, %d reused from an earlier run, %d failed\n",
+	cli.Printf(w, program, "%d photos in %.1fs (%.0f/s): %d cropped, %d reused from an earlier run, %d failed",
 		s.rows, took.Seconds(), float64(s.rows)/max(took.Seconds(), 1e-9), s.rows-failed, s.reused, failed)
 	for _, st := range s.stageOrder {
 		fmt.Fprintf(w, "  found by %-8s %6d (%.1f%%)\n", st, s.stages[st], 100*float64(s.stages[st])/float64(max(1, s.rows)))

@@ -17,7 +17,10 @@ import (
 //go:embed doc.go
 var doc string
 
-func main() { cli.Main("facet-demodata", run) }
+// program is the name the program goes by in its messages.
+const program = "facet-demodata"
+
+func main() { cli.Main(program, run) }
 
 // maxPersons bounds --persons and --eval-persons: every picture is drawn
 // and written, so the counts size the run's time and disk. --aaf goes up
@@ -64,7 +67,7 @@ func run(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writ
 	case err != nil:
 		return err
 	}
-	fmt.Fprintf(stderr, "facet-demodata: wrote %d pictures to %s in %.1fs: train %d (%d persons), eval %d (%d persons), aaf %d\n",
+	cli.Printf(stderr, program, "wrote %d pictures to %s in %.1fs: train %d (%d persons), eval %d (%d persons), aaf %d",
 		sum.Images(), sum.Dir, time.Since(start).Seconds(), sum.TrainImages, sum.TrainPersons, sum.EvalImages, sum.EvalPersons, sum.AAFImages)
 	return nil
 }

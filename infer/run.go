@@ -220,7 +220,7 @@ func (s *stats) add(c *chunk) {
 
 func (s *stats) print(stderr io.Writer, d time.Duration, ps *pred.PseudoWriter) {
 	var b strings.Builder
-	fmt.Fprintf(&b, "facet-infer: %d rows in %.1fs (%.0f images/s)", s.rows, d.Seconds(), float64(s.rows)/max(d.Seconds(), 1e-9))
+	fmt.Fprintf(&b, "%d rows in %.1fs (%.0f images/s)", s.rows, d.Seconds(), float64(s.rows)/max(d.Seconds(), 1e-9))
 	fmt.Fprintf(&b, "; %d without a readable image (pred = fallback)", s.failed)
 	if s.fromPhoto > 0 {
 		fmt.Fprintf(&b, "; %d predicted from the photo because the crop could not be read", s.fromPhoto)
@@ -228,5 +228,5 @@ func (s *stats) print(stderr io.Writer, d time.Duration, ps *pred.PseudoWriter) 
 	if ps != nil {
 		fmt.Fprintf(&b, "; %d pseudo labels at confidence >= %g -> %s", ps.Rows, ps.Threshold, ps.Path)
 	}
-	fmt.Fprintln(stderr, b.String())
+	cli.Printf(stderr, program, "%s", b.String())
 }

@@ -75,7 +75,9 @@ Usage:
 	facet-merge join [--prefer first|last] [-o FILE] [--csv] TABLE...
 
 Join concatenates sample tables (training data, pseudo labels, augmented
-rows...) into one, rows in the order given (- reads stdin).
+rows...) into one, rows in the order given (- reads stdin), as
+facet-train --all-folds joins its folds' out-of-fold tables
+(internal/join).
 
 The output has every column of every table: the first table's in its
 order, then the ones the others add. Where a table lacks a column its rows
@@ -125,7 +127,8 @@ person, are judged per person: a person is a suspect of class j when more
 than half of its photos are, and becomes one correction, with its photos'
 probabilities averaged (a person with one labelled photo, or whose photos'
 labels disagree, is judged photo by photo). Mask is always judged per
-photo. Rows that facet-augment made (source augment) are left out:
+photo. Rows that facet-augment made (origin augmented or synthetic mask)
+are left out:
 facet-prep does not know their ids.
 
 The output (stdout, or -o FILE) is a corrections CSV for facet-prep --fix

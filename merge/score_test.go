@@ -45,7 +45,7 @@ func writeScoreTable(t *testing.T) string {
 		s.Relabel()
 		ss = append(ss, s)
 		c := int(label.Join(r.pred[0], r.pred[1], r.pred[2]))
-		p.Class18[i*pred.NumClasses+c] = 1
+		p.Class18[i*label.NumClasses+c] = 1
 		p.Pred18[i] = c
 	}
 	p.Marginalise()

@@ -131,12 +131,12 @@ func runVote(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stderr, "facet-merge: wrote %s (%d rows of %s not in it)\n", subPath, unused, first.name)
+		cli.Printf(stderr, program, "wrote %s (%d rows of %s not in it)", subPath, unused, first.name)
 	}
 	if err := out.write(stdout, schema, recs); err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "facet-merge: %s vote of %d tables, %d rows\n", [...]string{"soft", "geometric", "hard"}[method], len(ins), p.N)
+	cli.Printf(stderr, program, "%s vote of %d tables, %d rows", [...]string{"soft", "geometric", "hard"}[method], len(ins), p.N)
 	return nil
 }
 
@@ -159,7 +159,7 @@ func writePseudo(path string, threshold float64, schema *arrow.Schema, recs []ar
 	if err := w.Commit(); err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "facet-merge: %d pseudo labels of %d rows at confidence >= %g -> %s\n", w.Rows, p.N, threshold, path)
+	cli.Printf(stderr, program, "%d pseudo labels of %d rows at confidence >= %g -> %s", w.Rows, p.N, threshold, path)
 	return nil
 }
 
@@ -296,7 +296,7 @@ func readProbs(in *input) (*pred.Probs, error) {
 func permute(p *pred.Probs, perm []int) *pred.Probs {
 	q := pred.New(len(perm))
 	for i, r := range perm {
-		copy(q.Class18[i*pred.NumClasses:(i+1)*pred.NumClasses], p.Class18[r*pred.NumClasses:(r+1)*pred.NumClasses])
+		copy(q.Class18[i*label.NumClasses:(i+1)*label.NumClasses], p.Class18[r*label.NumClasses:(r+1)*label.NumClasses])
 		q.Pred18[i] = p.Pred18[r]
 	}
 	return q
@@ -307,7 +307,7 @@ func permute(p *pred.Probs, perm []int) *pred.Probs {
 func vote(models []*pred.Probs, w []float64, method voteMethod) (*pred.Probs, error) {
 	n := models[0].N
 	out := pred.New(n)
-	const k = pred.NumClasses
+	const k = label.NumClasses
 	acc := make([]float64, k)
 	for i := range n {
 		clear(acc)
@@ -356,13 +356,13 @@ func vote(models []*pred.Probs, w []float64, method voteMethod) (*pred.Probs, er
 // weighted mean of the probabilities, which orders classes as the sum
 // does), then the lowest class.
 func hardWinner(models []*pred.Probs, w []float64, i int, mean []float32) int {
-	var votes [pred.NumClasses]float64
+	var votes [label.NumClasses]float64
 	for m, p := range models {
 		votes[p.Pred18[i]] += w[m]
 	}
 	const tie = 1e-9 // weights are floats: 1/3+1/3 and 2/3 count as a tie
 	best := 0
-	for c := 1; c < pred.NumClasses; c++ {
+	for c := 1; c < label.NumClasses; c++ {
 		switch d := votes[c] - votes[best]; {
 		case d > tie:
 			best = c

@@ -94,9 +94,9 @@ func run(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writ
 			return fmt.Errorf("%s: %w", o.fixes[i], err)
 		}
 		for _, ch := range changes {
-			fmt.Fprintf(stderr, "facet-prep: fix %s\n", ch)
+			cli.Printf(stderr, program, "fix %s", ch)
 		}
-		fmt.Fprintf(stderr, "facet-prep: %s: %d corrections, %d label changes\n", o.fixes[i], len(c), len(changes))
+		cli.Printf(stderr, program, "%s: %d corrections, %d label changes", o.fixes[i], len(c), len(changes))
 	}
 	warnGenders(stderr, dataset.GenderConflicts(samples))
 	if o.verify {
@@ -143,7 +143,7 @@ func run(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writ
 	if err := o.out.Commit(); err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "facet-prep: %d rows from %d sources in %.2fs, %d left out\n", len(samples), len(sources), time.Since(start).Seconds(), len(problems))
+	cli.Printf(stderr, program, "%d rows from %d sources in %.2fs, %d left out", len(samples), len(sources), time.Since(start).Seconds(), len(problems))
 	return counts.Write(stderr)
 }
 
@@ -214,12 +214,12 @@ const maxExamples = 5
 
 func reportProblems(w io.Writer, problems []dataset.Problem, ignored int) {
 	if ignored > 0 {
-		fmt.Fprintf(w, "facet-prep: ignored %d hidden system files (._*, .DS_Store, Thumbs.db)\n", ignored)
+		cli.Printf(w, program, "ignored %d hidden system files (._*, .DS_Store, Thumbs.db)", ignored)
 	}
 	if len(problems) == 0 {
 		return
 	}
-	fmt.Fprintf(w, "facet-prep: left out %d files or rows:\n", len(problems))
+	cli.Printf(w, program, "left out %d files or rows:", len(problems))
 	for i := 0; i < len(problems); {
 		j := i
 		for j < len(problems) && problems[j].Reason == problems[i].Reason {

@@ -30,6 +30,14 @@ shares are computed over the other rows only. A group holding both kinds
 of rows becomes training-only as a whole (reported), so it never crosses
 folds.
 
+Rows that a stage made (an origin column other than 0: facet-augment's
+augmented copies and synthetic masks, pseudo labels) are never validation
+data and take no part in the split, so the folds are those of the
+original rows: each gets its person's fold and lies only in the train
+files of the other folds (a person of such rows alone: fold -1). The
+recipe's order is facet-prep | facet-crop | facet-augment | facet-split:
+augment first, so its rows reach the train files.
+
 With --out DIR it also writes, for each fold k, foldk.train.arrow and
 foldk.val.arrow (Arrow IPC files) and a manifest.json, ready for
 facet-train --folds DIR. A report of the folds' groups, rows and class

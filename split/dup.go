@@ -41,7 +41,7 @@ type dups struct {
 // their groups in p (the union of person and duplicate links), so that
 // no duplicate ever straddles two folds. Without a crop_hash column, or
 // with --dup-distance 0, it changes nothing. Rows facet-augment made
-// (source augment) carry their parent's hash and already follow its
+// (dup.TableGroups) carry their parent's hash and already follow its
 // person: they are left out.
 func linkDuplicates(recs []arrow.RecordBatch, p *fold.Problem, o dupOptions) (*dups, error) {
 	d := &dups{distance: o.distance}
@@ -136,7 +136,7 @@ func (d *dups) report(w io.Writer) {
 	if total > 0 {
 		conf = fmt.Sprintf(" (%s; ages more than %d years apart count)", strings.Join(parts, ", "), dup.DefaultAgeGap)
 	}
-	fmt.Fprintf(w, "facet-split: duplicates (crop_hash within %d bits): %d groups, %d rows, %d groups with conflicting labels%s; %d groups joined by them; facet-merge suspects lists the conflicts\n",
+	cli.Printf(w, program, "duplicates (crop_hash within %d bits): %d groups, %d rows, %d groups with conflicting labels%s; %d groups joined by them; facet-merge suspects lists the conflicts",
 		d.distance, len(size), rows, total, conf, d.merged)
 }
 

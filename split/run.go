@@ -2,12 +2,9 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -19,7 +16,6 @@ import (
 
 	"github.com/boostershot/facet/internal/cli"
 	"github.com/boostershot/facet/internal/fold"
-	"github.com/boostershot/facet/internal/outfile"
 	"github.com/boostershot/facet/internal/table"
 )
 
@@ -106,6 +102,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err != nil {
 		return err
 	}
+	made, err := keepMadeOut(recs, &p, &strataNames, rowGroup)
+	if err != nil {
+		return err
+	}
 	if p.NumGroups < len(targets) {
 		return fmt.Errorf("%d groups (%s) cannot fill %d folds", p.NumGroups, o.by, len(targets))
 	}
@@ -123,7 +123,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return int8(f)
 	}
 	// The fold column, batch by batch.
-	fields := append([]arrow.Field{{Name: "fold", Type: arrow.PrimitiveTypes.Int8}}, dups.fields()...)
+	fields := append([]arrow.Field{{Name: table.ColFold, Type: arrow.PrimitiveTypes.Int8}}, dups.fields()...)
 	schema := table.ExtendSchema(recs[0].Schema(), fields)
 	var outRecs []arrow.RecordBatch
 	defer func() {
@@ -138,7 +138,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			if g := rowGroup[row]; g >= 0 {
 				b.Append(foldOf(sp.GroupFold[g]))
 			} else {
-				b.Append(-1) // --train-only
+				b.Append(-1) // --train-only, or made rows alone
 			}
 			row++
 		}
@@ -169,8 +169,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err := o.table.Commit(); err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "facet-split: %d rows, %d groups (%s), stratified by %s, in %s\n", r.Rows(), p.NumGroups+kept.groups, o.by, o.stratify, took.Round(time.Millisecond))
+	cli.Printf(stderr, program, "%d rows, %d groups (%s), stratified by %s, in %s", r.Rows(), p.NumGroups+kept.groups+made.groups, o.by, o.stratify, took.Round(time.Millisecond))
 	only.report(stderr, kept, o.by, len(p.Groups))
+	made.report(stderr, o.by)
 	foldName := func(f int) string {
 		if o.val > 0 {
 			return [...]string{"train", "val"}[f]
@@ -313,150 +314,19 @@ func warnThinStrata(w io.Writer, p fold.Problem, names []string, val bool) {
 			if val {
 				what = "sides"
 			}
-			fmt.Fprintf(w, "facet-split: warning: class %s has %d groups for %d %s: some will hold none of it\n", names[s], len(g), k, what)
+			cli.Printf(w, program, "warning: class %s has %d groups for %d %s: some will hold none of it", names[s], len(g), k, what)
 		}
 	}
 }
 
-// manifest describes the fold files for the trainer and for people.
-type manifest struct {
-	Folds    int         `json:"folds"`
-	Val      float64     `json:"val,omitempty"`
-	By       string      `json:"by"`
-	Stratify string      `json:"stratify"`
-	Seed     uint64      `json:"seed"`
-	AgeBins  string      `json:"age_bins"`
-	Worst    float64     `json:"worst_share_deviation"`
-	Only     []string    `json:"train_only,omitempty"`
-	Files    []foldFiles `json:"files"`
-	Created  string      `json:"created"`
-	Schema   []string    `json:"columns"`
-}
-
-type foldFiles struct {
-	Fold      int    `json:"fold"`
-	Train     string `json:"train"`
-	Val       string `json:"val"`
-	TrainRows int    `json:"train_rows"`
-	ValRows   int    `json:"val_rows"`
-}
-
-// writeFolds writes foldK.train.arrow / foldK.val.arrow for each fold and
-// the manifest as one set (outfile.Set): every file is written into a
-// temporary folder inside --out first, and only when all are whole do
-// they replace the earlier set, the manifest last; fold files of an
-// earlier set with more folds are removed. A failure (a full disk, Ctrl-C)
-// leaves the earlier set as it was.
+// writeFolds writes the fold set for the trainer (fold.WriteSet).
 func writeFolds(ctx context.Context, o options, schema *arrow.Schema, recs []arrow.RecordBatch, st fold.Stats) error {
 	k := o.k
 	if o.val > 0 {
 		k = 1
 	}
 	bins, _ := table.AgeBins(schema)
-	m := manifest{Folds: k, Val: o.val, By: o.by, Stratify: o.stratify, Seed: o.seed, AgeBins: bins.String(),
+	m := &fold.Manifest{Folds: k, Val: o.val, By: o.by, Stratify: o.stratify, Seed: o.seed, AgeBins: bins.String(),
 		Worst: st.Worst, Only: o.trainOnly, Created: time.Now().UTC().Format(time.RFC3339)}
-	for _, f := range schema.Fields() {
-		m.Schema = append(m.Schema, f.Name)
-	}
-	set, err := outfile.CreateSet(o.out, "folds")
-	if err != nil {
-		return err
-	}
-	defer set.Abort()
-	foldCol := schema.FieldIndices("fold")[0]
-	keep := map[string]bool{manifestName: true}
-	for f := range k {
-		ff := foldFiles{Fold: f, Train: fmt.Sprintf("fold%d.train.arrow", f), Val: fmt.Sprintf("fold%d.val.arrow", f)}
-		for _, side := range []struct {
-			file string
-			val  bool
-			rows *int
-		}{{ff.Train, false, &ff.TrainRows}, {ff.Val, true, &ff.ValRows}} {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			n, err := writeSide(set, side.file, schema, recs, foldCol, int8(f), side.val)
-			if err != nil {
-				return err
-			}
-			*side.rows = n
-			keep[side.file] = true
-		}
-		m.Files = append(m.Files, ff)
-	}
-	data, err := json.MarshalIndent(m, "", "  ")
-	if err != nil {
-		return err
-	}
-	mf, err := set.Create(manifestName)
-	if err != nil {
-		return err
-	}
-	defer mf.Abort()
-	if _, err := mf.Write(append(data, '\n')); err != nil {
-		return err
-	}
-	if err := mf.Commit(); err != nil {
-		return err
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	return set.Commit(manifestName, oldFoldFiles(o.out, keep))
-}
-
-// manifestName is the fold set's manifest, the last file of a set to
-// appear.
-const manifestName = "manifest.json"
-
-// foldFile matches the names of fold files.
-var foldFile = regexp.MustCompile(`^fold[0-9]+\.(train|val)\.arrow$`)
-
-// oldFoldFiles lists the fold files in dir that the new set does not
-// have (an earlier split into more folds).
-func oldFoldFiles(dir string, keep map[string]bool) []string {
-	entries, _ := os.ReadDir(dir)
-	var gone []string
-	for _, e := range entries {
-		if foldFile.MatchString(e.Name()) && !keep[e.Name()] {
-			gone = append(gone, e.Name())
-		}
-	}
-	return gone
-}
-
-// writeSide writes the rows whose fold is (val) or is not (!val) f to the
-// set's file name.
-func writeSide(set *outfile.Set, name string, schema *arrow.Schema, recs []arrow.RecordBatch, foldCol int, f int8, val bool) (int, error) {
-	out, err := set.Create(name)
-	if err != nil {
-		return 0, err
-	}
-	defer out.Abort()
-	w, err := table.NewWriter(out, schema, table.File)
-	if err != nil {
-		return 0, err
-	}
-	rows := 0
-	for _, rec := range recs {
-		folds := rec.Column(foldCol).(*array.Int8)
-		keep := make([]bool, folds.Len())
-		for i := range keep {
-			keep[i] = (folds.Value(i) == f) == val
-		}
-		sel, err := table.Filter(rec, keep)
-		if err != nil {
-			return 0, fmt.Errorf("selecting fold rows: %w", err)
-		}
-		rows += int(sel.NumRows())
-		err = w.Write(sel)
-		sel.Release()
-		if err != nil {
-			return 0, err
-		}
-	}
-	if err := w.Close(); err != nil {
-		return 0, err
-	}
-	return rows, out.Commit()
+	return fold.WriteSet(ctx, o.out, m, schema, recs)
 }

@@ -15,6 +15,7 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 
 	"github.com/boostershot/facet/internal/chart"
+	"github.com/boostershot/facet/internal/cli"
 	"github.com/boostershot/facet/internal/metrics"
 	"github.com/boostershot/facet/internal/outfile"
 	"github.com/boostershot/facet/internal/pred"
@@ -201,7 +202,7 @@ func writeConfusion(path string, d *dataset, p *pred.Probs, w io.Writer) error {
 	heads := metrics.Heads(d.mask, d.gender, d.age, pm, pg, pa, p.Pred18, bins)
 	img, err := chart.Confusion(fmt.Sprintf("confusion matrices of the best epoch's model on %s (%d validation rows)", filepath.Base(d.path), p.N), heads)
 	if errors.Is(err, chart.ErrNoLabels) {
-		fmt.Fprintf(w, "facet-train: no %s: no validation row has a known label\n", filepath.Base(path))
+		cli.Printf(w, program, "no %s: no validation row has a known label", filepath.Base(path))
 		return nil
 	}
 	if err != nil {

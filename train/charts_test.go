@@ -84,7 +84,7 @@ func TestConfusionNoLabels(t *testing.T) {
 	d := &dataset{path: "val.arrow", schema: table.NewSchema(label.DefaultBins),
 		mask: []int8{-1, -1}, gender: []int8{-1, -1}, age: []int8{-1, -1}}
 	p := pred.New(2)
-	p.Class18[0], p.Class18[pred.NumClasses+5] = 1, 1
+	p.Class18[0], p.Class18[label.NumClasses+5] = 1, 1
 	p.Pred18[1] = 5
 	p.Marginalise()
 	var msg bytes.Buffer

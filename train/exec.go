@@ -21,6 +21,7 @@ import (
 	"github.com/boostershot/facet/internal/augment"
 	"github.com/boostershot/facet/internal/checkpoint"
 	"github.com/boostershot/facet/internal/cli"
+	"github.com/boostershot/facet/internal/label"
 	"github.com/boostershot/facet/internal/model"
 	"github.com/boostershot/facet/internal/nn"
 	"github.com/boostershot/facet/internal/outfile"
@@ -73,7 +74,7 @@ var requiredMetrics = []string{"epoch", "lr", "train_loss", "val_loss", "val_acc
 // with the plugin's model as facet-infer would and writes it, so every
 // model a plugin hands back is proven to run in facet.
 func execTrain(ctx context.Context, dir string, rc runConfig, tr, va *dataset, workers int, resume bool, stderr io.Writer) error {
-	logf := func(format string, args ...any) { fmt.Fprintf(stderr, "facet-train: "+format+"\n", args...) }
+	logf := func(format string, args ...any) { cli.Printf(stderr, program, format, args...) }
 	fresh, err := nn.New(rc.Model)
 	if err != nil {
 		return err
@@ -277,7 +278,7 @@ func compareProbs(path string, d *dataset, p *pred.Probs) (float64, int, error) 
 			m, g, a, _ := p.Row(i)
 			return slices.Concat(m, g, a)
 		}
-	case len(head) == 1+pred.NumClasses && head[1] == "c0":
+	case len(head) == 1+label.NumClasses && head[1] == "c0":
 		want = func(i int) []float32 { _, _, _, c := p.Row(i); return c }
 	default:
 		return 0, 0, fmt.Errorf("%s: header %q: want id,mask0,mask1,mask2,gender0,gender1,age0,age1,age2 or id,c0..c17", path, strings.Join(head, ","))

@@ -11,4 +11,7 @@ import (
 //go:embed doc.go
 var doc string
 
-func main() { cli.Main("facet-train", run) }
+// program is the name the program goes by in its messages.
+const program = "facet-train"
+
+func main() { cli.Main(program, run) }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/boostershot/facet/internal/augment"
 	"github.com/boostershot/facet/internal/cli"
+	"github.com/boostershot/facet/internal/fold"
 	"github.com/boostershot/facet/internal/label"
 	"github.com/boostershot/facet/internal/nn"
 	"github.com/boostershot/facet/internal/outfile"
@@ -121,7 +122,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		case o.resume:
 			return cli.Usagef("--resume works on one fold's RUNDIR, not with --all-folds")
 		}
-		return allFolds(ctx, args, o.out, o.folds, stdin, stdout, stderr)
+		if err := applyPreset(fs, o.preset); err != nil {
+			return cli.UsageError{Err: err}
+		}
+		return o.fitFolds(ctx, command, stderr)
 	}
 	var rc runConfig
 	if o.resume {
@@ -156,6 +160,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return err
 		}
 	}
+	return o.fit(ctx, rc, stderr)
+}
+
+// fit makes the run rc in o.out (a new one, or o.resume's).
+func (o *options) fit(ctx context.Context, rc runConfig, stderr io.Writer) error {
+	if o.workers < 1 {
+		return cli.Usagef("--workers must be at least 1")
+	}
 	var pipe augment.Pipeline // --ops '': no augmentation
 	var err error
 	if strings.TrimSpace(rc.Ops) != "" {
@@ -164,16 +176,19 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 	}
 
-	tr, err := readTable(rc.Train)
+	tr, _, err := readTable(rc.Train, false)
 	if err != nil {
 		return err
 	}
 	defer tr.Release()
-	va, err := readTable(rc.Val)
+	va, made, err := readTable(rc.Val, true)
 	if err != nil {
 		return err
 	}
 	defer va.Release()
+	if made > 0 {
+		cli.Printf(stderr, program, "%s: %d rows made by facet stages (origin not 0: augmented, synthetic masks, pseudo labels) left out of validation", rc.Val, made)
+	}
 	if !o.resume {
 		rc.TrainRows, rc.ValRows = tr.Len(), va.Len()
 		if rc.ClassWeights == "auto" {
@@ -216,8 +231,7 @@ func (o *options) config(command []string) (runConfig, error) {
 			return rc, cli.Usagef("--folds needs --fold K")
 		}
 		rc.Fold = o.fold
-		rc.Train = filepath.Join(o.folds, fmt.Sprintf("fold%d.train.arrow", o.fold))
-		rc.Val = filepath.Join(o.folds, fmt.Sprintf("fold%d.val.arrow", o.fold))
+		rc.Train, rc.Val = fold.Paths(o.folds, o.fold)
 	case o.train == "" || o.val == "":
 		return rc, cli.Usagef("give --folds DIR --fold K, or --train T.arrow and --val V.arrow")
 	default:
@@ -316,7 +330,7 @@ func setClassWeights(c *nn.Config, d *dataset) {
 		for i := range l18 {
 			l18[i] = label.Join(d.mask[i], d.gender[i], d.age[i])
 		}
-		c.ClassWeights18 = weights(l18, nn.NumClasses)
+		c.ClassWeights18 = weights(l18, label.NumClasses)
 		return
 	}
 	c.MaskWeights = weights(d.mask, nn.NumMask)

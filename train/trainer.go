@@ -23,6 +23,7 @@ import (
 	"github.com/boostershot/facet/internal/nn"
 	"github.com/boostershot/facet/internal/outfile"
 	"github.com/boostershot/facet/internal/pred"
+	"github.com/boostershot/facet/internal/prefetch"
 	"github.com/boostershot/facet/internal/work"
 )
 
@@ -73,7 +74,7 @@ type trainer struct {
 func (t *trainer) path(name string) string { return filepath.Join(t.dir, name) }
 
 func (t *trainer) logf(format string, args ...any) {
-	fmt.Fprintf(t.stderr, "facet-train: "+format+"\n", args...)
+	cli.Printf(t.stderr, program, format, args...)
 }
 
 func (t *trainer) run(ctx context.Context, resume bool) error {
@@ -236,13 +237,6 @@ func appendMetrics(path string, em epochMetrics) error {
 	return outfile.WriteFile(path, append(append(old, b...), '\n'))
 }
 
-// batchJob is the rows of one training batch.
-type batchJob struct {
-	rows  []int
-	batch nn.Batch
-	err   error
-}
-
 // epoch trains one epoch and scores the model on the validation set.
 func (t *trainer) epoch(ctx context.Context, epoch int) (epochMetrics, error) {
 	m, B, n := t.m, t.rc.Batch, t.tr.Len()
@@ -250,39 +244,29 @@ func (t *trainer) epoch(ctx context.Context, epoch int) (epochMetrics, error) {
 	em := epochMetrics{Epoch: epoch, LR: m.LR()}
 	perm := rand.New(rand.NewPCG(t.rc.Seed, 0x7368756666<<8|uint64(epoch))).Perm(n)
 	batches := (n + B - 1) / B
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	// One goroutine prepares the next batches while the model trains on
-	// the current one.
-	ready := make(chan batchJob, 2)
-	go func() {
-		defer close(ready)
+	update, finish := cli.Progress(t.stderr, fmt.Sprintf("epoch %d/%d", epoch+1, t.rc.Epochs))
+	begin := time.Now()
+	done := 0
+	// The next batches are made while the model trains on the current one.
+	err := prefetch.Run(ctx, 2, func(ctx context.Context, send func(nn.Batch) error) error {
 		for b := range batches {
 			rows := make([]int, B)
 			for j := range rows {
 				rows[j] = perm[(b*B+j)%n] // the last batch wraps to the start
 			}
-			job := batchJob{rows: rows}
-			job.batch, job.err = t.makeBatch(ctx, epoch, rows)
-			select {
-			case ready <- job:
-			case <-ctx.Done():
-				return
+			batch, err := t.makeBatch(ctx, epoch, rows)
+			if err != nil {
+				return err
+			}
+			if err := send(batch); err != nil {
+				return err
 			}
 		}
-	}()
-	update, finish := cli.Progress(t.stderr, fmt.Sprintf("epoch %d/%d", epoch+1, t.rc.Epochs))
-	begin := time.Now()
-	done := 0
-	for job := range ready {
-		if job.err != nil {
-			finish()
-			return em, job.err
-		}
-		l, err := m.Step(job.batch)
+		return nil
+	}, func(batch nn.Batch) error {
+		l, err := m.Step(batch)
 		if err != nil {
-			finish()
-			return em, err
+			return err
 		}
 		if t.rc.Model.Heads == nn.HeadsSingle18 {
 			em.TrainLoss += l.Class18
@@ -294,13 +278,14 @@ func (t *trainer) epoch(ctx context.Context, epoch int) (epochMetrics, error) {
 		em.TrainLossAge += l.Age
 		done++
 		update(done*B, batches*B)
-	}
+		return nil
+	}, nil)
 	finish()
-	if err := ctx.Err(); err != nil {
-		return em, err
+	if err == nil {
+		err = ctx.Err()
 	}
-	if done != batches {
-		return em, fmt.Errorf("epoch %d: %d of %d batches ran", epoch, done, batches)
+	if err != nil {
+		return em, err
 	}
 	em.Seconds = time.Since(begin).Seconds()
 	em.ImagesPerSec = float64(batches*B) / em.Seconds
@@ -387,7 +372,7 @@ func validation(em *epochMetrics, d *dataset, p *pred.Probs, heads string) {
 	for i := range l18 {
 		l18[i] = label.Join(d.mask[i], d.gender[i], d.age[i])
 	}
-	c := metrics.Of(l18, p.Pred18, nn.NumClasses)
+	c := metrics.Of(l18, p.Pred18, label.NumClasses)
 	em.ValAccMask, em.ValF1Mask, em.ValNMask = mk.Acc, mk.F1, mk.N
 	em.ValAccGender, em.ValF1Gender, em.ValNGender = g.Acc, g.F1, g.N
 	em.ValAccAge, em.ValF1Age, em.ValNAge = a.Acc, a.F1, a.N
@@ -407,7 +392,7 @@ func validation(em *epochMetrics, d *dataset, p *pred.Probs, heads string) {
 		}
 	}
 	if heads == nn.HeadsSingle18 {
-		em.ValLoss = metrics.CrossEntropy(l18, p.Class18, nn.NumClasses)
+		em.ValLoss = metrics.CrossEntropy(l18, p.Class18, label.NumClasses)
 		return
 	}
 	em.ValLoss = metrics.CrossEntropy(d.mask, p.Mask, nn.NumMask) + metrics.CrossEntropy(d.gender, p.Gender, nn.NumGender) +

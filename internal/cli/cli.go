@@ -134,6 +134,14 @@ func Usagef(format string, args ...any) error {
 	return UsageError{fmt.Errorf(format, args...)}
 }
 
+// Printf writes a message of the program name on w as a line of its
+// own, "name: message", the form Exit gives errors. Programs keep their
+// name in one constant and pass it here rather than typing it into every
+// message.
+func Printf(w io.Writer, name, format string, args ...any) {
+	fmt.Fprintf(w, "%s: %s\n", name, fmt.Sprintf(format, args...))
+}
+
 // Exit prints err as "name: message" on stderr and returns the exit status:
 // 0 for nil and --help or --version, 128+n for a run ended by signal n
 // (an *Interrupted, or a bare context cancellation, taken for Ctrl-C:

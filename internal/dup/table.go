@@ -25,8 +25,9 @@ func init() {
 // TableGroups is the duplicate group (see Groups) of every row of recs, a
 // table's batches in order: rows whose crop_hash lie within maxDist bits
 // (by Dist, with crop_hash_edges when the table has them). Rows without a
-// hash are alone, and so are the rows facet-augment made (source
-// augment): they carry their parent's hash and already follow its person.
+// hash are alone, and so are the rows made from another row's image
+// (table.Origin Derived: facet-augment's): they carry their parent's hash
+// and already follow its person.
 // It is nil when the table has no crop_hash column or maxDist is 0; a
 // crop_hash of another type than uint64, or edges that are not lists of 8
 // uint64, are an error.
@@ -48,16 +49,12 @@ func TableGroups(recs []arrow.RecordBatch, maxDist int) ([]int, error) {
 			return nil, fmt.Errorf("column %s is %s, want %s (facet-crop's edge hashes)", ColEdges, t, EdgesType)
 		}
 	}
-	src := schema.FieldIndices(table.ColSource)
 	var hashes []Hash
 	var edges []Edges
 	var ok []bool
 	for _, rec := range recs {
 		hs := rec.Column(idx[0]).(*array.Uint64)
-		var sources *array.String
-		if len(src) == 1 {
-			sources, _ = rec.Column(src[0]).(*array.String)
-		}
+		origins := table.Origins(rec)
 		var lists *array.List
 		var values *array.Uint64
 		if len(edgeIdx) == 1 {
@@ -67,7 +64,7 @@ func TableGroups(recs []arrow.RecordBatch, maxDist int) ([]int, error) {
 		for i := range hs.Len() {
 			row := len(hashes)
 			hashes = append(hashes, Hash(hs.Value(i)))
-			ok = append(ok, hs.IsValid(i) && (sources == nil || sources.Value(i) != "augment"))
+			ok = append(ok, hs.IsValid(i) && !origins[i].Derived())
 			if lists == nil {
 				continue
 			}

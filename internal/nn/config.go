@@ -93,6 +93,7 @@ import (
 	"math"
 
 	"github.com/boostershot/facet/internal/cli"
+	"github.com/boostershot/facet/internal/label"
 	"github.com/boostershot/facet/internal/pred"
 )
 
@@ -116,10 +117,9 @@ const (
 
 // Number of classes per head (as package pred counts them).
 const (
-	NumMask    = pred.NumMask
-	NumGender  = pred.NumGender
-	NumAge     = pred.NumAge
-	NumClasses = pred.NumClasses // 18 = mask*6 + gender*3 + age (label.Join)
+	NumMask   = pred.NumMask
+	NumGender = pred.NumGender
+	NumAge    = pred.NumAge
 )
 
 // Config describes a model and its training. It is JSON-serialisable and
@@ -296,7 +296,7 @@ func (c Config) Validate() error {
 		w    []float64
 		k    int
 	}{{"mask_weights", c.MaskWeights, NumMask}, {"gender_weights", c.GenderWeights, NumGender},
-		{"age_weights", c.AgeWeights, NumAge}, {"class_weights_18", c.ClassWeights18, NumClasses}} {
+		{"age_weights", c.AgeWeights, NumAge}, {"class_weights_18", c.ClassWeights18, label.NumClasses}} {
 		if w.w == nil {
 			continue
 		}
@@ -324,7 +324,7 @@ func (c Config) paramBound() float64 {
 		n += 9*in*out + in*out + 9*out*out*float64(2*nb-1)
 		in = out
 	}
-	return n + float64(NumClasses)*in
+	return n + float64(label.NumClasses)*in
 }
 
 // LRAt returns the learning rate of an epoch (counted from 0): LR x

@@ -528,7 +528,7 @@ func TestPredict(t *testing.T) {
 			t.Fatal(err)
 		}
 		for k, v := range one.Class18 {
-			if math.Abs(float64(v-all.Class18[5*NumClasses+k])) > 1e-6 {
+			if math.Abs(float64(v-all.Class18[5*label.NumClasses+k])) > 1e-6 {
 				t.Fatalf("%s: row 5 alone differs from row 5 in a batch", heads)
 			}
 		}

@@ -17,7 +17,8 @@ import (
 const SourcePseudo = "pseudo"
 
 // pseudoFields are the columns a pseudo-label row gets: its labels from
-// the prediction, its source, and the confidence it was chosen with.
+// the prediction, its source, the confidence it was chosen with, and its
+// origin (table.PseudoLabel: never validation data).
 var pseudoFields = []arrow.Field{
 	{Name: table.ColSource, Type: arrow.BinaryTypes.String},
 	{Name: table.ColMask, Type: arrow.PrimitiveTypes.Int8},
@@ -25,12 +26,13 @@ var pseudoFields = []arrow.Field{
 	{Name: table.ColAgeGroup, Type: arrow.PrimitiveTypes.Int8},
 	{Name: table.ColLabel, Type: arrow.PrimitiveTypes.Int8},
 	{Name: "pseudo_confidence", Type: arrow.PrimitiveTypes.Float32},
+	table.OriginField,
 }
 
 // PseudoWriter writes confidently predicted rows as labelled rows (pseudo
 // labels) ready to join the training data: the input's columns with mask,
 // gender, age_group and label set from the prediction, source = pseudo,
-// the person kept, and a pseudo_confidence column. The file appears only
+// origin = pseudo label, the person kept, and a pseudo_confidence column. The file appears only
 // when Commit is called.
 type PseudoWriter struct {
 	Path      string
@@ -80,6 +82,7 @@ func (w *PseudoWriter) Add(rec arrow.RecordBatch, p *Probs, usable []bool) error
 		b.Field(3).(*array.Int8Builder).Append(a)
 		b.Field(4).(*array.Int8Builder).Append(int8(p.Pred18[i]))
 		b.Field(5).(*array.Float32Builder).Append(slices.Max(c18))
+		b.Field(6).(*array.Int8Builder).Append(int8(table.PseudoLabel))
 		if k {
 			w.Rows++
 		}

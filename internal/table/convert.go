@@ -54,7 +54,7 @@ func declaredType(name string) arrow.DataType {
 
 func init() {
 	Declare(CoreFields...)
-	Declare(arrow.Field{Name: ColFold, Type: arrow.PrimitiveTypes.Int8})
+	Declare(arrow.Field{Name: ColFold, Type: arrow.PrimitiveTypes.Int8}, OriginField)
 }
 
 // unknownIsNull are the columns whose unknown value is -1 inside facet

@@ -15,6 +15,8 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+
+	"github.com/boostershot/facet/internal/arrowcheck"
 )
 
 // Parquet is what DuckDB reads natively (it reads Arrow IPC only through
@@ -48,7 +50,7 @@ func newParquetReader(orig io.Reader, br *bufio.Reader) (tr *Reader, err error) 
 		}
 		ras = bytes.NewReader(data)
 	}
-	defer recoverDamage(&err)
+	defer arrowcheck.RecoverDamage(&err)
 	pf, err := file.NewParquetReader(ras)
 	if err != nil {
 		return nil, fmt.Errorf("reading Parquet file (truncated or damaged?): %w", err)

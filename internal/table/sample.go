@@ -8,11 +8,13 @@ import (
 	"github.com/boostershot/facet/internal/label"
 )
 
-// Sample is one row of the core columns.
+// Sample is one row of the core columns, and its origin (Original when
+// the table has no origin column).
 type Sample struct {
 	ID, Path, Person, Source, Subset, Race string
 	Mask, Gender, AgeGroup, Label          int8
 	Age                                    int16
+	Origin                                 Origin
 }
 
 // NewSample is a sample with every label part unknown.
@@ -37,15 +39,23 @@ func (s *Sample) Relabel() { s.Label = label.Join(s.Mask, s.Gender, s.AgeGroup) 
 const BatchRows = 1 << 14
 
 // Records turns samples into record batches of schema (which must start
-// with the core columns, as NewSchema's does). The caller releases them.
+// with the core columns, as NewSchema's does, and may have an origin
+// column after them). The caller releases them.
 func Records(mem memory.Allocator, schema *arrow.Schema, samples []Sample) []arrow.RecordBatch {
 	var out []arrow.RecordBatch
 	b := array.NewRecordBuilder(mem, schema)
 	defer b.Release()
+	origin := -1
+	if idx := schema.FieldIndices(ColOrigin); len(idx) == 1 {
+		origin = idx[0]
+	}
 	for start := 0; start < len(samples); start += BatchRows {
 		end := min(start+BatchRows, len(samples))
 		for _, s := range samples[start:end] {
 			appendSample(b, s)
+			if origin >= 0 {
+				b.Field(origin).(*array.Int8Builder).Append(int8(s.Origin))
+			}
 		}
 		out = append(out, b.NewRecordBatch())
 	}
@@ -68,8 +78,8 @@ func appendSample(b *array.RecordBuilder, s Sample) {
 	b.Field(10).(*array.Int16Builder).Append(s.Age)
 }
 
-// Samples reads the core columns of a record batch back into samples.
-// Columns the batch lacks stay empty / unknown.
+// Samples reads the core columns and the origin (Origins) of a record
+// batch back into samples. Columns the batch lacks stay empty / unknown.
 func Samples(rec arrow.RecordBatch) []Sample {
 	n := int(rec.NumRows())
 	out := make([]Sample, n)
@@ -116,6 +126,9 @@ func Samples(rec arrow.RecordBatch) []Sample {
 				out[i].Age = a.Value(i)
 			}
 		}
+	}
+	for i, o := range Origins(rec) {
+		out[i].Origin = o
 	}
 	return out
 }

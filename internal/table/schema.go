@@ -59,13 +59,14 @@ var CoreFields = []arrow.Field{
 	{Name: ColAge, Type: arrow.PrimitiveTypes.Int16},
 }
 
-// NewSchema is the core schema with its metadata (version, age bins).
-func NewSchema(bins label.Bins) *arrow.Schema {
+// NewSchema is the core schema with its metadata (version, age bins),
+// and the extra fields after the core ones.
+func NewSchema(bins label.Bins, extra ...arrow.Field) *arrow.Schema {
 	md := arrow.NewMetadata(
 		[]string{MetaVersion, MetaAgeBins},
 		[]string{strconv.Itoa(SchemaVersion), bins.String()},
 	)
-	return arrow.NewSchema(CoreFields, &md)
+	return arrow.NewSchema(append(append([]arrow.Field(nil), CoreFields...), extra...), &md)
 }
 
 // AgeBins reads the age bins from a schema's metadata, DefaultBins when the

@@ -32,11 +32,17 @@ func testSamples(n int) []Sample {
 
 func itoa(i int) string { return fmt.Sprintf("%03d", i) }
 
-// encode writes samples (split in batches of at most batch rows) in format f.
+// encode writes samples (split in batches of at most batch rows) in format f,
+// with an origin column when a sample is not original.
 // With close false the stream is left without its end.
 func encode(t testing.TB, samples []Sample, f Format, batch int, close bool) []byte {
 	t.Helper()
 	schema := NewSchema(label.Bins{30, 58})
+	for _, s := range samples {
+		if !s.Origin.IsOriginal() {
+			schema = NewSchema(label.Bins{30, 58}, OriginField)
+		}
+	}
 	var buf bytes.Buffer
 	w, err := NewWriter(&buf, schema, f)
 	if err != nil {
