@@ -73,8 +73,11 @@ func Main(name string, run Run) {
 	}()
 	err := run(ctx, os.Args[1:], stdinFor(ctx, os.Stdin), os.Stdout, stderr)
 	close(done)
-	var intr *Interrupted
-	if err != nil && errors.As(context.Cause(ctx), &intr) {
+	// A run ended by the signal reports it (exit 128+n) with the run's own
+	// error as the message, unless that error already holds the signal
+	// (a run returning context.Cause): then it is the report as it is.
+	var intr, inErr *Interrupted
+	if err != nil && errors.As(context.Cause(ctx), &intr) && !errors.As(err, &inErr) {
 		intr.Err = err
 		err = intr
 	}
@@ -101,6 +104,10 @@ type Interrupted struct {
 	Signal os.Signal
 	Err    error // what the run returned, if it did
 }
+
+// Is makes an interruption a context.Canceled too, as a program that
+// checks for that (to say what it left undone) expects.
+func (e *Interrupted) Is(target error) bool { return target == context.Canceled }
 
 func (e *Interrupted) Error() string {
 	if e.Err != nil && !errors.Is(e.Err, context.Canceled) {
