@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -499,6 +500,16 @@ func interrupt(t *testing.T, dir string, args []string, input []byte, ready func
 			t.Fatalf("%s never got to work:\n%s", args, stderr.String())
 		}
 	}
+	// A signal before the program catches it would kill it outright (a
+	// loaded machine can take longer to start a cgo program than ready
+	// needs): wait until /proc says it catches sig.
+	for !catches(cmd.Process.Pid, sig) {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("%s never caught %v:\n%s", args, sig, stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	time.Sleep(300 * time.Millisecond) // at work, not at its first step
 	select {
 	case err := <-done:
@@ -529,6 +540,22 @@ func interrupt(t *testing.T, dir string, args []string, input []byte, ready func
 	}
 	t.Fatal(err)
 	return 0, "", 0
+}
+
+// catches reports whether process pid has a handler for sig (the SigCgt
+// mask of /proc/PID/status); true where /proc cannot tell.
+func catches(pid int, sig syscall.Signal) bool {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return true
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if mask, ok := strings.CutPrefix(line, "SigCgt:"); ok {
+			m, err := strconv.ParseUint(strings.TrimSpace(mask), 16, 64)
+			return err != nil || m&(1<<(uint(sig)-1)) != 0
+		}
+	}
+	return true
 }
 
 // Ctrl-C (SIGINT) ends every program promptly with exit status 130 and

@@ -465,6 +465,9 @@ func TestSignalEndsABlockedRead(t *testing.T) {
 					t.Fatalf("ended before the signal (%v):\n%s", err, stderr.String())
 				case <-time.After(1500 * time.Millisecond): // started, and waiting for input
 				}
+				for start := time.Now(); !catches(cmd.Process.Pid, sig) && time.Since(start) < 30*time.Second; {
+					time.Sleep(20 * time.Millisecond) // a slow start: not yet catching signals
+				}
 				sent := time.Now()
 				if err := cmd.Process.Signal(sig); err != nil {
 					t.Fatal(err)
