@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
 	"io"
 	"os"
 	"path/filepath"
@@ -28,7 +29,7 @@ import (
 	"github.com/boostershot/facet/internal/table"
 )
 
-const synopsis = "facet-crop --out DIR [flags] [TABLE]\n       facet-crop --in DIR --out DIR [flags]"
+const synopsis = "facet-crop --out DIR [flags] [TABLE]\n       facet-crop --in DIR --out DIR [flags]\n       facet-crop --boxes --out DIR [flags] [TABLE]"
 
 const help = `Reads a sample table (stdin when no TABLE or -) and writes it on with
 crop columns added: crop_path, x0 y0 x1 y1 (the face box in the photo),
@@ -36,8 +37,21 @@ crop_stage, crop_score, crop_faces, landmarks (68 x,y pairs in photo
 pixels, when dlib found the face), crop_x0 crop_y0 crop_side crop_angle
 (the square of the photo the crop shows, and the --align rotation),
 crop_error and crop_hash (uint64, the crop's perceptual hash, by which
-facet-split keeps duplicates in one fold). A photo that cannot be cropped keeps its row, with
-the reason in crop_error. With --in, every image under DIR is cropped.
+facet-split keeps duplicates in one fold), crop_face (the face's index in
+its photo). A photo that cannot be cropped keeps its row, with the reason in
+crop_error. With --in, every image under DIR is cropped.
+
+--faces one (the default) crops the one face a portrait means. --faces all
+crops every face of a scene: one row and one crop per face, with the id
+ROW#K (K = 0, 1, ... left to right by the faces' boxes) and the parent
+row's other columns (labels, person); a photo without a face keeps one row
+with its own id and the reason, never a fixed-box crop. --min-face PX is the
+smallest face looked for: each detector sees a copy of the photo scaled (up
+when needed) so that such a face is the smallest it finds (default 20 with
+--faces all; with --faces one, off: every detector sees the --detect-side
+copy). --boxes crops the boxes a table gives (box_x0 box_y0 box_x1
+box_y1, as facet-prep's boxes: source writes) instead of detecting, with the
+same margin and geometry: a detection data set becomes classification data.
 
 Crops are square and never stretched: the face box grows by --margin on
 every side, then to a square around its centre; what falls outside the
@@ -45,7 +59,8 @@ photo is black. Each crop file carries its detection in its own metadata
 (JPEG comment, PNG text), which --resume reads to skip finished photos.
 
 detectors (--detectors, tried in order on a copy --detect-side pixels long;
-the default puts the cheap cascade before the slow dlib-fine):
+the default puts the cheap cascade before the slow dlib-fine; with --faces
+all every detector but center runs, and the default is dlib,cascade):
   dlib       dlib's HOG frontal face detector, with 68 landmarks
   cascade    OpenCV LBP proposals verified by the full LBP and Haar frontal
              cascades (finds masked faces whose eyes and nose show)
@@ -58,6 +73,8 @@ examples:
   facet-prep competition:data/train | facet-crop --out crops > cropped.arrows
   facet-crop --out crops --size 256 --margin 0.3 -o cropped.arrow samples.arrow
   facet-crop --in photos/ --out faces/ --detectors dlib,cascade
+  facet-crop --in scenes/ --out faces/ --faces all --min-face 24 --csv > faces.csv
+  facet-prep boxes:scenes/boxes.csv | facet-crop --boxes --out faces/ > faces.arrows
 `
 
 // defaultMargin grows face boxes so that a crop's side is about 1.4 times
@@ -79,7 +96,16 @@ type options struct {
 	dnnModel, dnnConfig  string
 	dnnThreshold         float64
 	shard                string
+	faces                string
+	minFace              int
+	boxes                bool
 }
+
+// Defaults with --faces all, where a flag is not given.
+const (
+	sceneDetectors = "dlib,cascade"
+	sceneMinFace   = 20
+)
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	var o options
@@ -106,8 +132,22 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.IntVar(&o.workers, "workers", runtime.NumCPU(), "parallel workers")
 	fs.BoolVar(&o.resume, "resume", false, "keep crops that already exist, are valid and were made with the same settings")
 	fs.StringVar(&o.shard, "shard", "", "crop only part `i/n` of the rows (by id hash); facet-merge join puts the parts together")
+	fs.StringVar(&o.faces, "faces", "one", "one: the face a portrait means; all: every face, one row and crop each (ids ROW#K)")
+	fs.IntVar(&o.minFace, "min-face", 0, "smallest face to find, in photo `PX`; detectors see the photo scaled for it (default 20 with --faces all, 0: off)")
+	fs.BoolVar(&o.boxes, "boxes", false, "crop the table's boxes (box_x0 box_y0 box_x1 box_y1) instead of detecting")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
+	}
+	if o.faces == "all" {
+		if !fs.Changed("detectors") {
+			o.detectors = sceneDetectors
+		}
+		if !fs.Changed("min-face") {
+			o.minFace = sceneMinFace
+		}
+		if !fs.Changed("detect-side") {
+			o.detectSide = 0
+		}
 	}
 	stages, center, err := o.check(fs.Args())
 	if err != nil {
@@ -120,6 +160,17 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		Settings: fmt.Sprintf("detectors=%s detect-side=%d upsample=%d dlib-adjust=%g dlib-box=%g center=%s margin=%g size=%d align=%t format=%s quality=%d",
 			strings.Join(stages, ","), o.detectSide, o.upsample, o.dlibAdjust, face.DlibBoxScale, o.center, o.margin, o.size, o.align, o.format, o.quality),
 	}
+	switch {
+	case o.boxes:
+		cfg.Mode = crop.GivenBoxes
+		stages = nil
+		cfg.Settings = fmt.Sprintf("boxes margin=%g size=%d format=%s quality=%d", o.margin, o.size, o.format, o.quality)
+	case o.faces == "all":
+		cfg.Mode = crop.AllFaces
+		cfg.Settings += fmt.Sprintf(" faces=all min-face=%d", o.minFace)
+	case o.minFace > 0:
+		cfg.Settings += fmt.Sprintf(" min-face=%d", o.minFace)
+	}
 
 	var pred *dlib.Predictor
 	if (slices.Contains(stages, "dlib") || slices.Contains(stages, "dlib-fine")) && o.landmark != "" {
@@ -129,7 +180,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		defer pred.Close()
 	}
 	newChain := func() (*face.Chain, error) {
-		c := &face.Chain{DetectSide: o.detectSide}
+		c := &face.Chain{DetectSide: o.detectSide, MinFace: o.minFace}
 		for _, name := range stages {
 			var d face.Detector
 			var err error
@@ -139,7 +190,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			case "dlib-fine":
 				d, err = face.NewDlibFine(pred)
 			case "cascade":
-				d, err = face.NewCascade(o.cascadeDir)
+				opt := face.DefaultCascadeOptions()
+				if cfg.Mode == crop.AllFaces {
+					opt = face.SceneCascadeOptions()
+				}
+				d, err = face.NewCascadeWith(o.cascadeDir, opt)
 			case "dnn":
 				d, err = face.NewDNN(o.dnnModel, o.dnnConfig, 300, o.dnnThreshold)
 			case "center":
@@ -166,7 +221,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if o.in != "" {
 		src, err = folderSource(o.in)
 	} else {
-		src, err = tableSource(fs.Args(), stdin)
+		src, err = tableSource(fs.Args(), stdin, o.boxes)
 	}
 	if err != nil {
 		return err
@@ -198,7 +253,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	// cropChunk crops rows of a batch and writes them on.
 	cropChunk := func(rec arrow.RecordBatch) error {
-		jobs, err := jobsOf(rec)
+		jobs, err := jobsOf(rec, o.boxes)
 		if err != nil {
 			return err
 		}
@@ -206,7 +261,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		if err != nil {
 			return err
 		}
-		sum.add(jobs, outcomes)
+		sum.add(outcomes)
 		if w == nil {
 			return nil
 		}
@@ -277,6 +332,14 @@ func (o *options) check(args []string) (stages []string, center face.Center, err
 		return nil, center, cli.Usagef("--detect-side %d: want 0 or at least 32", o.detectSide)
 	case o.upsample < 0 || o.upsample > 2:
 		return nil, center, cli.Usagef("--upsample %d: want 0..2", o.upsample)
+	case o.faces != "one" && o.faces != "all":
+		return nil, center, cli.Usagef("--faces %q: want one or all", o.faces)
+	case o.minFace < 0 || o.minFace > 4096:
+		return nil, center, cli.Usagef("--min-face %d: want 0..4096 pixels", o.minFace)
+	case o.boxes && o.in != "":
+		return nil, center, cli.Usagef("--boxes crops the boxes of a table: give a TABLE, not --in")
+	case o.boxes && o.faces != "one":
+		return nil, center, cli.Usagef("--boxes crops the given boxes: --faces all does not apply")
 	}
 	if center, err = face.ParseCenter(o.center); err != nil {
 		return nil, center, cli.UsageError{Err: err}
@@ -318,10 +381,20 @@ var cropFields = []arrow.Field{
 	// crop_hash: the crop's 64-bit perceptual hash (internal/dup), null
 	// without a crop; facet-split links rows whose hashes are near.
 	{Name: dup.ColHash, Type: arrow.PrimitiveTypes.Uint64, Nullable: true},
+	// crop_face: the face's index in its photo (0 with --faces one, K of
+	// the id ROW#K with --faces all), -1 when the photo gave no crop.
+	{Name: "crop_face", Type: arrow.PrimitiveTypes.Int16},
 }
 
-// extend adds the crop columns for outcomes to rec.
+// extend adds the crop columns for outcomes to rec: a row per outcome,
+// the row of its job, with the outcome's id (ROW#K for the faces of a
+// photo with --faces all).
 func extend(rec arrow.RecordBatch, outcomes []crop.Outcome) (arrow.RecordBatch, error) {
+	rec, err := rowsOf(rec, outcomes)
+	if err != nil {
+		return nil, err
+	}
+	defer rec.Release()
 	mem := memory.DefaultAllocator
 	b := array.NewRecordBuilder(mem, arrow.NewSchema(cropFields, nil))
 	defer b.Release()
@@ -336,7 +409,9 @@ func extend(rec arrow.RecordBatch, outcomes []crop.Outcome) (arrow.RecordBatch, 
 	angle := b.Field(12).(*array.Float32Builder)
 	errs := b.Field(13).(*array.StringBuilder)
 	hash := b.Field(14).(*array.Uint64Builder)
+	index := b.Field(15).(*array.Int16Builder)
 	for _, oc := range outcomes {
+		index.Append(int16(oc.Face))
 		if oc.Reason != "" {
 			path.AppendNull()
 			for _, c := range coords {
@@ -383,16 +458,68 @@ func extend(rec arrow.RecordBatch, outcomes []crop.Outcome) (arrow.RecordBatch, 
 	return table.Extend(rec, table.ExtendSchema(rec.Schema(), cropFields), cropFields, cols.Columns())
 }
 
-// jobsOf reads the id and path columns of a batch.
-func jobsOf(rec arrow.RecordBatch) ([]crop.Job, error) {
+// rowsOf is rec with one row per outcome: its job's row, under the
+// outcome's id. It is rec itself (retained) when the outcomes are one per
+// row with the rows' ids.
+func rowsOf(rec arrow.RecordBatch, outcomes []crop.Outcome) (arrow.RecordBatch, error) {
+	same := len(outcomes) == int(rec.NumRows())
+	rows := make([]int, len(outcomes))
+	ids := array.NewStringBuilder(memory.DefaultAllocator)
+	defer ids.Release()
+	for i, oc := range outcomes {
+		rows[i] = oc.Job
+		ids.Append(oc.ID)
+		same = same && oc.Job == i && oc.Face <= 0
+	}
+	if same {
+		rec.Retain()
+		return rec, nil
+	}
+	taken, err := table.Take(rec, rows)
+	if err != nil {
+		return nil, err
+	}
+	defer taken.Release()
+	col := ids.NewArray()
+	defer col.Release()
+	idField := rec.Schema().Field(rec.Schema().FieldIndices(table.ColID)[0])
+	return table.Extend(taken, taken.Schema(), []arrow.Field{idField}, []arrow.Array{col})
+}
+
+// jobsOf reads the id and path columns of a batch, and with boxes the
+// box columns (a null or -1 coordinate is no box).
+func jobsOf(rec arrow.RecordBatch, boxes bool) ([]crop.Job, error) {
 	ids, ok1 := rec.Column(rec.Schema().FieldIndices(table.ColID)[0]).(*array.String)
 	paths, ok2 := rec.Column(rec.Schema().FieldIndices(table.ColPath)[0]).(*array.String)
 	if !ok1 || !ok2 {
 		return nil, errors.New("id and path must be utf8 columns")
 	}
+	var coords [4]*array.Int32
+	if boxes {
+		for i, f := range table.BoxFields {
+			idx := rec.Schema().FieldIndices(f.Name)
+			c, ok := rec.Column(idx[0]).(*array.Int32)
+			if !ok {
+				return nil, fmt.Errorf("--boxes: column %s must be int32", f.Name)
+			}
+			coords[i] = c
+		}
+	}
 	jobs := make([]crop.Job, rec.NumRows())
 	for i := range jobs {
 		jobs[i] = crop.Job{ID: ids.Value(i), Path: paths.Value(i)}
+		if boxes {
+			var v [4]int
+			for k, c := range coords {
+				v[k] = -1
+				if c.IsValid(i) {
+					v[k] = int(c.Value(i))
+				}
+			}
+			if v[0] >= 0 && v[1] >= 0 && v[2] >= 0 && v[3] >= 0 {
+				jobs[i].Box = image.Rect(v[0], v[1], v[2], v[3])
+			}
+		}
 	}
 	return jobs, nil
 }
@@ -407,13 +534,24 @@ type source interface {
 
 type tableInput struct{ r *table.Reader }
 
-func tableSource(args []string, stdin io.Reader) (source, error) {
+// tableSource opens the input table; with boxes it must have the box
+// columns too.
+func tableSource(args []string, stdin io.Reader, boxes bool) (source, error) {
 	name := "-"
 	if len(args) == 1 {
 		name = args[0]
 	}
-	r, err := table.Open(name, stdin, table.ColID, table.ColPath)
+	required := []string{table.ColID, table.ColPath}
+	if boxes {
+		for _, f := range table.BoxFields {
+			required = append(required, f.Name)
+		}
+	}
+	r, err := table.Open(name, stdin, required...)
 	if err != nil {
+		if boxes && strings.Contains(err.Error(), "column") {
+			return nil, fmt.Errorf("--boxes: %w (facet-prep's boxes: source writes them)", err)
+		}
 		return nil, err
 	}
 	return &tableInput{r: r}, nil

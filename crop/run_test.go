@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	"image/draw"
 	"image/jpeg"
 	"os"
 	"path/filepath"
@@ -18,6 +19,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/boostershot/facet/internal/crop"
+	"github.com/boostershot/facet/internal/demo"
+	"github.com/boostershot/facet/internal/dlib"
 	"github.com/boostershot/facet/internal/label"
 	"github.com/boostershot/facet/internal/table"
 	"github.com/boostershot/facet/internal/testdata"
@@ -117,6 +120,7 @@ func runCrop(t *testing.T, stdin []byte, args ...string) ([]byte, string, error)
 type result struct {
 	note, cropPath, stage, cropErr string
 	box                            image.Rectangle
+	face, faces, landmarks         int
 }
 
 func readResults(t *testing.T, data []byte) map[string]result {
@@ -138,10 +142,19 @@ func readResults(t *testing.T, data []byte) map[string]result {
 			return a.Value(i)
 		}
 		i32 := func(name string, i int) int { return int(col(name).(*array.Int32).Value(i)) }
+		i16 := func(name string, i int) int { return int(col(name).(*array.Int16).Value(i)) }
+		lms := col("landmarks").(*array.List)
 		for i := 0; i < int(rec.NumRows()); i++ {
 			out[str("id", i)] = result{
 				note: str("note", i), cropPath: str("crop_path", i), stage: str("crop_stage", i), cropErr: str("crop_error", i),
-				box: image.Rect(i32("x0", i), i32("y0", i), i32("x1", i), i32("y1", i)),
+				box:  image.Rect(i32("x0", i), i32("y0", i), i32("x1", i), i32("y1", i)),
+				face: i16("crop_face", i), faces: i16("crop_faces", i),
+			}
+			if lms.IsValid(i) {
+				lo, hi := lms.ValueOffsets(i)
+				r := out[str("id", i)]
+				r.landmarks = int(hi-lo) / 2
+				out[str("id", i)] = r
 			}
 		}
 	}
@@ -306,14 +319,19 @@ func TestUsageAndInputErrors(t *testing.T) {
 	in, _ := inputTable(t, map[string][]byte{"a.jpg": testdata.JPEG(t, photo())}, []row{{"a", "a.jpg"}})
 	out := t.TempDir()
 	for name, args := range map[string][]string{
-		"no out":         {"--detectors", "center"},
-		"bad detector":   {"--out", out, "--detectors", "center,magic"},
-		"dnn no model":   {"--out", out, "--detectors", "dnn"},
-		"twice":          {"--out", out, "--detectors", "center,center"},
-		"bad size":       {"--out", out, "--size", "0"},
-		"bad format":     {"--out", out, "--format", "gif"},
-		"bad center":     {"--out", out, "--center", "0.8,0,0.2,1"},
-		"in and a table": {"--out", out, "--in", out, "x.arrow"},
+		"no out":                {"--detectors", "center"},
+		"bad detector":          {"--out", out, "--detectors", "center,magic"},
+		"dnn no model":          {"--out", out, "--detectors", "dnn"},
+		"twice":                 {"--out", out, "--detectors", "center,center"},
+		"bad size":              {"--out", out, "--size", "0"},
+		"bad format":            {"--out", out, "--format", "gif"},
+		"bad center":            {"--out", out, "--center", "0.8,0,0.2,1"},
+		"in and a table":        {"--out", out, "--in", out, "x.arrow"},
+		"faces some":            {"--out", out, "--faces", "some"},
+		"min face":              {"--out", out, "--min-face", "-1"},
+		"boxes and in":          {"--out", out, "--boxes", "--in", out},
+		"boxes and all":         {"--out", out, "--boxes", "--faces", "all"},
+		"boxes, no box columns": {"--out", out, "--boxes"},
 	} {
 		if _, _, err := runCrop(t, in, args...); err == nil {
 			t.Errorf("%s: accepted", name)
@@ -388,5 +406,75 @@ func TestShards(t *testing.T) {
 	}
 	if _, _, err := runCrop(t, in, "--out", t.TempDir(), "--shard", "1/1"); err == nil {
 		t.Error("--shard 1/1 accepted")
+	}
+}
+
+// scene is a 384x256 photo of two drawn unmasked faces side by side
+// (internal/demo's portraits at half size), and their face boxes.
+func scene(t *testing.T) ([]byte, [2]image.Rectangle) {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, 384, 256))
+	var boxes [2]image.Rectangle
+	for i := range 2 {
+		p, box := demo.Portrait(uint64(7+i), demo.Attrs{Mask: demo.MaskNone, Gender: i, Age: 30 + 10*i, Width: 192, Height: 256})
+		off := image.Pt(192*i, 0)
+		draw.Draw(img, p.Bounds().Add(off), p, image.Point{}, draw.Src)
+		boxes[i] = box.Add(off)
+	}
+	return testdata.JPEG(t, img), boxes
+}
+
+func TestFacesAll(t *testing.T) {
+	if _, err := os.Stat(dlib.DefaultModel); err != nil {
+		t.Skipf("dlib landmark model not installed (%v): skipping", err)
+	}
+	photo, truth := scene(t)
+	blank := testdata.JPEG(t, image.NewGray(image.Rect(0, 0, 300, 200)))
+	in, _ := inputTable(t, map[string][]byte{"scene.jpg": photo, "blank.jpg": blank}, []row{{"s/scene.jpg", "scene.jpg"}, {"s/blank.jpg", "blank.jpg"}})
+	out := t.TempDir()
+	data, stderr, err := runCrop(t, in, "--out", out, "--faces", "all", "--detectors", "dlib,center", "--min-face", "40")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	res := readResults(t, data)
+	if len(res) != 3 {
+		t.Fatalf("%d rows, want 2 faces and the blank photo: %+v\n%s", len(res), res, stderr)
+	}
+	for k, want := range truth {
+		id := fmt.Sprintf("s/scene.jpg#%d", k)
+		r, ok := res[id]
+		if !ok {
+			t.Fatalf("no row %s: %+v", id, res)
+		}
+		if r.note != "note s/scene.jpg" || r.stage != "dlib" || r.cropErr != "" || r.face != k || r.faces != 2 {
+			t.Errorf("%s: %+v; want the parent's note, stage dlib, face %d of 2", id, r, k)
+		}
+		if c := r.box.Min.Add(r.box.Max).Div(2); !c.In(want) {
+			t.Errorf("%s: box %v, want one centred in %v", id, r.box, want)
+		}
+		if want := filepath.Join(out, "s", fmt.Sprintf("scene#%d.jpg", k)); r.cropPath != want {
+			t.Errorf("%s: crop %s, want %s", id, r.cropPath, want)
+		}
+		if _, err := os.Stat(r.cropPath); err != nil {
+			t.Error(err)
+		}
+		if r.landmarks != 68 {
+			t.Errorf("%s: %d landmarks, want 68", id, r.landmarks)
+		}
+	}
+	// No fixed-box crop for the blank photo: one row, its own id, the reason.
+	if r := res["s/blank.jpg"]; r.cropPath != "" || !strings.HasPrefix(r.cropErr, crop.ReasonNoFace) || r.face != -1 || r.stage != "" {
+		t.Errorf("blank photo: %+v", r)
+	}
+	if !strings.Contains(stderr, "3 rows") {
+		t.Errorf("summary does not count rows and photos apart:\n%s", stderr)
+	}
+	// --faces one takes one face of the scene, under the row's own id.
+	data, stderr, err = runCrop(t, in, "--out", t.TempDir(), "--detectors", "dlib")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	if res := readResults(t, data); len(res) != 2 || res["s/scene.jpg"].cropPath == "" || res["s/scene.jpg"].face != 0 {
+		t.Errorf("--faces one: %+v", res)
 	}
 }

@@ -74,9 +74,10 @@ func (g Geometry) Extract(img gocv.Mat, region image.Rectangle) (gocv.Mat, error
 }
 
 // Path is where the crop of the row with this id goes under dir: the id
-// as a relative path, with ext replacing an image extension it has. Ids
-// that would leave dir (absolute, "..", empty segments, backslashes,
-// control characters) are refused.
+// as a relative path, with ext replacing an image extension it has (also
+// before a face suffix: the crop of face 2 of a.jpg, id a.jpg#2, is
+// a#2.jpg). Ids that would leave dir (absolute, "..", empty segments,
+// backslashes, control characters) are refused.
 func Path(dir, id, ext string) (string, error) {
 	if id == "" {
 		return "", errors.New("empty id")
@@ -93,11 +94,15 @@ func Path(dir, id, ext string) (string, error) {
 	if !filepath.IsLocal(rel) {
 		return "", fmt.Errorf("id %q would escape the output folder: refusing it as a path", id)
 	}
+	suffix := ""
+	if i := strings.LastIndexByte(rel, '#'); i >= 0 && i+1 < len(rel) && strings.Trim(rel[i+1:], "0123456789") == "" {
+		rel, suffix = rel[:i], rel[i:]
+	}
 	switch strings.ToLower(filepath.Ext(rel)) {
 	case ".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp":
 		rel = strings.TrimSuffix(rel, filepath.Ext(rel))
 	}
-	return filepath.Join(dir, rel+ext), nil
+	return filepath.Join(dir, rel+suffix+ext), nil
 }
 
 // ToCrop maps a point of the photo into the crop's pixels (of a crop

@@ -70,6 +70,10 @@ func TestPathRefusesEscapes(t *testing.T) {
 		"aaf/00001A02.png":             filepath.Join(dir, "aaf", "00001A02.jpg"),
 		"utkface/1_0_2_x.jpg.chip.jpg": filepath.Join(dir, "utkface", "1_0_2_x.jpg.chip.jpg"),
 		"a..b/c":                       filepath.Join(dir, "a..b", "c.jpg"),
+		"scene/0001.jpg#3":             filepath.Join(dir, "scene", "0001#3.jpg"),
+		"scene/0001#12":                filepath.Join(dir, "scene", "0001#12.jpg"),
+		"a#b.png":                      filepath.Join(dir, "a#b.jpg"),
+		"x.png#":                       filepath.Join(dir, "x.png#.jpg"),
 	} {
 		got, err := Path(dir, id, ".jpg")
 		if err != nil || got != want {

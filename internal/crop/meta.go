@@ -29,6 +29,9 @@ type Meta struct {
 	// pixels before encoding; 0 in crops made before it was recorded,
 	// which a resume hashes from the decoded file.
 	Hash uint64 `json:"hash,omitempty"`
+	// Given is the box the crop was asked for (GivenBoxes mode; Box is it
+	// clipped to the photo), empty for a detected face.
+	Given image.Rectangle `json:"given,omitzero"`
 }
 
 const metaTag = "facet-crop/1"

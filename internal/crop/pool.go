@@ -8,6 +8,7 @@ import (
 	"image"
 	"math"
 	"os"
+	"strconv"
 	"time"
 
 	"gocv.io/x/gocv"
@@ -22,17 +23,53 @@ import (
 // Job is one photo to crop.
 type Job struct {
 	ID, Path string
+	// Box is the face box to crop in GivenBoxes mode, in photo pixels.
+	Box image.Rectangle
 }
 
-// Outcome is what became of a Job: a crop with its detection, or the
-// reason there is none. Either way the row stays in the table.
+// Outcome is what became of a Job, or of one face of it: a crop with its
+// detection, or the reason there is none. Either way the row stays in
+// the table.
 type Outcome struct {
+	// Job is the index of the job, among those given to Crop, this
+	// outcome belongs to.
+	Job int
+	// ID is the id of the outcome's row: the job's, or FaceID(job id, k)
+	// for the k-th face of a photo in AllFaces mode.
+	ID string
+	// Face is the index of the face in its photo (0 in OneFace and
+	// GivenBoxes mode), -1 for a photo that gave no face to crop.
+	Face     int
 	CropPath string // "" when failed
 	Meta     Meta
 	Reused   bool   // an existing crop was kept (--resume)
 	Reason   string // failure category, "" when cropped
 	Detail   string // failure detail
+	// more are the photo's other faces (AllFaces), which Crop lists after
+	// this one.
+	more []Outcome
 }
+
+// Mode is what a Pool crops of each photo.
+type Mode int
+
+const (
+	// OneFace crops the face a portrait means (face.Chain.Find): one crop a
+	// photo, the chain's fixed box when it has one and nothing else found
+	// a face.
+	OneFace Mode = iota
+	// AllFaces crops every face found (face.Chain.FindAll), each with its
+	// own row id FaceID(id, k); a photo without a face keeps one row with
+	// the reason, never a fixed-box crop.
+	AllFaces
+	// GivenBoxes crops the job's Box, without detecting.
+	GivenBoxes
+)
+
+// FaceID is the row id of the k-th face (from 0) of the photo of row id
+// in AllFaces mode: id#k. Faces are numbered left to right (then top to
+// bottom) by their boxes.
+func FaceID(id string, k int) string { return id + "#" + strconv.Itoa(k) }
 
 // Failure categories.
 const (
@@ -43,11 +80,13 @@ const (
 	ReasonFace   = "detector failed"
 	ReasonWrite  = "cannot write crop"
 	ReasonNoFace = "no face found"
+	ReasonBox    = "bad face box"
 )
 
 // Config is how a Pool crops.
 type Config struct {
 	Geometry
+	Mode     Mode
 	Dir      string // output folder
 	Ext      string // ".jpg" or ".png"
 	Quality  int    // JPEG quality
@@ -105,17 +144,35 @@ func (p *Pool) Close() error {
 	return errors.Join(errs...)
 }
 
-// Crop processes jobs and returns one Outcome per job, in order. done is
-// called after each job from one goroutine at a time. Only a cancelled
-// context is an error; a job is never left half-written.
+// Crop processes jobs and returns their Outcomes. done is called after
+// each job from one goroutine at a time. Only a cancelled context is an
+// error; a job is never left half-written.
+//
+// In OneFace and GivenBoxes mode the outcomes are one per job, in the
+// jobs' order; in AllFaces mode a job gives one outcome per face, in the
+// jobs' order and then by face, or one outcome with the reason when there
+// is none.
 func (p *Pool) Crop(ctx context.Context, jobs []Job, done func()) ([]Outcome, error) {
-	out := make([]Outcome, len(jobs))
-	err := work.Each(ctx, len(jobs), len(p.chains), func(w, i int) { out[i] = p.one(p.chains[w], jobs[i]) }, done)
+	per := make([]Outcome, len(jobs))
+	err := work.Each(ctx, len(jobs), len(p.chains), func(w, i int) { per[i] = p.one(p.chains[w], jobs[i]) }, done)
+	out := make([]Outcome, 0, len(jobs))
+	for i, oc := range per {
+		more := oc.more
+		oc.more = nil
+		for _, o := range append([]Outcome{oc}, more...) {
+			o.Job = i
+			if o.ID == "" {
+				o.ID = jobs[i].ID
+			}
+			out = append(out, o)
+		}
+	}
 	return out, err
 }
 
+// fail is the outcome of a photo that gave no face to crop.
 func fail(reason, format string, args ...any) Outcome {
-	return Outcome{Reason: reason, Detail: fmt.Sprintf(format, args...)}
+	return Outcome{Face: -1, Reason: reason, Detail: fmt.Sprintf(format, args...)}
 }
 
 // one crops one photo.
@@ -125,8 +182,8 @@ func (p *Pool) one(chain *face.Chain, job Job) Outcome {
 		return fail(ReasonPath, "%v", err)
 	}
 	if p.cfg.Resume {
-		if m, ok := p.reusable(dst, job.Path); ok {
-			return Outcome{CropPath: dst, Meta: m, Reused: true}
+		if oc, ok := p.reuse(dst, job); ok {
+			return oc
 		}
 	}
 	t := time.Now()
@@ -162,15 +219,69 @@ func (p *Pool) one(chain *face.Chain, job Job) Outcome {
 	if img.Empty() {
 		return fail(ReasonImage, "OpenCV cannot decode it (truncated or damaged?)")
 	}
+	faces, oc, ok := p.faces(chain, img, job)
+	if !ok {
+		return oc
+	}
+	outs := make([]Outcome, len(faces))
+	for k, res := range faces {
+		id, at := job.ID, dst
+		if p.cfg.Mode == AllFaces {
+			id = FaceID(job.ID, k)
+			if at, err = Path(p.cfg.Dir, id, p.cfg.Ext); err != nil {
+				outs[k] = fail(ReasonPath, "%v", err)
+				outs[k].ID, outs[k].Face = id, k
+				continue
+			}
+		}
+		outs[k] = p.cropFace(chain, img, job, res, at)
+		outs[k].ID, outs[k].Face = id, k
+	}
+	outs[0].more = outs[1:]
+	return outs[0]
+}
+
+// faces are the faces of a decoded photo to crop, by the pool's mode; a
+// photo without any gives ok=false and the outcome that says why.
+func (p *Pool) faces(chain *face.Chain, img gocv.Mat, job Job) (faces []face.Result, oc Outcome, ok bool) {
+	switch p.cfg.Mode {
+	case GivenBoxes:
+		bounds := image.Rect(0, 0, img.Cols(), img.Rows())
+		box := job.Box.Canon().Intersect(bounds)
+		if job.Box.Empty() || box.Empty() {
+			return nil, fail(ReasonBox, "box %v is empty or outside the %dx%d image", job.Box, bounds.Dx(), bounds.Dy()), false
+		}
+		return []face.Result{{Box: box, Stage: StageGiven, Faces: 1}}, Outcome{}, true
+	case AllFaces:
+		faces, err := chain.FindAll(img)
+		if err != nil {
+			return nil, fail(ReasonFace, "%v", err), false
+		}
+		if len(faces) == 0 {
+			return nil, fail(ReasonNoFace, "no stage found a face"), false
+		}
+		return faces, Outcome{}, true
+	}
 	res, found, err := chain.Find(img)
 	if err != nil {
-		return fail(ReasonFace, "%v", err)
+		return nil, fail(ReasonFace, "%v", err), false
 	}
 	if !found {
-		return fail(ReasonNoFace, "no stage found a face (add center to --detectors for a fixed-crop fallback)")
+		return nil, fail(ReasonNoFace, "no stage found a face (add center to --detectors for a fixed-crop fallback)"), false
 	}
+	return []face.Result{res}, Outcome{}, true
+}
+
+// StageGiven is the crop_stage of a crop of a given box (GivenBoxes).
+const StageGiven = "given"
+
+// cropFace crops one face of a decoded photo and writes it to dst.
+func (p *Pool) cropFace(chain *face.Chain, img gocv.Mat, job Job, res face.Result, dst string) Outcome {
 	m := Meta{Settings: p.cfg.Settings, Source: job.Path, Box: res.Box, Stage: res.Stage, Score: res.Score, Faces: res.Faces, Landmarks: res.Landmarks}
-	t = time.Now()
+	if p.cfg.Mode == GivenBoxes {
+		m.Given = job.Box
+	}
+	t := time.Now()
 	defer func() { chain.Time["write"] += time.Since(t) }()
 	m.Region = p.cfg.Region(res.Box)
 	if p.cfg.Align && len(res.Landmarks) == 68 {
@@ -272,15 +383,42 @@ func (p *Pool) write(dst string, img gocv.Mat, m Meta) error {
 	return atomicfile.Write(dst, buf)
 }
 
-// reusable reports whether dst is a valid crop of src made with the same
-// settings, and its metadata.
-func (p *Pool) reusable(dst, src string) (Meta, bool) {
+// reuse returns the job's existing crops (--resume) when they are all
+// there and valid: the crop at dst, or in AllFaces mode the crop of every
+// face the first face's crop says the photo has. A photo without a face
+// has no crop and is looked at again.
+func (p *Pool) reuse(dst string, job Job) (Outcome, bool) {
+	if p.cfg.Mode != AllFaces {
+		m, ok := p.reusable(dst, job)
+		return Outcome{CropPath: dst, Meta: m, Reused: true}, ok
+	}
+	var outs []Outcome
+	for k := 0; k == 0 || k < outs[0].Meta.Faces; k++ {
+		id := FaceID(job.ID, k)
+		at, err := Path(p.cfg.Dir, id, p.cfg.Ext)
+		if err != nil {
+			return Outcome{}, false
+		}
+		m, ok := p.reusable(at, job)
+		if !ok || m.Faces < 1 || (k > 0 && m.Faces != outs[0].Meta.Faces) {
+			return Outcome{}, false
+		}
+		outs = append(outs, Outcome{ID: id, Face: k, CropPath: at, Meta: m, Reused: true})
+	}
+	outs[0].more = outs[1:]
+	return outs[0], true
+}
+
+// reusable reports whether dst is a valid crop of the job's photo made
+// with the same settings (and, for a given box, of the same box), and its
+// metadata.
+func (p *Pool) reusable(dst string, job Job) (Meta, bool) {
 	data, err := os.ReadFile(dst)
 	if err != nil {
 		return Meta{}, false
 	}
 	m, err := Extract(data)
-	if err != nil || m.Settings != p.cfg.Settings || m.Source != src {
+	if err != nil || m.Settings != p.cfg.Settings || m.Source != job.Path || m.Given != job.Box {
 		return Meta{}, false
 	}
 	// A full decode, not just the header: a damaged file is cropped again.

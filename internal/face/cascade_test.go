@@ -262,7 +262,8 @@ func TestNewCascadeErrors(t *testing.T) {
 			{MinFace: 36, ScaleFactor: 1, ProposeStages: 13, Verify: 4, Keep: 1},
 			{MinFace: 36, ScaleFactor: 1.1, ProposeStages: 0, Verify: 4, Keep: 1},
 			{MinFace: 36, ScaleFactor: 1.1, ProposeStages: 13, Verify: 0, Keep: 1},
-			{MinFace: 36, ScaleFactor: 1.1, ProposeStages: 13, Verify: 4, Keep: 0},
+			{MinFace: 36, ScaleFactor: 1.1, ProposeStages: 13, Verify: 4, Keep: -0.1},
+			{MinFace: 36, ScaleFactor: 1.1, ProposeStages: 13, Verify: 4, Keep: 1.5},
 		} {
 			if d, err := NewCascadeWith("", o); err == nil {
 				d.Close()

@@ -107,21 +107,42 @@ func (s *dlibStage) Detect(f Frame) ([]Detection, error) {
 	}
 	frame := image.Rect(0, 0, img.Width, img.Height)
 	var dets []Detection
-	var raw []image.Rectangle
 	for _, fc := range faces {
 		box := scaleAbout(fc.Box, DlibBoxScale).Intersect(frame)
 		if box.Empty() {
 			continue
 		}
-		dets = append(dets, Detection{Box: box, Score: fc.Score})
-		raw = append(raw, fc.Box)
+		dets = append(dets, Detection{Box: box, Score: fc.Score, raw: fc.Box})
 	}
 	if i := Pick(dets, frame.Max); i >= 0 && s.pred != nil {
-		if dets[i].Landmarks, err = s.pred.Landmarks(img, raw[i]); err != nil {
+		if dets[i].Landmarks, err = s.pred.Landmarks(img, dets[i].raw); err != nil {
 			return nil, err
 		}
 	}
 	return dets, nil
+}
+
+// landmarks places the 68 landmarks of a face this stage found in f (nil
+// without a predictor).
+func (s *dlibStage) landmarks(f Frame, d Detection) ([]image.Point, error) {
+	if s.pred == nil || d.raw.Empty() {
+		return nil, nil
+	}
+	img, err := grayImage(&f.Gray)
+	if err != nil {
+		return nil, err
+	}
+	return s.pred.Landmarks(img, d.raw)
+}
+
+// dlibWindow is the side of dlib's frontal face detector's scanning
+// window: the smallest face box it reports, before upsampling.
+const dlibWindow = 80
+
+// MinFace is the smallest face box side the stage finds in its frame:
+// dlib's window, grown by DlibBoxScale, halved by each upsampling.
+func (s *dlibStage) MinFace() int {
+	return int(math.Round(dlibWindow*DlibBoxScale)) >> s.upsample
 }
 
 // DlibBoxScale is how much the dlib stages grow dlib's face box about its

@@ -32,6 +32,9 @@ type Detection struct {
 	// Landmarks are the 68 dlib face points in frame pixels, nil when the
 	// detector does not give them.
 	Landmarks []image.Point
+	// raw is the detector's own box before any rescaling, for a stage
+	// that places landmarks on it later (landmarker).
+	raw image.Rectangle
 }
 
 // Detector finds faces in a frame.
