@@ -11,6 +11,7 @@ import (
 	"image/jpeg"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -125,7 +126,7 @@ type result struct {
 
 func readResults(t *testing.T, data []byte) map[string]result {
 	t.Helper()
-	r, err := table.NewReader(bytes.NewReader(data), "id", "note", "crop_path", "crop_stage", "crop_error", "x0", "y1", "landmarks")
+	r, err := table.NewReader(bytes.NewReader(data), "id", "crop_path", "crop_stage", "crop_error", "x0", "y1", "landmarks")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,6 +136,9 @@ func readResults(t *testing.T, data []byte) map[string]result {
 		rec := r.RecordBatch()
 		col := func(name string) arrow.Array { return rec.Column(rec.Schema().FieldIndices(name)[0]) }
 		str := func(name string, i int) string {
+			if !rec.Schema().HasField(name) {
+				return ""
+			}
 			a := col(name).(*array.String)
 			if a.IsNull(i) {
 				return ""
@@ -477,4 +481,105 @@ func TestFacesAll(t *testing.T) {
 	if res := readResults(t, data); len(res) != 2 || res["s/scene.jpg"].cropPath == "" || res["s/scene.jpg"].face != 0 {
 		t.Errorf("--faces one: %+v", res)
 	}
+}
+
+// boxTable writes a photo and a table of rows of it with the given boxes
+// (the box columns facet-prep's boxes: source writes; an empty box is -1).
+func boxTable(t *testing.T, photo []byte, boxes map[string]image.Rectangle) []byte {
+	t.Helper()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "scene.jpg")
+	if err := os.WriteFile(path, photo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var samples []table.Sample
+	for id, b := range boxes {
+		s := table.NewSample(id, path, "scene", "boxes", "train")
+		s.Mask, s.Box = label.Wear, b
+		samples = append(samples, s)
+	}
+	slices.SortFunc(samples, func(a, b table.Sample) int { return strings.Compare(a.ID, b.ID) })
+	schema := table.ExtendSchema(table.NewSchema(label.DefaultBins), table.BoxFields)
+	var buf bytes.Buffer
+	w, err := table.NewWriter(&buf, schema, table.Stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rec := range table.Records(memory.DefaultAllocator, schema, samples) {
+		if err := w.Write(rec); err != nil {
+			t.Fatal(err)
+		}
+		rec.Release()
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func TestBoxes(t *testing.T) {
+	// 384x512: white top half, black bottom half.
+	in := boxTable(t, testdata.JPEG(t, photo()), map[string]image.Rectangle{
+		"s#0": image.Rect(100, 226, 160, 286), // across the white/black line
+		"s#1": image.Rect(350, 480, 420, 560), // across the photo's corner
+		"s#2": image.Rect(400, 10, 440, 50),   // outside the photo
+		"s#3": {},                             // no box
+	})
+	out := t.TempDir()
+	args := []string{"--out", out, "--boxes", "--margin", "0.25", "--size", "32"}
+	data, stderr, err := runCrop(t, in, args...)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	res := readResults(t, data)
+	if len(res) != 4 {
+		t.Fatalf("%d rows, want 4: %+v", len(res), res)
+	}
+	for id, want := range map[string]image.Rectangle{"s#0": image.Rect(100, 226, 160, 286), "s#1": image.Rect(350, 480, 384, 512)} {
+		r := res[id]
+		if r.cropErr != "" || r.stage != crop.StageGiven || r.box != want || r.face != 0 {
+			t.Errorf("%s: %+v; want box %v (clipped to the photo), stage %s", id, r, want, crop.StageGiven)
+			continue
+		}
+		if want := filepath.Join(out, id+".jpg"); r.cropPath != want {
+			t.Errorf("%s: crop %s, want %s", id, r.cropPath, want)
+		}
+		// The same geometry as a detected box: the box grown by the
+		// margin, then to a square.
+		m, err := crop.Extract(mustRead(t, r.cropPath))
+		if err != nil || m.Region != (crop.Geometry{Margin: 0.25, Size: 32}).Region(want) {
+			t.Errorf("%s: region %v, %v", id, m.Region, err)
+		}
+	}
+	// Top half of the crop of s#0 is white, bottom half black.
+	img, err := jpeg.Decode(bytes.NewReader(mustRead(t, res["s#0"].cropPath)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if top, bottom := color.GrayModel.Convert(img.At(16, 4)).(color.Gray).Y, color.GrayModel.Convert(img.At(16, 28)).(color.Gray).Y; top < 200 || bottom > 50 {
+		t.Errorf("crop of s#0: top %d, bottom %d; want white over black", top, bottom)
+	}
+	for _, id := range []string{"s#2", "s#3"} {
+		if r := res[id]; r.cropPath != "" || !strings.HasPrefix(r.cropErr, crop.ReasonBox) {
+			t.Errorf("%s: %+v; want no crop and %q", id, r, crop.ReasonBox)
+		}
+	}
+	// --resume keeps the crops of the same boxes.
+	if _, stderr, err := runCrop(t, in, append(args, "--resume")...); err != nil || !strings.Contains(stderr, "2 reused") {
+		t.Errorf("resume: %v\n%s", err, stderr)
+	}
+	// A table without box columns is refused.
+	plain, _ := inputTable(t, map[string][]byte{"a.jpg": testdata.JPEG(t, photo())}, []row{{"a", "a.jpg"}})
+	if _, _, err := runCrop(t, plain, "--out", out, "--boxes"); err == nil || !strings.Contains(err.Error(), "box_x0") {
+		t.Errorf("a table without boxes: err = %v", err)
+	}
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

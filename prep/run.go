@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -35,6 +36,10 @@ const help = `sources (KIND:PATH):
                           e.g. imagefolder:mask=data/masks with masks/{wear,incorrect,none}/
   csv:FILE                a CSV with a path column and any of id, person, subset, race,
                           mask, gender, age, age_group, label
+  boxes:FILE              a CSV of annotated faces, one row each: file (or path), x0 y0 x1 y1
+                          (pixels), the mask label in label (or mask), optionally face,
+                          person, subset, gender, age; ids boxes/FILE#FACE, the box in
+                          box_x0 box_y0 box_x1 box_y1 for facet-crop --boxes
 
 NAME=KIND:PATH names a source: its rows get NAME as their source (instead
 of the kind) and at the head of their ids and persons (utkface/x.jpg becomes
@@ -54,6 +59,7 @@ examples:
   facet-prep --age-bins 30,58 --fix corrections/competition.csv -o samples.arrow competition:data
   facet-prep --csv --verify imagefolder:mask=masks utkface:faces/utkface > samples.csv
   facet-prep utkface:faces/utkface utkface-more=utkface:faces/utkface-more > faces.arrows
+  facet-prep boxes:crowds/boxes.csv | facet-crop --boxes --out crops > faces.arrows
 `
 
 type options struct {
@@ -274,8 +280,13 @@ func writeProblems(path string, problems []dataset.Problem) error {
 	return out.Commit()
 }
 
+// writeTable writes the samples; the box columns come along when a sample
+// has a box (a boxes: source).
 func writeTable(w io.Writer, samples []table.Sample, bins label.Bins, f table.Format) error {
 	schema := table.NewSchema(bins)
+	if slices.ContainsFunc(samples, func(s table.Sample) bool { return !s.Box.Empty() }) {
+		schema = table.ExtendSchema(schema, table.BoxFields)
+	}
 	tw, err := table.NewWriter(w, schema, f)
 	if err != nil {
 		return err

@@ -1,6 +1,8 @@
 package table
 
 import (
+	"image"
+
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -13,6 +15,9 @@ type Sample struct {
 	ID, Path, Person, Source, Subset, Race string
 	Mask, Gender, AgeGroup, Label          int8
 	Age                                    int16
+	// Box is a given face box in photo pixels (the BoxFields columns,
+	// when the schema has them); empty for none.
+	Box image.Rectangle
 }
 
 // NewSample is a sample with every label part unknown.
@@ -37,7 +42,8 @@ func (s *Sample) Relabel() { s.Label = label.Join(s.Mask, s.Gender, s.AgeGroup) 
 const BatchRows = 1 << 14
 
 // Records turns samples into record batches of schema (which must start
-// with the core columns, as NewSchema's does). The caller releases them.
+// with the core columns, as NewSchema's does, and may go on with
+// BoxFields). The caller releases them.
 func Records(mem memory.Allocator, schema *arrow.Schema, samples []Sample) []arrow.RecordBatch {
 	var out []arrow.RecordBatch
 	b := array.NewRecordBuilder(mem, schema)
@@ -66,6 +72,15 @@ func appendSample(b *array.RecordBuilder, s Sample) {
 	i8(8, s.AgeGroup)
 	i8(9, s.Label)
 	b.Field(10).(*array.Int16Builder).Append(s.Age)
+	if b.Schema().NumFields() >= len(CoreFields)+len(BoxFields) && b.Schema().Field(len(CoreFields)).Name == BoxFields[0].Name {
+		v := [4]int32{-1, -1, -1, -1}
+		if !s.Box.Empty() {
+			v = [4]int32{int32(s.Box.Min.X), int32(s.Box.Min.Y), int32(s.Box.Max.X), int32(s.Box.Max.Y)}
+		}
+		for i, x := range v {
+			b.Field(len(CoreFields) + i).(*array.Int32Builder).Append(x)
+		}
+	}
 }
 
 // Samples reads the core columns of a record batch back into samples.
@@ -114,6 +129,23 @@ func Samples(rec arrow.RecordBatch) []Sample {
 		for i := range out {
 			if a.IsValid(i) {
 				out[i].Age = a.Value(i)
+			}
+		}
+	}
+	var box [4]*array.Int32
+	for k, f := range BoxFields {
+		box[k], _ = col(f.Name).(*array.Int32)
+	}
+	if box[0] != nil && box[1] != nil && box[2] != nil && box[3] != nil {
+		for i := range out {
+			v := [4]int{}
+			ok := true
+			for k, a := range box {
+				v[k] = int(a.Value(i))
+				ok = ok && a.IsValid(i) && v[k] >= 0
+			}
+			if ok {
+				out[i].Box = image.Rect(v[0], v[1], v[2], v[3])
 			}
 		}
 	}
