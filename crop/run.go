@@ -122,7 +122,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.BoolVar(&o.align, "align", false, "rotate each face so its eyes are level (needs dlib landmarks)")
 	fs.IntVar(&o.detectSide, "detect-side", 256, "detect on a copy whose longest side is this many pixels (0: full size)")
 	fs.IntVar(&o.upsample, "upsample", 0, "dlib: upsample the detection copy this many times (finds smaller faces, slower)")
-	fs.Float64Var(&o.dlibAdjust, "dlib-adjust", face.DlibAdjust, "dlib: added to the detection threshold (lower finds more faces, and more false ones)")
+	fs.Float64Var(&o.dlibAdjust, "dlib-adjust", face.DlibAdjust, "dlib: added to the detection threshold (lower finds more faces, and more false ones; default -0.3 with --faces all)")
 	fs.StringVar(&o.center, "center", "0.2,0.15,0.8,0.65", "fixed-crop box as fractions x0,y0,x1,y1 of the photo")
 	fs.StringVar(&o.cascadeDir, "cascades", face.DefaultCascadeDir, "folder of OpenCV's Haar cascades")
 	fs.StringVar(&o.landmark, "landmarks", "/usr/share/dlib/shape_predictor_68_face_landmarks.dat", "dlib 68-point model (\"\" for none)")
@@ -148,6 +148,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		if !fs.Changed("detect-side") {
 			o.detectSide = 0
 		}
+		if !fs.Changed("dlib-adjust") {
+			o.dlibAdjust = face.SceneDlibAdjust
+		}
 	}
 	stages, center, err := o.check(fs.Args())
 	if err != nil {
@@ -167,7 +170,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		cfg.Settings = fmt.Sprintf("boxes margin=%g size=%d format=%s quality=%d", o.margin, o.size, o.format, o.quality)
 	case o.faces == "all":
 		cfg.Mode = crop.AllFaces
-		cfg.Settings += fmt.Sprintf(" faces=all min-face=%d", o.minFace)
+		cfg.Settings += fmt.Sprintf(" faces=all min-face=%d dlib-weak=%g skin=%g,%g", o.minFace, face.SceneDlibWeak, face.SceneSkin.Min, face.SceneSkin.Weak)
 	case o.minFace > 0:
 		cfg.Settings += fmt.Sprintf(" min-face=%d", o.minFace)
 	}
@@ -179,35 +182,17 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 		defer pred.Close()
 	}
-	newChain := func() (*face.Chain, error) {
-		c := &face.Chain{DetectSide: o.detectSide, MinFace: o.minFace}
-		for _, name := range stages {
-			var d face.Detector
-			var err error
-			switch name {
-			case "dlib":
-				d, err = face.NewDlibThreshold(pred, o.upsample, o.dlibAdjust)
-			case "dlib-fine":
-				d, err = face.NewDlibFine(pred)
-			case "cascade":
-				opt := face.DefaultCascadeOptions()
-				if cfg.Mode == crop.AllFaces {
-					opt = face.SceneCascadeOptions()
-				}
-				d, err = face.NewCascadeWith(o.cascadeDir, opt)
-			case "dnn":
-				d, err = face.NewDNN(o.dnnModel, o.dnnConfig, 300, o.dnnThreshold)
-			case "center":
-				d = center
-			}
-			if err != nil {
-				c.Close()
-				return nil, fmt.Errorf("%s detector: %w", name, err)
-			}
-			c.Stages = append(c.Stages, d)
-		}
-		return c, nil
+	spec := face.Spec{
+		Detectors: stages, DetectSide: o.detectSide, MinFace: o.minFace, Scene: cfg.Mode == crop.AllFaces,
+		Upsample: o.upsample, DlibAdjust: o.dlibAdjust, Predictor: pred, CascadeDir: o.cascadeDir,
+		DNNModel: o.dnnModel, DNNConfig: o.dnnConfig, DNNThreshold: o.dnnThreshold, Center: center,
 	}
+	if spec.Scene {
+		spec.DlibWeak = face.SceneDlibWeak
+		skin := face.SceneSkin
+		spec.Skin = &skin
+	}
+	newChain := spec.New
 	if err := os.MkdirAll(o.out, 0o755); err != nil {
 		return err
 	}
@@ -346,10 +331,8 @@ func (o *options) check(args []string) (stages []string, center face.Center, err
 	}
 	for _, s := range strings.Split(o.detectors, ",") {
 		s = strings.TrimSpace(s)
-		switch s {
-		case "dlib", "dlib-fine", "cascade", "dnn", "center":
-		default:
-			return nil, center, cli.Usagef("--detectors: unknown detector %q (want dlib, dlib-fine, cascade, dnn, center)", s)
+		if !slices.Contains(face.StageNames, s) {
+			return nil, center, cli.Usagef("--detectors: unknown detector %q (want %s)", s, strings.Join(face.StageNames, ", "))
 		}
 		if slices.Contains(stages, s) {
 			return nil, center, cli.Usagef("--detectors: %s given twice", s)

@@ -1,6 +1,7 @@
 package face
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"image"
@@ -40,6 +41,9 @@ type Chain struct {
 	// MinFace is the smallest face side looked for, in photo pixels (0:
 	// the stages' own smallest on the DetectSide copy).
 	MinFace int
+	// Skin, when not nil, drops FindAll's faces with too little skin
+	// colour (see SkinCheck).
+	Skin *SkinCheck
 	// Time accumulates the time spent per stage name ("resize" for the
 	// scaled copies), when not nil. A Chain is used by one goroutine.
 	Time map[string]time.Duration
@@ -83,6 +87,7 @@ type frames struct {
 	bgr    gocv.Mat // the full image
 	full   image.Point
 	copies map[float64]Frame
+	skin   *skin // made on demand
 }
 
 func (c *Chain) newFrames(bgr gocv.Mat) (*frames, error) {
@@ -99,6 +104,18 @@ func (fs *frames) close() {
 		}
 		f.Gray.Close()
 	}
+	fs.skin.close()
+}
+
+// skinShare is the share of skin colour in the upper middle of box (photo
+// pixels), see SkinCheck.
+func (fs *frames) skinShare(box image.Rectangle) float64 {
+	t := time.Now()
+	defer fs.c.clock("skin", t)
+	if fs.skin == nil {
+		fs.skin = newSkin(fs.bgr)
+	}
+	return fs.skin.share(box)
 }
 
 // scale is the factor from the photo to the frame stage st sees.
@@ -184,22 +201,29 @@ func (c *Chain) Find(bgr gocv.Mat) (res Result, ok bool, err error) {
 		if !ok {
 			continue
 		}
-		res.Faces = len(dets)
+		res.Faces = len(dets) - countWeak(dets)
 		return res, true, nil
 	}
 	return Result{}, false, nil
 }
 
-// FindAll finds every face in a BGR image: the faces of the first stage
-// that finds any (Center stages are skipped: a fixed box is no face),
-// each with its landmarks when that stage gives them, ordered left to
-// right (then top to bottom) by their boxes. None found is not an error.
+// FindAll finds every face in a BGR image: every stage runs (Center
+// stages are skipped: a fixed box is no face), and their faces are merged
+// by non-maximum suppression: a face overlapping one already kept (see
+// Overlaps) is dropped, earlier stages' faces being kept first, and a
+// stage's surer faces before its others. A Weak face is kept only when a
+// later or earlier stage that can confirm faces (the cascade) does; its
+// Stage then names both ("dlib+cascade"). With Skin, faces with too
+// little skin colour are dropped too. Each face has its landmarks
+// when its stage gives them. The faces are ordered left to right (then top to
+// bottom) by their boxes. None found is not an error.
 func (c *Chain) FindAll(bgr gocv.Mat) ([]Result, error) {
 	fs, err := c.newFrames(bgr)
 	if err != nil {
 		return nil, err
 	}
 	defer fs.close()
+	var kept []Result
 	for _, st := range c.Stages {
 		if _, fixed := st.(Center); fixed {
 			continue
@@ -212,8 +236,31 @@ func (c *Chain) FindAll(bgr gocv.Mat) ([]Result, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", st.Name(), err)
 		}
-		var out []Result
+		slices.SortStableFunc(dets, func(a, b Detection) int { return cmp.Compare(b.Score, a.Score) })
 		for _, d := range dets {
+			r, ok := fs.toPhoto(st, d, s)
+			if !ok || slices.ContainsFunc(kept, func(k Result) bool { return Overlaps(k.Box, r.Box) }) {
+				continue
+			}
+			if c.Skin != nil {
+				need := c.Skin.Min
+				if d.Weak {
+					need = max(need, c.Skin.Weak)
+				}
+				if fs.skinShare(r.Box) < need {
+					continue
+				}
+			}
+			if d.Weak {
+				by, err := c.confirm(fs, st, r.Box)
+				if err != nil {
+					return nil, err
+				}
+				if by == "" {
+					continue
+				}
+				r.Stage += "+" + by
+			}
 			if lm, ok := st.(landmarker); ok && d.Landmarks == nil {
 				t := time.Now()
 				d.Landmarks, err = lm.landmarks(frame, d)
@@ -221,21 +268,67 @@ func (c *Chain) FindAll(bgr gocv.Mat) ([]Result, error) {
 				if err != nil {
 					return nil, fmt.Errorf("%s: %w", st.Name(), err)
 				}
+				r, _ = fs.toPhoto(st, d, s)
 			}
-			if r, ok := fs.toPhoto(st, d, s); ok {
-				out = append(out, r)
-			}
+			kept = append(kept, r)
 		}
-		if len(out) == 0 {
+	}
+	sortResults(kept)
+	for i := range kept {
+		kept[i].Faces = len(kept)
+	}
+	return kept, nil
+}
+
+// confirm asks the stages other than st that can confirm a face (a
+// verifier) whether there is one at box (photo pixels), and returns the
+// name of the first that says yes, or "".
+func (c *Chain) confirm(fs *frames, st Detector, box image.Rectangle) (string, error) {
+	for _, v := range c.Stages {
+		vf, ok := v.(verifier)
+		if !ok || v == st {
 			continue
 		}
-		sortResults(out)
-		for i := range out {
-			out[i].Faces = len(out)
+		s := fs.scale(v)
+		t := time.Now()
+		_, yes, err := vf.confirm(fs.frame(s), scaleRect(box, s))
+		c.clock(v.Name()+" confirm", t)
+		if err != nil {
+			return "", fmt.Errorf("%s: %w", v.Name(), err)
 		}
-		return out, nil
+		if yes {
+			return v.Name(), nil
+		}
 	}
-	return nil, nil
+	return "", nil
+}
+
+// verifier is a stage that can confirm a face another stage found at a
+// box of frame f, with a score of its own.
+type verifier interface {
+	confirm(f Frame, box image.Rectangle) (score float64, yes bool, err error)
+}
+
+func countWeak(dets []Detection) int {
+	n := 0
+	for _, d := range dets {
+		if d.Weak {
+			n++
+		}
+	}
+	return n
+}
+
+// Overlaps says whether two face boxes are taken for one face: their
+// intersection covers more than half of the smaller box. (Intersection
+// over union would keep a small box inside a large one, both on the same
+// face, as two faces.)
+func Overlaps(a, b image.Rectangle) bool {
+	in := a.Intersect(b)
+	if in.Empty() {
+		return false
+	}
+	return 2*area(in) > min(area(a), area(b))
 }
 
 // sortResults orders faces left to right by their boxes' left edges,

@@ -56,27 +56,29 @@ func boxes(rs []face.Result) []image.Rectangle {
 	return out
 }
 
-func TestFindAllTakesEveryFaceLeftToRight(t *testing.T) {
+func TestFindAllMergesTheStages(t *testing.T) {
 	img := blank(t, 400, 200)
 	none := &stub{name: "none"}
-	three := &stub{name: "three", boxes: [][4]int{{50, 10, 60, 30}, {10, 50, 20, 70}, {10, 10, 20, 30}}}
-	later := &stub{name: "later", boxes: [][4]int{{80, 80, 90, 90}}}
-	c := &face.Chain{Stages: []face.Detector{face.PortraitCenter, none, three, later}}
+	// Scores are 1, 2, 3, 4: the fourth box, on the third's face, wins.
+	first := &stub{name: "first", boxes: [][4]int{{50, 10, 60, 30}, {10, 50, 20, 70}, {10, 10, 20, 30}, {11, 11, 21, 31}}}
+	// Its first box is on a face the first stage found: dropped.
+	second := &stub{name: "second", boxes: [][4]int{{51, 11, 61, 31}, {80, 80, 90, 90}}}
+	c := &face.Chain{Stages: []face.Detector{face.PortraitCenter, none, first, second}}
 	got, err := c.FindAll(img)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []image.Rectangle{image.Rect(40, 20, 80, 60), image.Rect(40, 100, 80, 140), image.Rect(200, 20, 240, 60)}
-	if !reflect.DeepEqual(boxes(got), want) {
-		t.Fatalf("boxes %v, want %v (left to right, then top to bottom)", boxes(got), want)
+	want := []face.Result{
+		{Box: image.Rect(40, 100, 80, 140), Stage: "first", Score: 2},
+		{Box: image.Rect(44, 22, 84, 62), Stage: "first", Score: 4},
+		{Box: image.Rect(200, 20, 240, 60), Stage: "first", Score: 1},
+		{Box: image.Rect(320, 160, 360, 180), Stage: "second", Score: 2},
 	}
-	for _, r := range got {
-		if r.Stage != "three" || r.Faces != 3 {
-			t.Errorf("face %v: stage %q, faces %d; want three, 3", r.Box, r.Stage, r.Faces)
-		}
+	for i := range want {
+		want[i].Faces = len(want)
 	}
-	if got[0].Score != 3 || got[2].Score != 1 {
-		t.Errorf("scores %v, %v: not the detections' own", got[0].Score, got[2].Score)
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("faces\n%v\nwant (left to right, then top to bottom)\n%v", got, want)
 	}
 
 	// Nothing but the fixed box: no face.
@@ -87,6 +89,29 @@ func TestFindAllTakesEveryFaceLeftToRight(t *testing.T) {
 	// Find still takes the fixed box.
 	if res, ok, err := c.Find(img); err != nil || !ok || res.Stage != "center" {
 		t.Fatalf("Find gave %+v, %v, %v; want the center stage", res, ok, err)
+	}
+	// Find takes the first stage that finds a face.
+	c = &face.Chain{Stages: []face.Detector{none, second, first}}
+	if res, ok, err := c.Find(img); err != nil || !ok || res.Stage != "second" || res.Faces != 2 {
+		t.Fatalf("Find gave %+v, %v, %v; want the second stage's face", res, ok, err)
+	}
+}
+
+func TestOverlaps(t *testing.T) {
+	a := image.Rect(0, 0, 10, 10)
+	for _, tc := range []struct {
+		b    image.Rectangle
+		want bool
+	}{
+		{image.Rect(2, 2, 6, 6), true},    // inside
+		{image.Rect(4, 0, 14, 10), true},  // 60% of both
+		{image.Rect(5, 0, 15, 10), false}, // half: not more
+		{image.Rect(-20, -20, 40, 40), true},
+		{image.Rect(10, 0, 20, 10), false},
+	} {
+		if got := face.Overlaps(a, tc.b); got != tc.want || face.Overlaps(tc.b, a) != got {
+			t.Errorf("Overlaps(%v, %v) = %v, want %v", a, tc.b, got, tc.want)
+		}
 	}
 }
 
