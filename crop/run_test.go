@@ -583,3 +583,22 @@ func mustRead(t *testing.T, path string) []byte {
 	}
 	return b
 }
+
+// A dnn stage needs a model the user brings: a missing or broken one is
+// refused before any photo is read, in both modes.
+func TestDNNModelRefused(t *testing.T) {
+	in, _ := inputTable(t, map[string][]byte{"a.jpg": testdata.JPEG(t, photo())}, []row{{"a", "a.jpg"}})
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "res10.caffemodel")
+	proto := filepath.Join(dir, "deploy.prototxt")
+	os.WriteFile(bad, []byte("<html>404 Not Found</html>"), 0o644)
+	os.WriteFile(proto, []byte("layer { name: \"data\" }\n"), 0o644)
+	for _, faces := range []string{"one", "all"} {
+		for model, want := range map[string]string{filepath.Join(dir, "missing.caffemodel"): "not found", bad: "not a caffe model"} {
+			_, _, err := runCrop(t, in, "--out", t.TempDir(), "--faces", faces, "--detectors", "dnn,dlib", "--dnn-model", model, "--dnn-config", proto)
+			if err == nil || !strings.Contains(err.Error(), "dnn") || !strings.Contains(err.Error(), want) {
+				t.Errorf("--faces %s, model %s: err = %v, want one about the dnn model (%q)", faces, filepath.Base(model), err, want)
+			}
+		}
+	}
+}

@@ -66,7 +66,11 @@ func (s Spec) New() (*Chain, error) {
 			}
 			d, err = NewCascadeWith(s.CascadeDir, opt)
 		case "dnn":
-			d, err = NewDNN(s.DNNModel, s.DNNConfig, DefaultDNNSize, s.DNNThreshold)
+			if s.Scene {
+				d, err = NewDNNTiled(s.DNNModel, s.DNNConfig, DefaultDNNSize, s.DNNThreshold)
+			} else {
+				d, err = NewDNN(s.DNNModel, s.DNNConfig, DefaultDNNSize, s.DNNThreshold)
+			}
 		case "center":
 			d = s.Center
 		default:
