@@ -66,7 +66,10 @@ all every detector but center runs, and the default is dlib,cascade):
              cascades (finds masked faces whose eyes and nose show)
   dlib-fine  dlib again on the copy upsampled once with a lower threshold,
              for the faces the passes before missed (mostly masked ones)
-  dnn        an OpenCV DNN face detector, from --dnn-model (e.g. res10 SSD)
+  dnn        an OpenCV DNN face detector you bring: --dnn-model and
+             --dnn-config of the res10 SSD (Caffe .caffemodel and .prototxt,
+             or TensorFlow .pb and .pbtxt), or --dnn-model alone for YuNet
+             (.onnx, e.g. face_detection_yunet_2022mar.onnx)
   center     a fixed box (--center), tuned to 384x512 portraits; never fails
 
 examples:
@@ -126,7 +129,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.StringVar(&o.center, "center", "0.2,0.15,0.8,0.65", "fixed-crop box as fractions x0,y0,x1,y1 of the photo")
 	fs.StringVar(&o.cascadeDir, "cascades", face.DefaultCascadeDir, "folder of OpenCV's Haar cascades")
 	fs.StringVar(&o.landmark, "landmarks", "/usr/share/dlib/shape_predictor_68_face_landmarks.dat", "dlib 68-point model (\"\" for none)")
-	fs.StringVar(&o.dnnModel, "dnn-model", "", "DNN face detector weights (.caffemodel or .pb) for the dnn stage")
+	fs.StringVar(&o.dnnModel, "dnn-model", "", "DNN face detector weights (.caffemodel or .pb, or YuNet's .onnx) for the dnn stage")
 	fs.StringVar(&o.dnnConfig, "dnn-config", "", "DNN face detector config (deploy.prototxt or .pbtxt)")
 	fs.Float64Var(&o.dnnThreshold, "dnn-threshold", 0.5, "DNN detector confidence threshold")
 	fs.IntVar(&o.workers, "workers", runtime.NumCPU(), "parallel workers")
@@ -338,7 +341,7 @@ func (o *options) check(args []string) (stages []string, center face.Center, err
 			return nil, center, cli.Usagef("--detectors: %s given twice", s)
 		}
 		if s == "dnn" && o.dnnModel == "" {
-			return nil, center, cli.Usagef("--detectors dnn needs --dnn-model (and --dnn-config)")
+			return nil, center, cli.Usagef("--detectors dnn needs --dnn-model (and --dnn-config, but for a YuNet .onnx model)")
 		}
 		stages = append(stages, s)
 	}

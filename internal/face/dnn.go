@@ -61,10 +61,14 @@ const DNNMinFace = 32
 // small faces keep their pixels instead of being shrunk with the scene.
 // Its MinFace is DNNMinFace, so a Chain with MinFace scales the scene
 // until its smallest faces are that wide.
+// A YuNet model needs no tiles: it is returned as NewDNN makes it.
 func NewDNNTiled(model, config string, size int, threshold float64) (Detector, error) {
 	d, err := NewDNN(model, config, size, threshold)
 	if err != nil {
 		return nil, err
+	}
+	if _, ok := d.(*dnnDetector); !ok {
+		return d, nil
 	}
 	d.(*dnnDetector).tile = true
 	return &tiledDNN{d.(*dnnDetector)}, nil
@@ -76,11 +80,22 @@ type tiledDNN struct{ *dnnDetector }
 // MinFace is DNNMinFace.
 func (*tiledDNN) MinFace() int { return DNNMinFace }
 
-// NewDNN loads an SSD face detector: model and config are either a Caffe
-// .caffemodel and .prototxt or a TensorFlow .pb and .pbtxt. size is the
-// square input side (DefaultDNNSize when 0), threshold the lowest
-// confidence kept, in (0, 1].
+// NewDNN loads a face detector network: an SSD (model and config a Caffe
+// .caffemodel and .prototxt or a TensorFlow .pb and .pbtxt), or YuNet
+// (an .onnx model, no config; run by OpenCV's FaceDetectorYN through
+// internal/yunet, at the frame's own size). size is the SSD's square
+// input side (DefaultDNNSize when 0), threshold the lowest confidence
+// kept, in (0, 1].
 func NewDNN(model, config string, size int, threshold float64) (Detector, error) {
+	if strings.EqualFold(filepath.Ext(model), ".onnx") {
+		if config != "" {
+			return nil, fmt.Errorf("face: dnn model %q is YuNet (ONNX), which takes no config (got %q)", model, config)
+		}
+		if !(threshold > 0 && threshold <= 1) {
+			return nil, fmt.Errorf("face: dnn threshold %g: want 0 < t <= 1", threshold)
+		}
+		return newYuNet(model, threshold)
+	}
 	if size == 0 {
 		size = DefaultDNNSize
 	}
@@ -130,7 +145,7 @@ func dnnFormat(model, config string) (string, error) {
 	case me == ".pb" && ce == ".pbtxt":
 		return "tensorflow", nil
 	}
-	return "", fmt.Errorf("face: dnn model %q and config %q: want a .caffemodel with a .prototxt (Caffe) or a .pb with a .pbtxt (TensorFlow)", model, config)
+	return "", fmt.Errorf("face: dnn model %q and config %q: want a .caffemodel with a .prototxt (Caffe), a .pb with a .pbtxt (TensorFlow), or an .onnx (YuNet) alone", model, config)
 }
 
 func readModelFile(what, path string) ([]byte, error) {

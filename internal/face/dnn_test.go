@@ -222,7 +222,8 @@ func TestNewDNNErrors(t *testing.T) {
 	}{
 		{"model missing", map[string][]byte{"m.prototxt": proto}, "m.caffemodel", "m.prototxt", 300, 0.5, "model file"},
 		{"config missing", map[string][]byte{"m.caffemodel": model}, "m.caffemodel", "m.prototxt", 300, 0.5, "config file"},
-		{"wrong extensions", map[string][]byte{"m.onnx": model, "m.txt": proto}, "m.onnx", "m.txt", 300, 0.5, "want a .caffemodel"},
+		{"wrong extensions", map[string][]byte{"m.tflite": model, "m.txt": proto}, "m.tflite", "m.txt", 300, 0.5, "want a .caffemodel"},
+		{"onnx with a config", map[string][]byte{"m.onnx": model, "m.txt": proto}, "m.onnx", "m.txt", 300, 0.5, "takes no config"},
 		{"mixed frameworks", map[string][]byte{"m.caffemodel": model, "m.pbtxt": proto}, "m.caffemodel", "m.pbtxt", 300, 0.5, "want a .caffemodel"},
 		{"empty model", map[string][]byte{"m.caffemodel": nil, "m.prototxt": proto}, "m.caffemodel", "m.prototxt", 300, 0.5, "empty"},
 		{"text as model", map[string][]byte{"m.caffemodel": proto, "m.prototxt": proto}, "m.caffemodel", "m.prototxt", 300, 0.5, "not a caffe model"},
@@ -392,5 +393,44 @@ func TestDNNTiled(t *testing.T) {
 	defer done2()
 	if dets, err := d.Detect(small); err != nil || len(dets) != 1 || dets[0].Box != image.Rect(32, 48, 160, 144) {
 		t.Fatalf("small frame: %v, %v", dets, err)
+	}
+}
+
+// A YuNet (.onnx) model goes to internal/yunet; broken or missing files
+// are refused with their names. No real model is at hand to run.
+func TestNewDNNYuNetRefusals(t *testing.T) {
+	dir := writeFiles(t, map[string][]byte{
+		"html.onnx":  []byte("<html>404</html>"),
+		"empty.onnx": nil,
+	})
+	for _, tc := range []struct {
+		model, config, want string
+		threshold           float64
+	}{
+		{"missing.onnx", "", "not found", 0.6},
+		{"empty.onnx", "", "empty", 0.6},
+		{"html.onnx", "", "Failed to parse ONNX model", 0.6},
+		{"html.onnx", "x.prototxt", "takes no config", 0.6},
+		{"html.onnx", "", "threshold", 0},
+	} {
+		for _, tiled := range []bool{false, true} {
+			newDNN := NewDNN
+			if tiled {
+				newDNN = NewDNNTiled
+			}
+			config := tc.config
+			if config != "" {
+				config = filepath.Join(dir, config)
+			}
+			d, err := newDNN(filepath.Join(dir, tc.model), config, 0, tc.threshold)
+			if err == nil {
+				d.Close()
+				t.Errorf("%s: loaded", tc.model)
+				continue
+			}
+			if !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "dnn") {
+				t.Errorf("%s (tiled %v): err = %v, want one about the dnn model mentioning %q", tc.model, tiled, err, tc.want)
+			}
+		}
 	}
 }
