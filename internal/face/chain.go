@@ -268,7 +268,8 @@ func (c *Chain) FindAll(bgr gocv.Mat) ([]Result, error) {
 				if err != nil {
 					return nil, fmt.Errorf("%s: %w", st.Name(), err)
 				}
-				r, _ = fs.toPhoto(st, d, s)
+				withLandmarks, _ := fs.toPhoto(st, d, s)
+				r.Landmarks = withLandmarks.Landmarks
 			}
 			kept = append(kept, r)
 		}

@@ -17,7 +17,11 @@ type weakStub struct {
 func (s *weakStub) Name() string                      { return "finder" }
 func (s *weakStub) Close() error                      { return nil }
 func (s *weakStub) Detect(Frame) ([]Detection, error) { return s.dets, nil }
-func (s *weakStub) Detections() []Detection           { return s.dets }
+
+// landmarks gives each face one landmark, its box's corner.
+func (s *weakStub) landmarks(f Frame, d Detection) ([]image.Point, error) {
+	return []image.Point{d.Box.Min}, nil
+}
 
 // yesStub confirms the faces whose boxes start left of x, and finds none.
 type yesStub struct {
@@ -54,6 +58,11 @@ func TestWeakFacesNeedConfirming(t *testing.T) {
 	}
 	if !reflect.DeepEqual(boxes, want) || got[0].Stage != "finder" || got[1].Stage != "finder+checker" {
 		t.Fatalf("faces %+v; want %v, the second confirmed by the checker", got, want)
+	}
+	for _, r := range got {
+		if len(r.Landmarks) != 1 || r.Landmarks[0] != r.Box.Min {
+			t.Errorf("face %v: landmarks %v, want its corner", r.Box, r.Landmarks)
+		}
 	}
 	// Only the weak faces were asked about.
 	if !reflect.DeepEqual(checker.asked, []image.Rectangle{image.Rect(50, 10, 70, 30), image.Rect(200, 10, 220, 30)}) {
