@@ -57,6 +57,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.Float64Var(&cas.MinScore, "cascade-min-score", cas.MinScore, "the cascade stage's MinScore")
 	fs.Float64Var(&cas.Confirm, "cascade-confirm", cas.Confirm, "the cascade stage's Confirm score")
 	fs.IntVar(&cas.MinFace, "cascade-min", cas.MinFace, "the cascade stage's MinFace")
+	fs.BoolVar(&cas.ConfirmOnly, "cascade-confirm-only", cas.ConfirmOnly, "the cascade stage only confirms dlib's weak faces in facet-crop's chain")
 	fs.BoolVar(&cas.Alt2, "cascade-alt2", cas.Alt2, "the cascade stage verifies with Haar alt2 too")
 	skin := face.SceneSkin
 	fs.Float64Var(&skin.Min, "skin", skin.Min, "share of skin colour every face needs (SkinCheck.Min)")
@@ -82,11 +83,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer pred.Close()
 	// facet-crop --faces all's chain, and its stages alone: dlib at its
 	// scene threshold and at the portraits' (no weak faces, no skin
-	// check), the cascade with its scene options (no skin check).
+	// check), the cascade with its scene options finding faces of its own
+	// (no skin check).
 	scene := face.Spec{MinFace: *minFace, Scene: true, DlibAdjust: *adjust, DlibWeak: *weak, Cascade: &cas, Skin: &skin, Predictor: pred,
 		Detectors: []string{"dlib", "cascade"}}
+	detecting := cas
+	detecting.ConfirmOnly = false
 	alone := func(stage string, adjust float64) face.Spec {
-		return face.Spec{MinFace: *minFace, Scene: true, DlibAdjust: adjust, Cascade: &cas, Predictor: pred, Detectors: []string{stage}}
+		return face.Spec{MinFace: *minFace, Scene: true, DlibAdjust: adjust, Cascade: &detecting, Predictor: pred, Detectors: []string{stage}}
 	}
 	configs := []config{
 		{"facet-crop --faces all", scene},

@@ -725,6 +725,10 @@ func TestCascadeConfirms(t *testing.T) {
 			t.Fatal("a stage without Confirm confirmed a face")
 		}
 	}
+	// With ConfirmOnly (the scene options) it finds no face of its own.
+	if dets, err := c.Detect(Frame{BGR: ps[0].bgr, Gray: ps[0].gray}); err != nil || len(dets) != 0 {
+		t.Errorf("a confirm-only stage found %v, %v", dets, err)
+	}
 	t.Logf("confirmed %d faces, %d backgrounds", faces, backgrounds)
 	if faces < 8 || backgrounds > 2 {
 		t.Errorf("confirmed %d true face boxes, %d background boxes", faces, backgrounds)
