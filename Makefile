@@ -13,9 +13,11 @@ BINS := $(PROGRAMS:%=bin/facet-%)
 
 # Debian 12 packages the project needs: OpenCV 4.6 and its cascades (gocv),
 # dlib and its landmark model (face detector), OpenBLAS (training),
-# pkg-config (cgo flags). Node.js and npm (Arrow interoperability test)
-# come from Debian only when the machine has no node and npm of its own.
-APT_PACKAGES := libopencv-dev opencv-data libdlib-dev libdlib-data libopenblas-dev pkg-config
+# libjpeg-turbo's headers (internal/cvimage decodes JPEGs with the
+# library OpenCV uses), pkg-config (cgo flags). Node.js and npm (Arrow
+# interoperability test) come from Debian only when the machine has no
+# node and npm of its own.
+APT_PACKAGES := libopencv-dev opencv-data libdlib-dev libdlib-data libopenblas-dev libjpeg62-turbo-dev pkg-config
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # The PyTorch plugin (plugins/torch_train.py) and its test: Debian's PyTorch,
@@ -23,7 +25,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 TORCH_PACKAGES := python3-torch python3-torchvision python3-pil python3-numpy
 PYTHON ?= /usr/bin/python3
 # For the benchmarks only (besides TORCH_PACKAGES): scikit-learn (facet-split
-# comparison), GNU time (peak memory of the load test).
+# and facet-merge score comparisons), GNU time (peak memory of the load test).
 BENCH_PACKAGES := python3-sklearn time
 
 # Training's matrix multiplies (internal/nn) go to OpenBLAS (-tags openblas,
@@ -49,7 +51,7 @@ REAL_EPOCHS ?=
 # How long `make fuzz` runs each fuzz target.
 FUZZTIME ?= 5s
 
-.PHONY: deps test-deps bench-deps build test vet fuzz interop demo real bench bench-split bench-train bench-infer bench-gpu bench-crowds side-by-side load clean
+.PHONY: deps test-deps bench-deps build test vet fuzz interop demo real bench bench-split bench-score bench-train bench-infer bench-gpu bench-crowds side-by-side load clean
 
 # apt-install installs the Debian packages $(1) that are missing, saying so
 # as $(2); it does nothing (and no apt-get update) when all are there.
@@ -77,7 +79,7 @@ build: $(BINS)
 
 bin/facet-%: FORCE
 	@mkdir -p bin
-	$(GO) build -tags '$(GOTAGS)' -o $@ ./$*
+	$(GO) build -buildvcs=auto -tags '$(GOTAGS)' -o $@ ./$*
 
 # Pure-Go programs are built without cgo, so they run anywhere.
 bin/facet-split bin/facet-merge: export CGO_ENABLED = 0
@@ -92,10 +94,10 @@ vet:
 	$(GO) vet ./...
 	$(GO) vet -tags '$(GOTAGS)' ./internal/nn
 
-## interop: the npm apache-arrow package, for the test that a facet table reads in another Arrow implementation
+## interop: the npm apache-arrow and @duckdb/node-api packages, for the tests that facet tables read in another Arrow implementation and in DuckDB (Parquet both ways)
 interop:
 	@if ! command -v npm >/dev/null; then echo "interop: npm not found, the interoperability test will skip"; \
-	elif npm ci --prefix interop --no-audit --no-fund --loglevel=error >/dev/null; then echo "interop: apache-arrow (npm) ready"; \
+	elif npm ci --prefix interop --no-audit --no-fund --loglevel=error >/dev/null; then echo "interop: apache-arrow and DuckDB (npm) ready"; \
 	else echo "interop: npm ci failed (registry unreachable?), the interoperability test will skip"; fi
 
 ## fuzz: every Fuzz* target of the repository for $(FUZZTIME) each (go test runs one target an invocation)
@@ -131,7 +133,7 @@ real: deps build
 	bin/facet-prep --report $(REAL_DIR)/classes.png utkface:$(DATA)/faces/utkface \
 		$(if $(REAL_MORE),utkface-more=utkface:$(REAL_MORE)) imagefolder:mask=$(DATA)/masks \
 	| bin/facet-crop --out $(REAL_DIR)/crops \
-	| bin/facet-split --val 0.2 --stratify mask,gender,age_group $(if $(REAL_MORE),--train-only source=utkface-more) \
+	| bin/facet-split --val-share 0.2 --stratify mask,gender,age_group $(if $(REAL_MORE),--train-only source=utkface-more) \
 		--out $(REAL_DIR)/folds -o $(REAL_DIR)/samples.arrow
 	for s in $(REAL_SEEDS); do \
 		bin/facet-train --out $(REAL_DIR)/run-s$$s --folds $(REAL_DIR)/folds --fold 0 --seed $$s $(if $(REAL_EPOCHS),--epochs $(REAL_EPOCHS)) $(TRAINER_ARGS); \
@@ -154,6 +156,10 @@ bench: bench-deps build
 ## bench-split: facet-split against scikit-learn's StratifiedGroupKFold
 bench-split: bench-deps bin/facet-split bin/facet-prep
 	$(PYTHON) bench/split_compare.py --facet bin/facet-split --prep bin/facet-prep
+
+## bench-score: facet-merge score against scikit-learn's classification_report on the prediction tables of make demo (and make real)
+bench-score: bench-deps bin/facet-merge
+	$(PYTHON) bench/score_compare.py --merge bin/facet-merge
 
 ## bench-train: facet-train's training speed against the same network in PyTorch (CPU)
 bench-train: bench-deps

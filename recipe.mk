@@ -14,6 +14,11 @@
 #                   AAF rows, and the masks drawn on them, are training-only:
 #                   in every fold's train file, never validation, so the
 #                   folds and their scores are the competition's faces)
+#                   The order is prep | crop | augment | split: split writes
+#                   the fold files, so augment comes first for its rows to
+#                   reach them; split puts each synthetic mask (origin
+#                   column) in the train files of the folds that do not
+#                   validate its person and in no val file.
 #   eval.arrow      prep | crop of the eval set
 #   r1/foldK/       one model per fold (neighbour-age label smoothing)
 #   r1/oof.arrow    their out-of-fold predictions, joined

@@ -1,7 +1,17 @@
-// Command facet-augment adds augmented copies, class-balancing copies and
-// synthetically masked faces to a sample table. See facet-augment --help.
 package main
 
-import "github.com/boostershot/facet/internal/cli"
+import (
+	_ "embed"
 
-func main() { cli.Main("facet-augment", run) }
+	"github.com/boostershot/facet/internal/cli"
+)
+
+// doc is this program's doc.go, whose package comment is its --help.
+//
+//go:embed doc.go
+var doc string
+
+// program is the name the program goes by in its messages.
+const program = "facet-augment"
+
+func main() { cli.Main(program, run) }

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/boostershot/facet/internal/augment"
+	"github.com/boostershot/facet/internal/cli"
 	"github.com/boostershot/facet/internal/label"
 )
 
@@ -79,17 +80,26 @@ func parseBalance(s string) (balanceSpec, error) {
 	if !hasTarget {
 		return b, nil
 	}
-	if n, err := strconv.Atoi(target); err == nil && n > 0 {
+	// A whole number is a row count, anything else a share.
+	if _, err := strconv.Atoi(strings.TrimSpace(target)); err == nil {
+		n, err := cli.ParseInt(target, 1, maxBalanceRows)
+		if err != nil {
+			return b, fmt.Errorf("--balance %q: row count %w", s, err)
+		}
 		b.count = n
 		return b, nil
 	}
-	f, err := strconv.ParseFloat(target, 64)
-	if err != nil || f <= 0 || f > 1 {
-		return b, fmt.Errorf("--balance %q: target is a row count (e.g. 2000) or a share of the largest class in (0,1]", s)
+	f, err := cli.ParseFloat(target, cli.Range{Min: 0, Max: 1, MinOpen: true})
+	if err != nil {
+		return b, fmt.Errorf("--balance %q: target is a row count (e.g. 2000) or a share of the largest class: %w", s, err)
 	}
 	b.share = f
 	return b, nil
 }
+
+// maxBalanceRows bounds --balance COLUMN=COUNT: each added row is a job
+// and an image, and a count from a typing slip must not plan millions.
+const maxBalanceRows = 1_000_000
 
 // plan lists the jobs: copies of every row, masks on unmasked faces with
 // landmarks, then copies that bring each class of the balance column up
@@ -129,7 +139,7 @@ func plan(rows []rowInfo, copies int, masks []string, bal *balanceSpec, seed uin
 				add(i, "~mask-incorrect", true, fit)
 			}
 		}
-		fmt.Fprintf(w, "facet-augment: %d masked copies of %d unmasked faces; skipped %d without landmarks and %d already masked or of unknown mask\n",
+		cli.Printf(w, program, "%d masked copies of %d unmasked faces; skipped %d without landmarks and %d already masked or of unknown mask",
 			countMasked(jobs), faces, noLandmarks, alreadyMasked)
 	}
 	if bal != nil {
@@ -199,7 +209,7 @@ func balanceJobs(rows []rowInfo, earlier []job, b balanceSpec, seed uint64, w io
 		}
 		after[c] += need
 	}
-	fmt.Fprintf(w, "facet-augment: balance %s to %d rows per class:\n", b.column, target)
+	cli.Printf(w, program, "balance %s to %d rows per class:", b.column, target)
 	for _, c := range classes {
 		fmt.Fprintf(w, "  %s=%s: %d -> %d\n", b.column, c, before[c], after[c])
 	}
@@ -213,4 +223,29 @@ func lessNum(a, b string) bool {
 		return x < y
 	}
 	return a < b
+}
+
+// uniqueIDs refuses a table whose ids are not unique, or whose new rows
+// would take ids it already has (a table augmented before, augmented
+// again): a new image goes to --out under its row's id, so a doubled id
+// would overwrite another row's image.
+func uniqueIDs(rows []rowInfo, jobs []job) error {
+	seen := make(map[string]int, len(rows)+len(jobs))
+	for i, r := range rows {
+		if first, ok := seen[r.id]; ok {
+			return fmt.Errorf("rows %d and %d both have id %q: ids must be unique (each names its new images)", first+1, i+1, r.id)
+		}
+		seen[r.id] = i
+	}
+	for _, j := range jobs {
+		id := rows[j.parent].id + j.suffix
+		if first, ok := seen[id]; ok {
+			if first < len(rows) {
+				return fmt.Errorf("the new row %q of row %d would take the id of row %d, which the table has already (was it augmented before?)", id, j.parent+1, first+1)
+			}
+			return fmt.Errorf("two new rows would have id %q", id)
+		}
+		seen[id] = len(rows)
+	}
+	return nil
 }

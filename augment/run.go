@@ -7,7 +7,7 @@ import (
 	"image"
 	"io"
 	"math/rand/v2"
-	"runtime"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -23,60 +23,40 @@ import (
 	"github.com/boostershot/facet/internal/crop"
 	"github.com/boostershot/facet/internal/cvimage"
 	"github.com/boostershot/facet/internal/label"
+	"github.com/boostershot/facet/internal/outfile"
 	"github.com/boostershot/facet/internal/shard"
 	"github.com/boostershot/facet/internal/table"
 	"github.com/boostershot/facet/internal/work"
 )
 
-const synopsis = "facet-augment --out DIR [--ops SPEC] [--copies N] [--balance COLUMN[=TARGET]] [--masks wear,incorrect] [--seed N] [TABLE]"
-
-const help = `Reads a sample table (stdin when no TABLE or -) and writes it on with new
-rows added: augmented copies (--copies), copies that balance the classes of
-a column (--balance), and faces with a synthetic mask drawn from their
-landmarks (--masks; needs facet-crop's landmarks). New images go under
---out DIR. Each new row keeps its parent's person, labels and fold (so it
-never crosses folds), records parent_id and aug_ops, and has source
-"augment"; a drawn mask sets the mask label (wear or incorrect).
-
-The image augmented is the crop (crop_path) when the table has one, else
-the photo (path).
-
-ops (--ops, applied in order, each with a probability after the colon):
-  flip  jitter(b,c,s,h)  affine(r,s,t)  blur(s)  noise(s)  cutout(n,f)  jpeg(q)  gray
-  default: ` + augment.DefaultSpec + `
-
-examples:
-  facet-augment --out aug --copies 2 --seed 1 cropped.arrow > augmented.arrows
-  facet-augment --out aug --balance age_group --ops 'flip:0.5,jitter(b=0.3):0.8' < cropped.arrows > balanced.arrows
-  facet-augment --out aug --masks wear,incorrect --sheet masks.png cropped.arrow > masked.arrows
-`
-
 type options struct {
-	out, ops, balance, masks, sheet, output string
-	shard                                   string
-	copies, workers, quality                int
-	seed                                    uint64
-	csv                                     bool
+	out, ops, balance, masks, sheet string
+	shard                           string
+	copies, workers, quality        int
+	seed                            uint64
+	table                           cli.TableOutput
+	maxFailed                       *cli.MaxFailed
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	var o options
-	fs := cli.NewFlags("facet-augment", synopsis, help, stderr)
-	fs.StringVar(&o.out, "out", "", "write new images under `DIR` (required)")
+	o := options{maxFailed: cli.NewMaxFailed(cli.DefaultMaxFailed)}
+	fs := cli.NewFlags("facet-augment", doc, stdout, stderr)
+	cli.DirVar(fs, &o.out, "out", "", "write new images under `DIR` (required)")
 	fs.StringVar(&o.ops, "ops", augment.DefaultSpec, "augmentation pipeline `SPEC`")
-	fs.IntVar(&o.copies, "copies", 0, "augmented copies of every row")
+	cli.IntVar(fs, &o.copies, "copies", 0, 0, 100, "augmented copies of every row")
 	fs.StringVar(&o.balance, "balance", "", "oversample the classes of `COLUMN[=TARGET]` up to TARGET rows (a count, or a share of the largest class; default the largest)")
 	fs.StringVar(&o.masks, "masks", "", "draw synthetic masks on unmasked faces: wear, incorrect or both (comma separated)")
-	fs.StringVar(&o.sheet, "sheet", "", "write a contact sheet of faces and their synthetic masks to `FILE.png`")
+	fs.StringVar(&o.sheet, "sheet", "", "write a contact sheet of faces next to the new images made from them (synthetic masks first) to `FILE.png`")
 	fs.Uint64Var(&o.seed, "seed", 1, "random seed")
-	fs.IntVar(&o.quality, "quality", 95, "JPEG quality of the new images")
-	fs.IntVar(&o.workers, "workers", runtime.NumCPU(), "parallel workers")
-	fs.StringVarP(&o.output, "output", "o", "-", "write the table to `FILE` (- for stdout)")
-	fs.BoolVar(&o.csv, "csv", false, "write the table as CSV for people")
+	cli.IntVar(fs, &o.quality, "quality", 95, 1, 100, "JPEG quality of the new images")
+	cli.WorkersVar(fs, &o.workers, "parallel workers")
+	o.table.AddFlags(fs)
+	fs.Var(o.maxFailed, "max-failed", "fail the run (exit 1, no table) when more new images than this could not be made: a count, or a percentage of them")
 	fs.StringVar(&o.shard, "shard", "", "write only part `i/n` of the rows (by id hash) and their new rows; the plan (balancing) still sees the whole table")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
+	stderr = cli.Stderr(fs, stderr)
 	pipe, masks, bal, err := o.check(fs.NArg())
 	if err != nil {
 		return err
@@ -120,6 +100,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return errors.New("--masks needs the landmarks column facet-crop writes (run facet-crop first)")
 	}
 	jobs := plan(src.rows, o.copies, masks, bal, o.seed, stderr)
+	if err := uniqueIDs(src.rows, jobs); err != nil {
+		return err
+	}
 	if !part.All() {
 		jobs = slices.DeleteFunc(jobs, func(j job) bool { return !part.Has(src.rows[j.parent].id) })
 	}
@@ -128,15 +111,19 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return err
 	}
 	defer kept.Release()
-	out, err := cli.CreateOutput(o.output, stdout, !o.csv)
+	if err := o.table.Open(stdout); err != nil {
+		return err
+	}
+	defer o.table.Abort()
+	dir, err := outfile.OpenDir(o.out)
 	if err != nil {
 		return err
 	}
-	defer out.Abort()
+	defer dir.Close()
 
 	start := time.Now()
 	update, finish := cli.Progress(stderr, "augment")
-	results, err := process(ctx, src, jobs, pipe, o, update)
+	results, err := process(ctx, src, jobs, pipe, o, dir, update)
 	finish()
 	if err != nil {
 		return err
@@ -147,7 +134,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return err
 	}
 	defer newRows.Release()
-	if err := writeTable(out, outSchema, kept, newRows, table.FormatFor(o.output, o.csv)); err != nil {
+	failed, first := report(stderr, jobs, results, time.Since(start))
+	if err := o.maxFailed.Check(failed, len(jobs), "new images", first); err != nil {
+		return err
+	}
+	if err := writeTable(&o.table, outSchema, kept, newRows); err != nil {
 		return err
 	}
 	if o.sheet != "" {
@@ -155,11 +146,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return err
 		}
 	}
-	if err := out.Commit(); err != nil {
-		return err
-	}
-	report(stderr, jobs, results, time.Since(start))
-	return nil
+	return o.table.Commit()
 }
 
 func (o *options) check(nargs int) (augment.Pipeline, []string, *balanceSpec, error) {
@@ -168,12 +155,6 @@ func (o *options) check(nargs int) (augment.Pipeline, []string, *balanceSpec, er
 		return nil, nil, nil, cli.Usagef("--out DIR is required: the folder new images go to")
 	case nargs > 1:
 		return nil, nil, nil, cli.Usagef("one TABLE at most, got %d", nargs)
-	case o.copies < 0 || o.copies > 100:
-		return nil, nil, nil, cli.Usagef("--copies %d: want 0..100", o.copies)
-	case o.workers < 1:
-		return nil, nil, nil, cli.Usagef("--workers must be at least 1")
-	case o.quality < 1 || o.quality > 100:
-		return nil, nil, nil, cli.Usagef("--quality %d: want 1..100", o.quality)
 	case o.sheet != "" && !strings.HasSuffix(strings.ToLower(o.sheet), ".png"):
 		return nil, nil, nil, cli.Usagef("--sheet %s: want a .png file", o.sheet)
 	}
@@ -325,24 +306,42 @@ type result struct {
 }
 
 // process runs the jobs on workers and returns their results in order.
-func process(ctx context.Context, s *source, jobs []job, pipe augment.Pipeline, o options, update func(int, int)) ([]result, error) {
+// An image that cannot be made from its row is the row's failure (its
+// result says why); one that cannot be written (no space, no permission,
+// I/O) is the machine's: no new job starts and process returns that
+// error.
+func process(ctx context.Context, s *source, jobs []job, pipe augment.Pipeline, o options, dir *outfile.Dir, update func(int, int)) ([]result, error) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
 	results := make([]result, len(jobs))
 	done := 0
-	err := work.Each(ctx, len(jobs), o.workers, func(_, i int) { results[i] = one(s, jobs[i], pipe, o) },
-		func() { done++; update(done, len(jobs)) })
+	err := work.Each(ctx, len(jobs), o.workers, func(_, i int) {
+		var fatal error
+		results[i], fatal = one(s, jobs[i], pipe, o, dir)
+		if fatal != nil {
+			cancel(fatal)
+		}
+	}, func() { done++; update(done, len(jobs)) })
+	if cause := context.Cause(ctx); outfile.IsError(cause) {
+		return nil, cause
+	}
 	return results, err
 }
 
-// one makes one new image.
-func one(s *source, j job, pipe augment.Pipeline, o options) result {
+// one makes one new image; fatal is a failure to write it.
+func one(s *source, j job, pipe augment.Pipeline, o options, dir *outfile.Dir) (r result, fatal error) {
 	id := s.rows[j.parent].id + j.suffix
 	dst, err := crop.Path(o.out, id, ".jpg")
 	if err != nil {
-		return result{err: err.Error()}
+		return result{err: err.Error()}, nil
+	}
+	rel, err := filepath.Rel(o.out, dst)
+	if err != nil {
+		return result{err: err.Error()}, nil
 	}
 	img, err := cvimage.Load(s.images[j.parent], 0)
 	if err != nil {
-		return result{err: err.Error()}
+		return result{err: err.Error()}, nil
 	}
 	rng := rand.New(rand.NewPCG(j.seed, 0x5eed))
 	var ops string
@@ -357,7 +356,7 @@ func one(s *source, j job, pipe augment.Pipeline, o options) result {
 		}
 		desc, err := augment.DrawMask(img, lm, j.fit, rng)
 		if err != nil {
-			return result{err: err.Error()}
+			return result{err: err.Error()}, nil
 		}
 		ops = "mask:" + j.fit.String() + ":" + desc
 	} else {
@@ -365,22 +364,29 @@ func one(s *source, j job, pipe augment.Pipeline, o options) result {
 		img, ran = pipe.Apply(img, rng)
 		ops = strings.Join(ran, ",")
 	}
-	if err := cvimage.SaveJPEG(dst, img, o.quality); err != nil {
-		return result{err: err.Error()}
+	buf, err := cvimage.EncodeJPEG(img, o.quality)
+	if err != nil {
+		return result{err: "encoding: " + err.Error()}, nil
 	}
-	return result{path: dst, ops: ops}
+	if err := dir.WriteFile(rel, buf); err != nil {
+		return result{}, err
+	}
+	return result{path: dst, ops: ops}, nil
 }
 
-// extraFields are the columns facet-augment adds.
+// extraFields are the columns facet-augment adds: each new row's parent
+// and ops, and every row's origin (table.Origin).
 var extraFields = []arrow.Field{
 	{Name: "parent_id", Type: arrow.BinaryTypes.String, Nullable: true},
 	{Name: "aug_ops", Type: arrow.BinaryTypes.String, Nullable: true},
+	table.OriginField,
 }
 
 // newRows builds the rows of the successful jobs, in outSchema: the
 // parent row with id, source, image, mask and label replaced, landmarks
-// and crop geometry cleared where the image moved, parent_id and aug_ops
-// set. Every other column is the parent's.
+// and crop geometry cleared where the image moved, parent_id, aug_ops and
+// origin (augmented, or synthetic mask) set. Every other column is the
+// parent's.
 func (s *source) newRows(outSchema *arrow.Schema, jobs []job, results []result) (arrow.RecordBatch, error) {
 	mem := memory.DefaultAllocator
 	var ok []int
@@ -404,29 +410,39 @@ func (s *source) newRows(outSchema *arrow.Schema, jobs []job, results []result) 
 			}
 		}
 	}()
+	parent := array.NewStringBuilder(mem)
+	ops := array.NewStringBuilder(mem)
+	origin := array.NewInt8Builder(mem)
+	for _, i := range ok {
+		parent.Append(s.rows[jobs[i].parent].id)
+		ops.Append(results[i].ops)
+		o := table.Augmented
+		if jobs[i].masked {
+			o = table.SyntheticMask
+		}
+		origin.Append(int8(o))
+	}
+	extra := map[string]arrow.Array{"parent_id": parent.NewArray(), "aug_ops": ops.NewArray(), table.ColOrigin: origin.NewArray()}
+	parent.Release()
+	ops.Release()
+	origin.Release()
 	in := s.rec.Schema()
-	for i, f := range in.Fields() {
+	for i, f := range outSchema.Fields() {
+		if a, isExtra := extra[f.Name]; isExtra {
+			cols[i], extra[f.Name] = a, nil
+			continue
+		}
 		var err error
 		switch f.Name {
 		case table.ColID, table.ColSource, "crop_path", table.ColPath, table.ColMask, table.ColLabel, "landmarks", "crop_x0", "crop_y0", "crop_side", "crop_angle":
 			cols[i], err = s.replace(f, ok, jobs, results)
 		default:
-			cols[i], err = compute.TakeArray(context.Background(), s.rec.Column(i), indices)
+			cols[i], err = compute.TakeArray(context.Background(), s.rec.Column(in.FieldIndices(f.Name)[0]), indices)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("column %s: %w", f.Name, err)
 		}
 	}
-	parent := array.NewStringBuilder(mem)
-	ops := array.NewStringBuilder(mem)
-	for _, i := range ok {
-		parent.Append(s.rows[jobs[i].parent].id)
-		ops.Append(results[i].ops)
-	}
-	cols[len(in.Fields())] = parent.NewArray()
-	cols[len(in.Fields())+1] = ops.NewArray()
-	parent.Release()
-	ops.Release()
 	return array.NewRecordBatch(outSchema, cols, int64(len(ok))), nil
 }
 
@@ -504,37 +520,42 @@ func (s *source) replace(f arrow.Field, ok []int, jobs []job, results []result) 
 	return b.NewArray(), nil
 }
 
-// writeTable writes the input rows (parent_id and aug_ops null) and then
-// the new rows.
-func writeTable(w io.Writer, outSchema *arrow.Schema, all, newRows arrow.RecordBatch, f table.Format) error {
+// writeTable writes the input rows and then the new rows. The input rows
+// keep their origin (table.Origins: original unless the table says
+// otherwise) and, from an earlier pass, their parent_id and aug_ops (null
+// otherwise).
+func writeTable(out *cli.TableOutput, outSchema *arrow.Schema, all, newRows arrow.RecordBatch) error {
 	mem := memory.DefaultAllocator
-	nulls := make([]arrow.Array, len(extraFields))
-	for i := range nulls {
-		nulls[i] = array.MakeArrayOfNull(mem, arrow.BinaryTypes.String, int(all.NumRows()))
-		defer nulls[i].Release()
+	cols := make([]arrow.Array, len(extraFields))
+	for i, f := range extraFields {
+		idx := all.Schema().FieldIndices(f.Name)
+		switch {
+		case f.Name == table.ColOrigin:
+			b := array.NewInt8Builder(mem)
+			for _, o := range table.Origins(all) {
+				b.Append(int8(o))
+			}
+			cols[i] = b.NewArray()
+			b.Release()
+		case len(idx) == 1 && arrow.TypeEqual(all.Schema().Field(idx[0]).Type, f.Type):
+			cols[i] = all.Column(idx[0])
+			cols[i].Retain()
+		default:
+			cols[i] = array.MakeArrayOfNull(mem, f.Type, int(all.NumRows()))
+		}
+		defer cols[i].Release()
 	}
-	orig, err := table.Extend(all, outSchema, extraFields, nulls)
+	orig, err := table.Extend(all, outSchema, extraFields, cols)
 	if err != nil {
 		return err
 	}
 	defer orig.Release()
-	tw, err := table.NewWriter(w, outSchema, f)
-	if err != nil {
-		return err
-	}
-	for _, rec := range []arrow.RecordBatch{orig, newRows} {
-		if rec.NumRows() == 0 {
-			continue
-		}
-		if err := tw.Write(rec); err != nil {
-			return err
-		}
-	}
-	return tw.Close()
+	return out.WriteAll(outSchema, orig, newRows)
 }
 
-// report prints what the run made and what failed.
-func report(w io.Writer, jobs []job, results []result, took time.Duration) {
+// report prints what the run made and what failed, and returns the
+// number failed and the first reasons.
+func report(w io.Writer, jobs []job, results []result, took time.Duration) (failed int, first []string) {
 	made := 0
 	var examples []string
 	for i, r := range results {
@@ -546,8 +567,9 @@ func report(w io.Writer, jobs []job, results []result, took time.Duration) {
 			examples = append(examples, "row "+strconv.Itoa(jobs[i].parent)+jobs[i].suffix+": "+r.err)
 		}
 	}
-	fmt.Fprintf(w, "facet-augment: %d new rows in %.1fs (%.0f images/s), %d failed\n", made, took.Seconds(), float64(len(jobs))/max(took.Seconds(), 1e-9), len(jobs)-made)
+	cli.Printf(w, program, "%d new rows in %.1fs (%.0f images/s), %d failed", made, took.Seconds(), float64(len(jobs))/max(took.Seconds(), 1e-9), len(jobs)-made)
 	for _, e := range examples {
 		fmt.Fprintf(w, "  %s\n", e)
 	}
+	return len(jobs) - made, examples[:min(3, len(examples))]
 }

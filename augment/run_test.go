@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -166,7 +167,7 @@ func TestMasks(t *testing.T) {
 	})
 	out := t.TempDir()
 	sheet := filepath.Join(t.TempDir(), "sheet.png")
-	rows, stderr, err := runAugment(t, in, "--out", out, "--masks", "wear,incorrect", "--sheet", sheet)
+	rows, stderr, err := runAugment(t, in, "--out", out, "--masks", "wear,incorrect", "--sheet", sheet, "--max-failed", "2")
 	if err != nil {
 		t.Fatalf("%v\n%s", err, stderr)
 	}
@@ -332,6 +333,77 @@ func TestShards(t *testing.T) {
 	for id, img := range whole {
 		if !bytes.Equal(union[id], img) {
 			t.Errorf("%s: the shard's image differs from the whole run's", id)
+		}
+	}
+}
+
+// A new image is named by its row's id: a doubled id, or a new row that
+// would take an id the table has (an augmented table augmented again into
+// the same --out), is refused before any image is written.
+func TestDoubledIDs(t *testing.T) {
+	for name, tc := range map[string]struct {
+		rows []testRow
+		want string
+	}{
+		"doubled id":       {[]testRow{{"a", "a.jpg", 2, 0, 30, 0, false}, {"b", "b.jpg", 2, 1, 30, 0, false}, {"a", "c.jpg", 2, 1, 30, 0, false}}, `rows 1 and 3 both have id "a"`},
+		"new id taken":     {[]testRow{{"a", "a.jpg", 2, 0, 30, 0, false}, {"a~aug1", "b.jpg", 2, 1, 30, 0, false}}, `"a~aug1" of row 1 would take the id of row 2`},
+		"unique (control)": {[]testRow{{"a", "a.jpg", 2, 0, 30, 0, false}, {"b", "b.jpg", 2, 1, 30, 0, false}}, ""},
+	} {
+		out := t.TempDir()
+		rows, stderr, err := runAugment(t, inputTable(t, tc.rows), "--out", out, "--copies", "1")
+		if tc.want == "" {
+			if err != nil || len(rows) != 4 {
+				t.Errorf("%s: %d rows, %v\n%s", name, len(rows), err, stderr)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: err = %v, want %q", name, err, tc.want)
+		}
+		if files, _ := os.ReadDir(out); len(files) != 0 {
+			t.Errorf("%s: %d files written to --out", name, len(files))
+		}
+	}
+}
+
+// A new image that cannot be written is the machine's failure: the run
+// stops with an error naming the file and the cause, and no table, instead
+// of passing the table on without its new rows. More failed rows than
+// --max-failed fail the run too.
+func TestFailures(t *testing.T) {
+	var rows []testRow
+	for i := range 4 {
+		rows = append(rows, testRow{fmt.Sprintf("r%d", i), fmt.Sprintf("r%d.jpg", i), 0, 0, 30, 0, false})
+	}
+	in := inputTable(t, rows)
+	out := t.TempDir()
+	result := filepath.Join(t.TempDir(), "augmented.arrow")
+	var old syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_FSIZE, &old); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &syscall.Rlimit{Cur: 100, Max: old.Max}); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, err := runAugment(t, in, "--out", out, "--copies", "1", "-o", result)
+	syscall.Setrlimit(syscall.RLIMIT_FSIZE, &old)
+	if err == nil || !strings.Contains(err.Error(), "writing "+out) || !strings.Contains(err.Error(), "file too large") {
+		t.Fatalf("err %v, want the image file and its cause\n%s", err, stderr)
+	}
+	if _, err := os.Stat(result); !os.IsNotExist(err) {
+		t.Error("the table was written")
+	}
+
+	rows[1].file, rows[2].file = "missing1.jpg", "missing2.jpg"
+	in = inputTable(t, rows)
+	for limit, fails := range map[string]bool{"": true, "1": true, "2": false, "50%": false} {
+		args := []string{"--out", t.TempDir(), "--copies", "1"}
+		if limit != "" {
+			args = append(args, "--max-failed", limit)
+		}
+		_, _, err := runAugment(t, in, args...)
+		if fails != (err != nil) || (fails && !strings.Contains(err.Error(), "2 of 4 new images failed")) {
+			t.Errorf("--max-failed %q: %v", limit, err)
 		}
 	}
 }

@@ -1,8 +1,11 @@
 # Summarises facet-merge score tables of several runs (one file a seed):
-# per head, the mean accuracy and macro F1 over the runs and their range.
+# per head, the mean accuracy and macro F1 over the runs and their range,
+# from the summary at the top of each file (up to the first blank line;
+# the per-class reports below it are skipped).
 # usage: awk -f bench/seed_spread.awk score-s1.txt score-s2.txt ...
-FNR == 1 { runs++; next }
-{
+FNR == 1 { runs++; summary = 1; next }
+/^[[:space:]]*$/ { summary = 0 }
+summary {
 	head = $1; acc = $3; f1 = $4
 	if (!(head in n)) order[++heads] = head
 	n[head]++; sa[head] += acc; sf[head] += f1

@@ -63,7 +63,7 @@ func TestScenesToMaskTraining(t *testing.T) {
 	if len(crops) != faces {
 		t.Errorf("%d crops for %d annotated faces (labels %v)", len(crops), faces, labels)
 	}
-	for _, want := range []string{"0001#0.jpg", "0001#8.jpg"} {
+	for _, want := range []string{"0001.jpg#0.jpg", "0001.jpg#8.jpg"} {
 		if _, err := os.Stat(filepath.Join(dir, "crops", "boxes", want)); err != nil {
 			t.Errorf("crop of a face: %v", err)
 		}

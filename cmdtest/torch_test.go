@@ -200,7 +200,7 @@ func TestTorchPluginONNX(t *testing.T) {
 	dir := t.TempDir()
 	const size = 64
 	faces := faceImages(t, dir, 48, size)
-	_, stderr, code := sh(t, dir, "facet-prep -q csv:"+faces+" | facet-split --val 0.25 --stratify mask --out folds -o all.arrow", nil)
+	_, stderr, code := sh(t, dir, "facet-prep -q csv:"+faces+" | facet-split --val-share 0.25 --stratify mask --out folds -o all.arrow", nil)
 	if code != 0 {
 		t.Fatalf("prep | split: exit %d\n%s", code, stderr)
 	}

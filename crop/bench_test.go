@@ -10,9 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"gocv.io/x/gocv"
-
 	"github.com/boostershot/facet/internal/crop"
+	"github.com/boostershot/facet/internal/cvimage"
 	"github.com/boostershot/facet/internal/dlib"
 	"github.com/boostershot/facet/internal/face"
 	"github.com/boostershot/facet/internal/testdata"
@@ -102,8 +101,9 @@ func TestPortraitsFound(t *testing.T) {
 	}
 }
 
-// BenchmarkDecodeFloor reads and decodes the portraits with OpenCV on all
-// cores: the floor for any cropper. Compare with BenchmarkCrop.
+// BenchmarkDecodeFloor reads and decodes the portraits with the decoder
+// facet-crop uses (cvimage) on all cores: the floor for any cropper.
+// Compare with BenchmarkCrop.
 func BenchmarkDecodeFloor(b *testing.B) {
 	ps := portraits(b)
 	b.ReportAllocs()
@@ -118,9 +118,10 @@ func BenchmarkDecodeFloor(b *testing.B) {
 						b.Error(err)
 						continue
 					}
-					m, err := gocv.IMDecode(data, gocv.IMReadColor)
-					if err != nil || m.Empty() {
+					m, err := cvimage.Decode(data)
+					if err != nil {
 						b.Errorf("%s: %v", p, err)
+						continue
 					}
 					m.Close()
 				}

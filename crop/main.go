@@ -1,7 +1,17 @@
-// Command facet-crop crops the face out of every photo of a sample table
-// (or of a folder) with a chain of detectors. See facet-crop --help.
 package main
 
-import "github.com/boostershot/facet/internal/cli"
+import (
+	_ "embed"
 
-func main() { cli.Main("facet-crop", run) }
+	"github.com/boostershot/facet/internal/cli"
+)
+
+// doc is this program's doc.go, whose package comment is its --help.
+//
+//go:embed doc.go
+var doc string
+
+// program is the name the program goes by in its messages.
+const program = "facet-crop"
+
+func main() { cli.Main(program, run) }

@@ -8,9 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -29,64 +27,15 @@ import (
 	"github.com/boostershot/facet/internal/table"
 )
 
-const synopsis = "facet-crop --out DIR [flags] [TABLE]\n       facet-crop --in DIR --out DIR [flags]\n       facet-crop --boxes --out DIR [flags] [TABLE]"
-
-const help = `Reads a sample table (stdin when no TABLE or -) and writes it on with
-crop columns added: crop_path, x0 y0 x1 y1 (the face box in the photo),
-crop_stage, crop_score, crop_faces, landmarks (68 x,y pairs in photo
-pixels, when dlib found the face), crop_x0 crop_y0 crop_side crop_angle
-(the square of the photo the crop shows, and the --align rotation),
-crop_error and crop_hash (uint64, the crop's perceptual hash, by which
-facet-split keeps duplicates in one fold), crop_face (the face's index in
-its photo). A photo that cannot be cropped keeps its row, with the reason in
-crop_error. With --in, every image under DIR is cropped.
-
---faces one (the default) crops the one face a portrait means. --faces all
-crops every face of a scene: one row and one crop per face, with the id
-ROW#K (K = 0, 1, ... left to right by the faces' boxes) and the parent
-row's other columns (labels, person); a photo without a face keeps one row
-with its own id and the reason, never a fixed-box crop. --min-face PX is the
-smallest face looked for: each detector sees a copy of the photo scaled (up
-when needed) so that such a face is the smallest it finds (default 20 with
---faces all; with --faces one, off: every detector sees the --detect-side
-copy). --boxes crops the boxes a table gives (box_x0 box_y0 box_x1
-box_y1, as facet-prep's boxes: source writes) instead of detecting, with the
-same margin and geometry: a detection data set becomes classification data.
-
-Crops are square and never stretched: the face box grows by --margin on
-every side, then to a square around its centre; what falls outside the
-photo is black. Each crop file carries its detection in its own metadata
-(JPEG comment, PNG text), which --resume reads to skip finished photos.
-
-detectors (--detectors, tried in order on a copy --detect-side pixels long;
-the default puts the cheap cascade before the slow dlib-fine; with --faces
-all every detector but center runs, and the default is dlib,cascade):
-  dlib       dlib's HOG frontal face detector, with 68 landmarks
-  cascade    OpenCV LBP proposals verified by the full LBP and Haar frontal
-             cascades (finds masked faces whose eyes and nose show)
-  dlib-fine  dlib again on the copy upsampled once with a lower threshold,
-             for the faces the passes before missed (mostly masked ones)
-  dnn        an OpenCV DNN face detector you bring: --dnn-model and
-             --dnn-config of the res10 SSD (Caffe .caffemodel and .prototxt,
-             or TensorFlow .pb and .pbtxt), or --dnn-model alone for YuNet
-             (.onnx, e.g. face_detection_yunet_2022mar.onnx)
-  center     a fixed box (--center), tuned to 384x512 portraits; never fails
-
-examples:
-  facet-prep competition:data/train | facet-crop --out crops > cropped.arrows
-  facet-crop --out crops --size 256 --margin 0.3 -o cropped.arrow samples.arrow
-  facet-crop --in photos/ --out faces/ --detectors dlib,cascade
-  facet-crop --in scenes/ --out faces/ --faces all --min-face 24 --csv > faces.csv
-  facet-prep boxes:scenes/boxes.csv | facet-crop --boxes --out faces/ > faces.arrows
-`
-
 // defaultMargin grows face boxes so that a crop's side is about 1.4 times
 // dlib's own box (before face.DlibBoxScale grows it, the margin was 0.2).
 const defaultMargin = 0.17
 
 type options struct {
-	out, in, output      string
-	csv, resume, align   bool
+	out, in              string
+	table                cli.TableOutput
+	maxFailed            *cli.MaxFailed
+	resume, align        bool
 	detectors            string
 	size, detectSide     int
 	margin               float64
@@ -111,36 +60,37 @@ const (
 )
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	var o options
-	fs := cli.NewFlags("facet-crop", synopsis, help, stderr)
-	fs.StringVar(&o.out, "out", "", "write crops under `DIR` (required)")
+	o := options{maxFailed: cli.NewMaxFailed(cli.DefaultMaxFailed)}
+	fs := cli.NewFlags("facet-crop", doc, stdout, stderr)
+	cli.DirVar(fs, &o.out, "out", "", "write crops under `DIR` (required)")
 	fs.StringVar(&o.in, "in", "", "crop every image under `DIR` instead of reading a table")
-	fs.StringVarP(&o.output, "output", "o", "-", "write the table to `FILE` (- for stdout)")
-	fs.BoolVar(&o.csv, "csv", false, "write the table as CSV for people")
+	o.table.AddFlags(fs)
 	fs.StringVar(&o.detectors, "detectors", "dlib,cascade,dlib-fine,center", "detector chain, tried in order (default dlib,cascade with --faces all)")
-	fs.IntVar(&o.size, "size", 224, "side of the square crops in pixels")
-	fs.Float64Var(&o.margin, "margin", defaultMargin, "grow the face box by this fraction of its size on every side")
+	cli.IntVar(fs, &o.size, "size", 224, 8, 4096, "side of the square crops in pixels")
+	cli.FloatVar(fs, &o.margin, "margin", defaultMargin, cli.Between(0, 2), "grow the face box by this fraction of its size on every side")
 	fs.StringVar(&o.format, "format", "jpg", "crop file format: jpg or png")
-	fs.IntVar(&o.quality, "quality", 95, "JPEG quality")
+	cli.IntVar(fs, &o.quality, "quality", 95, 1, 100, "JPEG quality")
 	fs.BoolVar(&o.align, "align", false, "rotate each face so its eyes are level (needs dlib landmarks)")
-	fs.IntVar(&o.detectSide, "detect-side", 256, "detect on a copy whose longest side is this many pixels (0: full size; default 0 with --faces all)")
-	fs.IntVar(&o.upsample, "upsample", 0, "dlib: upsample the detection copy this many times (finds smaller faces, slower)")
-	fs.Float64Var(&o.dlibAdjust, "dlib-adjust", face.DlibAdjust, "dlib: added to the detection threshold (lower finds more faces, and more false ones; default -0.3 with --faces all)")
+	cli.IntVar(fs, &o.detectSide, "detect-side", 256, 0, 16384, "detect on a copy whose longest side is this many pixels (0: full size; else at least 32; default 0 with --faces all)")
+	cli.IntVar(fs, &o.upsample, "upsample", 0, 0, 2, "dlib: upsample the detection copy this many times (finds smaller faces, slower)")
+	cli.FloatVar(fs, &o.dlibAdjust, "dlib-adjust", face.DlibAdjust, cli.Between(-3, 3), "dlib: added to the detection threshold (lower finds more faces, and more false ones; default -0.3 with --faces all)")
 	fs.StringVar(&o.center, "center", "0.2,0.15,0.8,0.65", "fixed-crop box as fractions x0,y0,x1,y1 of the photo")
 	fs.StringVar(&o.cascadeDir, "cascades", face.DefaultCascadeDir, "folder of OpenCV's Haar cascades")
 	fs.StringVar(&o.landmark, "landmarks", "/usr/share/dlib/shape_predictor_68_face_landmarks.dat", "dlib 68-point model (\"\" for none)")
 	fs.StringVar(&o.dnnModel, "dnn-model", "", "DNN face detector weights (.caffemodel or .pb, or YuNet's .onnx) for the dnn stage")
 	fs.StringVar(&o.dnnConfig, "dnn-config", "", "DNN face detector config (deploy.prototxt or .pbtxt)")
-	fs.Float64Var(&o.dnnThreshold, "dnn-threshold", 0.5, "DNN detector confidence threshold")
-	fs.IntVar(&o.workers, "workers", runtime.NumCPU(), "parallel workers")
+	cli.FloatVar(fs, &o.dnnThreshold, "dnn-threshold", 0.5, cli.Between(0, 1), "DNN detector confidence threshold")
+	cli.WorkersVar(fs, &o.workers, "parallel workers")
 	fs.BoolVar(&o.resume, "resume", false, "keep crops that already exist, are valid and were made with the same settings")
 	fs.StringVar(&o.shard, "shard", "", "crop only part `i/n` of the rows (by id hash); facet-merge join puts the parts together")
 	fs.StringVar(&o.faces, "faces", "one", "one: the face a portrait means; all: every face, one row and crop each (ids ROW#K)")
-	fs.IntVar(&o.minFace, "min-face", 0, "smallest face to find, in photo `PX`; detectors see the photo scaled for it (default 20 with --faces all, 0: off)")
+	cli.IntVar(fs, &o.minFace, "min-face", 0, 0, 4096, "smallest face to find, in photo `PX`; detectors see the photo scaled for it (default 20 with --faces all, 0: off)")
 	fs.BoolVar(&o.boxes, "boxes", false, "crop the table's boxes (box_x0 box_y0 box_x1 box_y1) instead of detecting")
+	fs.Var(o.maxFailed, "max-failed", "fail the run (exit 1, no table) when more photos than this could not be cropped: a count, or a percentage of the rows")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
+	stderr = cli.Stderr(fs, stderr)
 	if o.faces == "all" {
 		if !fs.Changed("detectors") {
 			o.detectors = sceneDetectors
@@ -196,7 +146,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		spec.Skin = &skin
 	}
 	newChain := spec.New
-	if err := os.MkdirAll(o.out, 0o755); err != nil {
+	// The mark keeps --out out of folder scans (--in below, facet-prep).
+	if err := dataset.MarkOutput(o.out, "facet-crop"); err != nil {
 		return err
 	}
 	pool, err := crop.NewPool(cfg, o.workers, newChain)
@@ -207,7 +158,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 
 	var src source
 	if o.in != "" {
-		src, err = folderSource(o.in)
+		src, err = folderSource(o.in, stderr)
 	} else {
 		src, err = tableSource(fs.Args(), stdin, o.boxes)
 	}
@@ -217,14 +168,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	defer src.close()
 
 	// With --in and a terminal on stdout, the crops are the result: no table.
-	var w *table.Writer
-	var out *cli.Output
-	if o.in == "" || o.output != "-" || o.csv || !cli.IsTerminal(stdout) {
-		if out, err = cli.CreateOutput(o.output, stdout, !o.csv); err != nil {
+	var w *cli.TableOutput
+	if o.in == "" || !o.table.ToStdout() || o.table.CSV || !cli.IsTerminal(stdout) {
+		w = &o.table
+		if err := w.Open(stdout); err != nil {
 			return err
 		}
-		defer out.Abort()
-		if w, err = table.NewWriter(out, table.ExtendSchema(src.schema(), cropFields), table.FormatFor(o.output, o.csv)); err != nil {
+		defer w.Abort()
+		if err := w.Begin(table.ExtendSchema(src.schema(), cropFields)); err != nil {
 			return err
 		}
 	}
@@ -282,15 +233,13 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err != nil {
 		return err
 	}
-	if w != nil {
-		if err := w.Close(); err != nil {
-			return err
-		}
-		if err := out.Commit(); err != nil {
-			return err
-		}
-	}
 	sum.print(stderr, time.Since(start), pool.Time())
+	if err := o.maxFailed.Check(sum.failed(), sum.rows, "photos", sum.first(3)); err != nil {
+		return err
+	}
+	if w != nil {
+		return w.Commit()
+	}
 	return nil
 }
 
@@ -304,26 +253,16 @@ func (o *options) check(args []string) (stages []string, center face.Center, err
 		return nil, center, cli.Usagef("--out DIR is required: the folder the crops go to")
 	case o.in != "" && len(args) > 0:
 		return nil, center, cli.Usagef("give either --in DIR or a TABLE, not both")
+	case o.in != "" && sameDir(o.in, o.out):
+		return nil, center, cli.Usagef("--out %s is the --in folder: the crops would replace the photos (give a folder of their own, inside --in if you like)", o.out)
 	case len(args) > 1:
 		return nil, center, cli.Usagef("one TABLE at most, got %d", len(args))
-	case o.size < 8 || o.size > 4096:
-		return nil, center, cli.Usagef("--size %d: want 8..4096", o.size)
-	case o.margin < 0 || o.margin > 2:
-		return nil, center, cli.Usagef("--margin %g: want 0..2", o.margin)
 	case o.format != "jpg" && o.format != "png":
 		return nil, center, cli.Usagef("--format %q: want jpg or png", o.format)
-	case o.quality < 1 || o.quality > 100:
-		return nil, center, cli.Usagef("--quality %d: want 1..100", o.quality)
-	case o.workers < 1:
-		return nil, center, cli.Usagef("--workers must be at least 1")
-	case o.detectSide < 0 || (o.detectSide > 0 && o.detectSide < 32):
+	case o.detectSide > 0 && o.detectSide < 32:
 		return nil, center, cli.Usagef("--detect-side %d: want 0 or at least 32", o.detectSide)
-	case o.upsample < 0 || o.upsample > 2:
-		return nil, center, cli.Usagef("--upsample %d: want 0..2", o.upsample)
 	case o.faces != "one" && o.faces != "all":
 		return nil, center, cli.Usagef("--faces %q: want one or all", o.faces)
-	case o.minFace < 0 || o.minFace > 4096:
-		return nil, center, cli.Usagef("--min-face %d: want 0..4096 pixels", o.minFace)
 	case o.boxes && o.in != "":
 		return nil, center, cli.Usagef("--boxes crops the boxes of a table: give a TABLE, not --in")
 	case o.boxes && o.faces != "one":
@@ -348,6 +287,18 @@ func (o *options) check(args []string) (stages []string, center face.Center, err
 	return stages, center, nil
 }
 
+// sameDir reports whether two paths name one folder.
+func sameDir(a, b string) bool {
+	sa, errA := os.Stat(a)
+	sb, errB := os.Stat(b)
+	if errA == nil && errB == nil {
+		return os.SameFile(sa, sb)
+	}
+	absA, errA := filepath.Abs(a)
+	absB, errB := filepath.Abs(b)
+	return errA == nil && errB == nil && absA == absB
+}
+
 // cropFields are the columns facet-crop adds (or replaces).
 var cropFields = []arrow.Field{
 	{Name: "crop_path", Type: arrow.BinaryTypes.String, Nullable: true},
@@ -367,10 +318,19 @@ var cropFields = []arrow.Field{
 	// crop_hash: the crop's 64-bit perceptual hash (internal/dup), null
 	// without a crop; facet-split links rows whose hashes are near.
 	{Name: dup.ColHash, Type: arrow.PrimitiveTypes.Uint64, Nullable: true},
-	// crop_face: the face's index in its photo (0 with --faces one, K of
-	// the id ROW#K with --faces all), -1 when the photo gave no crop.
-	{Name: "crop_face", Type: arrow.PrimitiveTypes.Int16},
+	// crop_hash_edges: the hashes of the crop with a little cut off each
+	// edge (dup.Edges), by which a copy cropped tighter still links.
+	{Name: dup.ColEdges, Type: dup.EdgesType, Nullable: true},
+	cropFaceField,
 }
+
+// cropFaceField is crop_face: the face's index in its photo (0 with
+// --faces one, K of the id ROW#K with --faces all), -1 when the photo
+// gave no crop.
+var cropFaceField = arrow.Field{Name: "crop_face", Type: arrow.PrimitiveTypes.Int16}
+
+// A table read back (CSV, Parquet) keeps crop_face an int16.
+func init() { table.Declare(cropFaceField) }
 
 // extend adds the crop columns for outcomes to rec: a row per outcome,
 // the row of its job, with the outcome's id (ROW#K for the faces of a
@@ -395,7 +355,9 @@ func extend(rec arrow.RecordBatch, outcomes []crop.Outcome) (arrow.RecordBatch, 
 	angle := b.Field(12).(*array.Float32Builder)
 	errs := b.Field(13).(*array.StringBuilder)
 	hash := b.Field(14).(*array.Uint64Builder)
-	index := b.Field(15).(*array.Int16Builder)
+	edges := b.Field(15).(*array.ListBuilder)
+	edgev := edges.ValueBuilder().(*array.Uint64Builder)
+	index := b.Field(16).(*array.Int16Builder)
 	for _, oc := range outcomes {
 		index.Append(int16(oc.Face))
 		if oc.Reason != "" {
@@ -413,6 +375,7 @@ func extend(rec arrow.RecordBatch, outcomes []crop.Outcome) (arrow.RecordBatch, 
 			angle.Append(0)
 			errs.Append(oc.Reason + ": " + oc.Detail)
 			hash.AppendNull()
+			edges.AppendNull()
 			continue
 		}
 		m := oc.Meta
@@ -438,6 +401,14 @@ func extend(rec arrow.RecordBatch, outcomes []crop.Outcome) (arrow.RecordBatch, 
 		angle.Append(float32(m.Angle))
 		errs.AppendNull()
 		hash.Append(m.Hash)
+		if m.Edges == nil {
+			edges.AppendNull()
+		} else {
+			edges.Append(true)
+			for _, h := range m.Edges {
+				edgev.Append(uint64(h))
+			}
+		}
 	}
 	cols := b.NewRecordBatch()
 	defer cols.Release()
@@ -562,40 +533,34 @@ type folderInput struct {
 	sch     *arrow.Schema
 }
 
-func folderSource(dir string) (source, error) {
+// folderSource lists the images under dir as dataset.WalkFiles does:
+// without hidden files, facet output folders (--out, when it lies
+// inside dir, is one: its crops are not photos to crop again) and names
+// that are not UTF-8, which it names on stderr.
+func folderSource(dir string, stderr io.Writer) (source, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, err
 	}
-	var samples []table.Sample
-	err = filepath.WalkDir(abs, func(p string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if dataset.IsHidden(d.Name()) && p != abs {
-			if d.IsDir() {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if d.IsDir() || !dataset.IsImageName(d.Name()) {
-			return nil
-		}
-		rel, err := filepath.Rel(abs, p)
-		if err != nil {
-			return err
-		}
-		id := filepath.ToSlash(rel)
-		samples = append(samples, table.NewSample(id, p, id, "folder", "train"))
-		return nil
-	})
+	walk, err := dataset.WalkFiles(abs)
 	if err != nil {
 		return nil, err
+	}
+	for _, out := range walk.Outputs {
+		fmt.Fprintf(stderr, "facet-crop: --in %s: skipped %s, a facet output folder (it holds %s)\n", dir, out, dataset.OutputMark)
+	}
+	for _, name := range walk.BadNames {
+		fmt.Fprintf(stderr, "facet-crop: --in %s: skipped %s: the name is not valid UTF-8 (shown with its bytes escaped)\n", dir, name)
+	}
+	var samples []table.Sample
+	for _, id := range walk.Files {
+		if dataset.IsImageName(id) {
+			samples = append(samples, table.NewSample(id, filepath.Join(abs, filepath.FromSlash(id)), id, "folder", "train"))
+		}
 	}
 	if len(samples) == 0 {
 		return nil, fmt.Errorf("--in %s: no images found", dir)
 	}
-	sort.Slice(samples, func(i, j int) bool { return samples[i].ID < samples[j].ID })
 	return &folderInput{samples: samples, sch: table.NewSchema(label.DefaultBins)}, nil
 }
 

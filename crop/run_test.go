@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"image"
 	"image/color"
@@ -13,12 +14,15 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/boostershot/facet/internal/cli"
 	"github.com/boostershot/facet/internal/crop"
 	"github.com/boostershot/facet/internal/demo"
 	"github.com/boostershot/facet/internal/dlib"
@@ -191,7 +195,7 @@ func TestBadInputKeepsEveryRow(t *testing.T) {
 	rows = append(rows, row{"../../escape", "good.jpg"})
 	in, _ := inputTable(t, files, rows)
 	out := t.TempDir()
-	data, stderr, err := runCrop(t, in, "--out", out, "--detectors", "center", "--size", "64")
+	data, stderr, err := runCrop(t, in, "--out", out, "--detectors", "center", "--size", "64", "--max-failed", "6")
 	if err != nil {
 		t.Fatalf("%v\n%s", err, stderr)
 	}
@@ -201,7 +205,7 @@ func TestBadInputKeepsEveryRow(t *testing.T) {
 	}
 	for id, want := range map[string]string{
 		"p/good": "", "p/cmyk": "", "p/gray": "", "p/alpha": "", "p/rotated": "",
-		"p/empty": crop.ReasonImage, "p/truncated": crop.ReasonImage, "p/text": crop.ReasonImage,
+		"p/empty": crop.ReasonImage, "p/truncated": crop.ReasonTruncated, "p/text": crop.ReasonImage,
 		"p/bomb": crop.ReasonLarge, "p/missing": crop.ReasonRead, "../../escape": crop.ReasonPath,
 	} {
 		r := res[id]
@@ -235,6 +239,66 @@ func TestBadInputKeepsEveryRow(t *testing.T) {
 	for _, want := range []string{"11 photos", "5 cropped", "6 failed", "image too large: 1", "truncated JPEG"} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("summary lacks %q:\n%s", want, stderr)
+		}
+	}
+}
+
+// Photos that differ only by their extension get crops of their own; a
+// doubled id (or an id that meets another with the crop's extension
+// added) keeps its row with a reason instead of overwriting the first
+// row's crop, across batches too.
+func TestUniqueCropNames(t *testing.T) {
+	white, black := image.NewGray(image.Rect(0, 0, 64, 64)), image.NewGray(image.Rect(0, 0, 64, 64))
+	for i := range white.Pix {
+		white.Pix[i] = 255
+	}
+	files := map[string][]byte{"face.jpg": testdata.JPEG(t, white), "face.png": testdata.PNG(t, black)}
+	rows := []row{{"f/face.jpg", "face.jpg"}, {"f/face.png", "face.png"}, {"f/face", "face.png"}, {"f/face.png", "face.jpg"}}
+	in, _ := inputTable(t, files, rows)
+	out := t.TempDir()
+	data, stderr, err := runCrop(t, in, "--out", out, "--detectors", "center", "--size", "16", "--max-failed", "2")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	r, err := table.NewReader(bytes.NewReader(data), "id", "crop_path", "crop_error")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Release()
+	var paths, errs []string
+	for r.Next() {
+		rec := r.RecordBatch()
+		col := func(name string) *array.String { return rec.Column(rec.Schema().FieldIndices(name)[0]).(*array.String) }
+		for i := range int(rec.NumRows()) {
+			paths = append(paths, col("crop_path").Value(i))
+			errs = append(errs, col("crop_error").Value(i))
+		}
+	}
+	want := []string{filepath.Join(out, "f", "face.jpg"), filepath.Join(out, "f", "face.png.jpg"), "", ""}
+	for i := range rows {
+		if i >= len(paths) || paths[i] != want[i] {
+			t.Fatalf("crop paths %q, want %q", paths, want)
+		}
+		if (want[i] == "") != strings.HasPrefix(errs[i], crop.ReasonDuplicate) {
+			t.Errorf("row %d: crop_error %q", i, errs[i])
+		}
+	}
+	if !strings.Contains(errs[3], "ids must be unique") || !strings.Contains(errs[2], "face.jpg") {
+		t.Errorf("doubled id reasons: %q", errs[2:])
+	}
+	// The first rows' crops are theirs: white from face.jpg, black from face.png.
+	for path, white := range map[string]bool{want[0]: true, want[1]: false} {
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := jpeg.Decode(f)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r, _, _, _ := img.At(8, 8).RGBA(); (r>>8 > 128) != white {
+			t.Errorf("%s: centre %d, want white %v", path, r>>8, white)
 		}
 	}
 }
@@ -312,10 +376,91 @@ func TestFolderMode(t *testing.T) {
 	if len(lines) != 3 || !strings.Contains(lines[0], "crop_path") || !strings.HasPrefix(lines[1], "a/one.jpg,") {
 		t.Errorf("csv:\n%s", data)
 	}
-	for _, p := range []string{"a/one.png", "b/two.png"} {
+	for _, p := range []string{"a/one.jpg.png", "b/two.png"} {
 		if _, err := os.Stat(filepath.Join(out, p)); err != nil {
 			t.Error(err)
 		}
+	}
+}
+
+// --resume crops a photo again when it was replaced since its crop was
+// made (another size, or the same size written later), and keeps the
+// crops of photos left alone.
+func TestResumeRecropsReplacedPhotos(t *testing.T) {
+	in, dir := inputTable(t, map[string][]byte{"a.jpg": testdata.JPEG(t, photo()), "b.jpg": testdata.JPEG(t, photo())}, []row{{"a", "a.jpg"}, {"b", "b.jpg"}})
+	out := t.TempDir()
+	args := []string{"--out", out, "--detectors", "center", "--size", "32", "--resume"}
+	if _, stderr, err := runCrop(t, in, args...); err != nil || !strings.Contains(stderr, "0 reused") {
+		t.Fatalf("first run: %v\n%s", err, stderr)
+	}
+	// a.jpg becomes another picture (black above, white below), b.jpg is
+	// rewritten with the same bytes an hour later.
+	flipped := photo()
+	for y := range 512 {
+		for x := range 384 {
+			v := uint8(255)
+			if y < 256 {
+				v = 0
+			}
+			flipped.Set(x, y, color.RGBA{v, v, v, 255})
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "a.jpg"), testdata.JPEG(t, flipped), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	later := time.Now().Add(time.Hour)
+	if err := os.Chtimes(filepath.Join(dir, "b.jpg"), later, later); err != nil {
+		t.Fatal(err)
+	}
+	data, stderr, err := runCrop(t, in, args...)
+	if err != nil || !strings.Contains(stderr, "0 reused") {
+		t.Fatalf("after replacing: %v\n%s", err, stderr)
+	}
+	img, err := jpeg.Decode(bytes.NewReader(must(os.ReadFile(readResults(t, data)["a"].cropPath))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if top := color.GrayModel.Convert(img.At(16, 4)).(color.Gray).Y; top > 50 {
+		t.Errorf("the crop of the replaced photo still shows the old one (top %d, want dark)", top)
+	}
+	if _, stderr, err := runCrop(t, in, args...); err != nil || !strings.Contains(stderr, "2 reused") {
+		t.Errorf("third run, nothing replaced: %v\n%s", err, stderr)
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+// --out inside --in is marked and left out of the scan: its crops are not
+// photos to crop again on the next run. --out equal to --in is refused.
+func TestFolderModeSkipsItsOwnOutput(t *testing.T) {
+	dir := t.TempDir()
+	for _, p := range []string{"a/one.jpg", "two.jpg"} {
+		os.MkdirAll(filepath.Join(dir, filepath.Dir(p)), 0o755)
+		os.WriteFile(filepath.Join(dir, p), testdata.JPEG(t, photo()), 0o644)
+	}
+	out := filepath.Join(dir, "crops")
+	for run := range 3 {
+		data, stderr, err := runCrop(t, nil, "--in", dir, "--out", out, "--detectors", "center", "--csv", "--resume")
+		if err != nil {
+			t.Fatalf("run %d: %v\n%s", run, err, stderr)
+		}
+		if lines := strings.Split(strings.TrimSpace(string(data)), "\n"); len(lines) != 3 {
+			t.Errorf("run %d: %d rows, want 2:\n%s", run, len(lines)-1, data)
+		}
+		if run > 0 && !strings.Contains(stderr, "skipped crops, a facet output folder") {
+			t.Errorf("run %d: stderr does not say the output folder was skipped:\n%s", run, stderr)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(out, "crops")); err == nil {
+		t.Error("crops of crops were written")
+	}
+	if _, _, err := runCrop(t, nil, "--in", dir, "--out", dir+"/.", "--detectors", "center", "--csv"); err == nil || !strings.Contains(err.Error(), "replace the photos") {
+		t.Errorf("--out = --in: err = %v", err)
 	}
 }
 
@@ -345,8 +490,8 @@ func TestUsageAndInputErrors(t *testing.T) {
 	if _, _, err := runCrop(t, in[:len(in)-8], "--out", out, "--detectors", "center"); err == nil || !strings.Contains(err.Error(), "end-of-stream") {
 		t.Errorf("truncated input: err = %v", err)
 	}
-	if _, _, err := runCrop(t, []byte("id,path\n"), "--out", out, "--detectors", "center"); err == nil {
-		t.Error("CSV input accepted")
+	if _, _, err := runCrop(t, []byte("name,file\nx,y.jpg\n"), "--out", out, "--detectors", "center"); err == nil || !strings.Contains(err.Error(), "not an Arrow table") {
+		t.Errorf("text that is no table: err = %v", err)
 	}
 }
 
@@ -436,7 +581,7 @@ func TestFacesAll(t *testing.T) {
 	blank := testdata.JPEG(t, image.NewGray(image.Rect(0, 0, 300, 200)))
 	in, _ := inputTable(t, map[string][]byte{"scene.jpg": photo, "blank.jpg": blank}, []row{{"s/scene.jpg", "scene.jpg"}, {"s/blank.jpg", "blank.jpg"}})
 	out := t.TempDir()
-	data, stderr, err := runCrop(t, in, "--out", out, "--faces", "all", "--detectors", "dlib,center", "--min-face", "40")
+	data, stderr, err := runCrop(t, in, "--out", out, "--faces", "all", "--detectors", "dlib,center", "--min-face", "40", "--max-failed", "100%")
 	if err != nil {
 		t.Fatalf("%v\n%s", err, stderr)
 	}
@@ -456,7 +601,7 @@ func TestFacesAll(t *testing.T) {
 		if c := r.box.Min.Add(r.box.Max).Div(2); !c.In(want) {
 			t.Errorf("%s: box %v, want one centred in %v", id, r.box, want)
 		}
-		if want := filepath.Join(out, "s", fmt.Sprintf("scene#%d.jpg", k)); r.cropPath != want {
+		if want := filepath.Join(out, "s", fmt.Sprintf("scene.jpg#%d.jpg", k)); r.cropPath != want {
 			t.Errorf("%s: crop %s, want %s", id, r.cropPath, want)
 		}
 		if _, err := os.Stat(r.cropPath); err != nil {
@@ -474,7 +619,7 @@ func TestFacesAll(t *testing.T) {
 		t.Errorf("summary does not count rows and photos apart:\n%s", stderr)
 	}
 	// --faces one takes one face of the scene, under the row's own id.
-	data, stderr, err = runCrop(t, in, "--out", t.TempDir(), "--detectors", "dlib")
+	data, stderr, err = runCrop(t, in, "--out", t.TempDir(), "--detectors", "dlib", "--max-failed", "100%")
 	if err != nil {
 		t.Fatalf("%v\n%s", err, stderr)
 	}
@@ -526,7 +671,7 @@ func TestBoxes(t *testing.T) {
 		"s#3": {},                             // no box
 	})
 	out := t.TempDir()
-	args := []string{"--out", out, "--boxes", "--margin", "0.25", "--size", "32"}
+	args := []string{"--out", out, "--boxes", "--margin", "0.25", "--size", "32", "--max-failed", "100%"}
 	data, stderr, err := runCrop(t, in, args...)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, stderr)
@@ -600,5 +745,74 @@ func TestDNNModelRefused(t *testing.T) {
 				t.Errorf("--faces %s, model %s: err = %v, want one about the dnn model (%q)", faces, filepath.Base(model), err, want)
 			}
 		}
+	}
+}
+
+// A run in which more photos fail than --max-failed allows fails: exit 1
+// (an error), the count and the first reasons, and no table.
+func TestMaxFailed(t *testing.T) {
+	good := testdata.JPEG(t, photo())
+	files := map[string][]byte{"good.jpg": good, "text.jpg": []byte("not an image")}
+	rows := []row{{"a", "good.jpg"}, {"b", "text.jpg"}, {"c", "missing.jpg"}, {"d", "good.jpg"}}
+	in, _ := inputTable(t, files, rows)
+	for _, tc := range []struct {
+		limit string
+		fails bool
+	}{{"", true}, {"1", true}, {"2", false}, {"49%", true}, {"50%", false}} {
+		args := []string{"--out", t.TempDir(), "--detectors", "center", "--size", "32"}
+		if tc.limit != "" {
+			args = append(args, "--max-failed", tc.limit)
+		}
+		data, stderr, err := runCrop(t, in, args...)
+		if !tc.fails {
+			if err != nil || len(readResults(t, data)) != 4 {
+				t.Errorf("--max-failed %s: %v\n%s", tc.limit, err, stderr)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), "2 of 4 photos failed") || !strings.Contains(err.Error(), "first: ") {
+			t.Errorf("--max-failed %q: err %v, want 2 of 4 failed with the first reasons", tc.limit, err)
+		}
+		// The stream may have begun, but it must not end as a whole table.
+		if r, rerr := table.NewReader(bytes.NewReader(data)); rerr == nil {
+			for r.Next() {
+			}
+			if r.Err() == nil {
+				t.Errorf("--max-failed %q: a whole table on stdout", tc.limit)
+			}
+		}
+	}
+	for _, bad := range []string{"-1", "x", "101%", "NaN%", "%"} {
+		if _, _, err := runCrop(t, in, "--out", t.TempDir(), "--max-failed", bad); !errors.As(err, new(cli.UsageError)) {
+			t.Errorf("--max-failed %s: %v, want a usage error", bad, err)
+		}
+	}
+}
+
+// A crop that cannot be written is the machine's failure, not the row's:
+// the run stops with an error naming the file and the cause, and writes
+// no table (here the disk is "full" through a file size limit).
+func TestWriteFailureStops(t *testing.T) {
+	in, _ := inputTable(t, map[string][]byte{"a.jpg": testdata.JPEG(t, photo())}, []row{{"x/a", "a.jpg"}, {"x/b", "a.jpg"}})
+	out := t.TempDir()
+	result := filepath.Join(t.TempDir(), "cropped.arrow")
+	var old syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_FSIZE, &old); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &syscall.Rlimit{Cur: 100, Max: old.Max}); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, err := runCrop(t, in, "--out", out, "--detectors", "center", "--size", "64", "-o", result)
+	syscall.Setrlimit(syscall.RLIMIT_FSIZE, &old)
+	if err == nil || !strings.Contains(err.Error(), "writing "+filepath.Join(out, "x")) || !strings.Contains(err.Error(), "file too large") {
+		t.Fatalf("err %v, want the crop file and its cause\n%s", err, stderr)
+	}
+	if _, err := os.Stat(result); !os.IsNotExist(err) {
+		t.Error("the table was written")
+	}
+	left, _ := filepath.Glob(filepath.Join(out, "x", "*"))
+	if len(left) > 0 {
+		t.Errorf("left %v", left)
 	}
 }

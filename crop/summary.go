@@ -3,9 +3,12 @@ package main
 import (
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"sort"
 	"time"
 
+	"github.com/boostershot/facet/internal/cli"
 	"github.com/boostershot/facet/internal/crop"
 )
 
@@ -38,12 +41,32 @@ func (s *summary) add(outcomes []crop.Outcome) {
 	}
 }
 
-func (s *summary) print(w io.Writer, took time.Duration, steps map[string]time.Duration) {
-	failed := 0
+// failed is the number of rows without a crop.
+func (s *summary) failed() int {
+	n := 0
 	for _, list := range s.reasons {
-		failed += len(list)
+		n += len(list)
 	}
-	fmt.Fprintf(w, "facet-crop: %d photos in %.1fs (%.0f/s): %d cropped, %d reused from an earlier run, %d failed\n",
+	return n
+}
+
+// first is up to n failures, "reason: id: detail", by reason.
+func (s *summary) first(n int) []string {
+	var out []string
+	for _, r := range slices.Sorted(maps.Keys(s.reasons)) {
+		for _, item := range s.reasons[r] {
+			if len(out) == n {
+				return out
+			}
+			out = append(out, r+": "+item)
+		}
+	}
+	return out
+}
+
+func (s *summary) print(w io.Writer, took time.Duration, steps map[string]time.Duration) {
+	failed := s.failed()
+	cli.Printf(w, program, "%d photos in %.1fs (%.0f/s): %d cropped, %d reused from an earlier run, %d failed",
 		s.done, took.Seconds(), float64(s.done)/max(took.Seconds(), 1e-9), s.rows-failed, s.reused, failed)
 	if s.rows != s.done {
 		fmt.Fprintf(w, "  %d rows: one per face found (--faces all), one per photo that gave none\n", s.rows)

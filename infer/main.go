@@ -1,7 +1,17 @@
-// Command facet-infer predicts the mask, gender and age group of every
-// row of a sample table with a trained model. See facet-infer --help.
 package main
 
-import "github.com/boostershot/facet/internal/cli"
+import (
+	_ "embed"
 
-func main() { cli.Main("facet-infer", run) }
+	"github.com/boostershot/facet/internal/cli"
+)
+
+// doc is this program's doc.go, whose package comment is its --help.
+//
+//go:embed doc.go
+var doc string
+
+// program is the name the program goes by in its messages.
+const program = "facet-infer"
+
+func main() { cli.Main(program, run) }

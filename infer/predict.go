@@ -13,9 +13,11 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/boostershot/facet/internal/augment"
+	"github.com/boostershot/facet/internal/cli"
 	"github.com/boostershot/facet/internal/cvimage"
 	"github.com/boostershot/facet/internal/model"
 	"github.com/boostershot/facet/internal/pred"
+	"github.com/boostershot/facet/internal/prefetch"
 	"github.com/boostershot/facet/internal/shard"
 	"github.com/boostershot/facet/internal/table"
 	"github.com/boostershot/facet/internal/work"
@@ -60,9 +62,9 @@ func (p *predictor) warnf(format string, args ...any) {
 	defer p.mu.Unlock()
 	p.warnings++
 	if p.warnings <= maxWarnings {
-		fmt.Fprintf(p.stderr, "facet-infer: warning: "+format+"\n", args...)
+		cli.Printf(p.stderr, program, "warning: "+format, args...)
 	} else if p.warnings == maxWarnings+1 {
-		fmt.Fprintln(p.stderr, "facet-infer: warning: more rows with unreadable images; the summary counts them")
+		cli.Printf(p.stderr, program, "warning: more rows with unreadable images; the summary counts them")
 	}
 }
 
@@ -184,61 +186,41 @@ func (p *predictor) predict(c *chunk) (*pred.Probs, error) {
 	return out, nil
 }
 
-// eachChunk reads r's batches, keeps part's rows, in slices of at most size rows, loads each
-// slice on a goroutine of its own while the previous one is predicted, and
-// calls fn for each in order. The first error stops both sides.
+// eachChunk reads r's batches, keeps part's rows, in slices of at most
+// size rows, loads each slice while the previous one is predicted
+// (internal/prefetch), and calls fn for each in order. The first error
+// stops both sides.
 func eachChunk(ctx context.Context, r *table.Reader, part shard.Shard, size int, load func(context.Context, arrow.RecordBatch) (*chunk, error), fn func(*chunk) error) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	chunks := make(chan *chunk, 1)
-	loadErr := make(chan error, 1)
-	// send loads rec's rows in slices and hands them on.
-	send := func(rec arrow.RecordBatch) error {
-		for lo := int64(0); lo < rec.NumRows(); lo += int64(size) {
-			slice := rec.NewSlice(lo, min(lo+int64(size), rec.NumRows()))
-			c, err := load(ctx, slice)
+	return prefetch.Run(ctx, 1, func(ctx context.Context, send func(*chunk) error) error {
+		for r.Next() {
+			rec, err := part.Filter(r.RecordBatch())
 			if err != nil {
-				slice.Release()
 				return err
 			}
-			select {
-			case chunks <- c:
-			case <-ctx.Done():
-				slice.Release()
-				return ctx.Err()
-			}
-		}
-		return nil
-	}
-	go func() {
-		defer close(chunks)
-		loadErr <- func() error {
-			for r.Next() {
-				rec, err := part.Filter(r.RecordBatch())
-				if err != nil {
-					return err
-				}
-				err = send(rec)
-				rec.Release()
-				if err != nil {
-					return err
-				}
-			}
-			return r.Err()
-		}()
-	}()
-	var err error
-	for c := range chunks {
-		if err == nil {
-			err = fn(c)
+			err = sendSlices(ctx, rec, size, load, send)
+			rec.Release()
 			if err != nil {
-				cancel()
+				return err
 			}
 		}
-		c.rec.Release()
+		return r.Err()
+	}, fn, func(c *chunk) { c.rec.Release() })
+}
+
+// sendSlices loads rec's rows in slices of at most size rows and sends
+// them on.
+func sendSlices(ctx context.Context, rec arrow.RecordBatch, size int, load func(context.Context, arrow.RecordBatch) (*chunk, error), send func(*chunk) error) error {
+	for lo := int64(0); lo < rec.NumRows(); lo += int64(size) {
+		slice := rec.NewSlice(lo, min(lo+int64(size), rec.NumRows()))
+		c, err := load(ctx, slice)
+		if err != nil {
+			slice.Release()
+			return err
+		}
+		if err := send(c); err != nil {
+			slice.Release()
+			return err
+		}
 	}
-	if lerr := <-loadErr; err == nil {
-		err = lerr
-	}
-	return err
+	return nil
 }

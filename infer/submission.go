@@ -7,6 +7,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 
+	"github.com/boostershot/facet/internal/cli"
 	"github.com/boostershot/facet/internal/pred"
 	"github.com/boostershot/facet/internal/submission"
 	"github.com/boostershot/facet/internal/table"
@@ -29,10 +30,10 @@ func (s submissionRows) write(path, info string, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("--submission: %w", err)
 	}
-	fmt.Fprintf(stderr, "facet-infer: wrote %s (%d predictions", path, len(s)-unused)
+	msg := fmt.Sprintf("wrote %s (%d predictions", path, len(s)-unused)
 	if unused > 0 {
-		fmt.Fprintf(stderr, "; %d rows of the table are not in %s", unused, info)
+		msg += fmt.Sprintf("; %d rows of the table are not in %s", unused, info)
 	}
-	fmt.Fprintln(stderr, ")")
+	cli.Printf(stderr, program, "%s)", msg)
 	return nil
 }

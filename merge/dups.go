@@ -5,6 +5,7 @@ import (
 	"io"
 	"strconv"
 
+	"github.com/boostershot/facet/internal/cli"
 	"github.com/boostershot/facet/internal/dup"
 	"github.com/boostershot/facet/internal/label"
 )
@@ -54,11 +55,11 @@ func dupConflicts(d *oof, groups []int) []dupRow {
 	if groups == nil {
 		return nil
 	}
-	labels := make([]dup.Labels, len(d.ids))
+	labels := make([]dup.Labels, len(d.IDs))
 	for i := range labels {
-		labels[i] = dup.Labels{Mask: d.labels[label.HeadMask][i], Gender: d.labels[label.HeadGender][i],
-			AgeGroup: d.labels[label.HeadAgeGroup][i], Age: d.ages[i]}
-		if d.augmented[i] {
+		labels[i] = dup.Labels{Mask: d.Labels[label.HeadMask][i], Gender: d.Labels[label.HeadGender][i],
+			AgeGroup: d.Labels[label.HeadAgeGroup][i], Age: d.ages[i]}
+		if d.Skip[i] {
 			labels[i] = dup.Labels{Mask: -1, Gender: -1, AgeGroup: -1, Age: -1}
 		}
 	}
@@ -74,7 +75,7 @@ func dupConflicts(d *oof, groups []int) []dupRow {
 			}
 			return label.Name(label.Head(c.Field), int8(v))
 		}
-		out = append(out, dupRow{c: c, id: d.ids[c.Row], other: d.ids[c.Other], given: name(c.Value), ref: name(c.Ref), rows: size[c.Group]})
+		out = append(out, dupRow{c: c, id: d.IDs[c.Row], other: d.IDs[c.Other], given: name(c.Value), ref: name(c.Ref), rows: size[c.Group]})
 	}
 	return out
 }
@@ -100,5 +101,5 @@ func reportDuplicates(w io.Writer, groups []int, rows []dupRow) {
 		cs[i] = r.c
 	}
 	total, _ := dup.ConflictGroups(cs)
-	fmt.Fprintf(w, "facet-merge: duplicates: %d groups, %d with conflicting labels (%d rows listed)\n", len(n), total, len(rows))
+	cli.Printf(w, program, "duplicates: %d groups, %d with conflicting labels (%d rows listed)", len(n), total, len(rows))
 }

@@ -63,7 +63,7 @@ func writePredTable(t *testing.T, dir, name string, bins label.Bins, ids []strin
 		s := table.NewSample(id, "/images/"+filepath.Base(id), "person-"+id, "test", "eval")
 		samples = append(samples, s)
 		for c, v := range m[id].p18 {
-			p.Class18[i*pred.NumClasses+c] = v
+			p.Class18[i*label.NumClasses+c] = v
 		}
 	}
 	p.Marginalise()

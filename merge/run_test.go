@@ -36,10 +36,24 @@ func TestUsage(t *testing.T) {
 	if _, _, err := runMerge(t, readFile(t, oof), "suspects"); err != nil {
 		t.Errorf("suspects on stdin: %v", err)
 	}
-	for _, args := range [][]string{{"--help"}, {"vote", "--help"}, {"join", "-h"}, {"suspects", "--help"}} {
-		_, stderr, err := runMerge(t, nil, args...)
-		if !errors.Is(err, pflag.ErrHelp) || !strings.Contains(stderr, "examples:") {
-			t.Errorf("%v: %v, stderr:\n%s", args, err, stderr)
+	// help on stdout, each command its own section of doc.go
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--help"}, "\tfacet-merge COMMAND [flags] ARGS..."},
+		{[]string{"vote", "--help"}, "\tfacet-merge vote [--soft"},
+		{[]string{"join", "-h"}, "\tfacet-merge join [--prefer"},
+		{[]string{"suspects", "--help"}, "\tfacet-merge suspects [--heads"},
+		{[]string{"score", "--help"}, "\tfacet-merge score [--json]"},
+	} {
+		stdout, stderr, err := runMerge(t, nil, tc.args...)
+		help := string(stdout)
+		if !errors.Is(err, pflag.ErrHelp) || !strings.Contains(help, "Examples:") || !strings.Contains(help, tc.want) || stderr != "" {
+			t.Errorf("%v: %v, stdout:\n%s\nstderr:\n%s", tc.args, err, help, stderr)
+		}
+		if len(tc.args) > 1 && strings.Count(help, "Usage:\n") != 1 {
+			t.Errorf("%v: the help holds more than its command's section:\n%s", tc.args, help)
 		}
 	}
 }

@@ -5,40 +5,29 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"path/filepath"
+	"strings"
 
+	"github.com/boostershot/facet/internal/chart"
 	"github.com/boostershot/facet/internal/cli"
-	"github.com/boostershot/facet/internal/label"
 	"github.com/boostershot/facet/internal/metrics"
-	"github.com/boostershot/facet/internal/pred"
+	"github.com/boostershot/facet/internal/outfile"
 	"github.com/boostershot/facet/internal/table"
 )
 
-const scoreSynopsis = "facet-merge score [--json] [PRED]"
-
-const scoreHelp = `Scores a prediction table (facet-infer's output, facet-train's oof.arrow, a
-vote) against the labels it carries: accuracy and macro F1 of each head
-(mask, gender, age_group: rows whose part is known) and of the 18 classes
-(rows with all three parts), as facet-train's metrics.jsonl defines them.
-Reads stdin when no PRED is given. One line per head on stdout, or one
-JSON object with --json.
-
-examples:
-  facet-merge score build/demo/r1/oof.arrow
-  facet-infer --model runs/f0 folds/fold0.val.arrow | facet-merge score --json
-`
-
-// scoreLine is one line of facet-merge score.
-type scoreLine struct {
-	Head string `json:"head"`
-	metrics.Score
-}
-
 func runScore(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	var asJSON bool
-	fs := cli.NewFlags("facet-merge score", scoreSynopsis, scoreHelp, stderr)
-	fs.BoolVar(&asJSON, "json", false, "write one JSON object instead of a table")
+	var (
+		asJSON    bool
+		confusion string
+	)
+	fs := cli.NewFlags("facet-merge score", doc, stdout, stderr)
+	fs.BoolVar(&asJSON, "json", false, "write one JSON array instead of the tables")
+	fs.StringVar(&confusion, "confusion", "", "draw the confusion matrices to `FILE.png`")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
+	}
+	if confusion != "" && !strings.EqualFold(filepath.Ext(confusion), ".png") {
+		return cli.Usagef("--confusion %s: want a .png file", confusion)
 	}
 	names := fs.Args()
 	switch len(names) {
@@ -54,35 +43,47 @@ func runScore(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return err
 	}
 	defer releaseAll(ins)
+	bins, err := table.AgeBins(ins[0].schema)
+	if err != nil {
+		return fmt.Errorf("%s: %w", ins[0].name, err)
+	}
 	p, err := readProbs(ins[0])
 	if err != nil {
 		return err
 	}
-	var mask, gender, age, c18 []int8
+	var mask, gender, age []int8
 	for _, rec := range ins[0].recs {
 		for _, s := range table.Samples(rec) {
 			mask, gender, age = append(mask, s.Mask), append(gender, s.Gender), append(age, s.AgeGroup)
-			c18 = append(c18, label.Join(s.Mask, s.Gender, s.AgeGroup))
 		}
 	}
 	pm, pg, pa := p.Heads()
-	res := []scoreLine{
-		{"mask", metrics.Of(mask, pm, pred.NumMask)},
-		{"gender", metrics.Of(gender, pg, pred.NumGender)},
-		{"age_group", metrics.Of(age, pa, pred.NumAge)},
-		{"18-class", metrics.Of(c18, p.Pred18, pred.NumClasses)},
+	heads := metrics.Heads(mask, gender, age, pm, pg, pa, p.Pred18, bins)
+	if confusion != "" {
+		img, err := chart.Confusion(fmt.Sprintf("confusion matrices of %s (%d rows)", ins[0].name, p.N), heads)
+		if err != nil {
+			return fmt.Errorf("--confusion: %w", err)
+		}
+		if err := outfile.WritePNG(confusion, img); err != nil {
+			return err
+		}
 	}
 	if asJSON {
-		b, err := json.Marshal(res)
+		b, err := json.Marshal(heads)
 		if err != nil {
 			return err
 		}
 		_, err = fmt.Fprintf(stdout, "%s\n", b)
 		return err
 	}
-	fmt.Fprintf(stdout, "%-10s %7s %9s %9s\n", "head", "rows", "accuracy", "macro F1")
-	for _, r := range res {
-		fmt.Fprintf(stdout, "%-10s %7d %9.3f %9.3f\n", r.Head, r.N, r.Acc, r.F1)
+	var b strings.Builder
+	fmt.Fprintf(&b, "%-10s %7s %9s %9s\n", "head", "rows", "accuracy", "macro F1")
+	for _, h := range heads {
+		fmt.Fprintf(&b, "%-10s %7d %9.4f %9.4f\n", h.Head, h.N, h.Acc, h.F1)
 	}
-	return nil
+	for _, h := range heads {
+		fmt.Fprintf(&b, "\n%s (%d rows)\n%s", h.Title, h.N, h.Text(4))
+	}
+	_, err = io.WriteString(stdout, b.String())
+	return err
 }

@@ -10,9 +10,10 @@ import (
 	"golang.org/x/image/font/basicfont"
 	"golang.org/x/image/math/fixed"
 
-	"github.com/boostershot/facet/internal/atomicfile"
 	"github.com/boostershot/facet/internal/imagefile"
 	"github.com/boostershot/facet/internal/label"
+	"github.com/boostershot/facet/internal/outfile"
+	"github.com/boostershot/facet/internal/suspect"
 )
 
 // The contact sheet's layout: sheetCols cells a row, each a square
@@ -29,7 +30,7 @@ const (
 // predicted label and confidence to path as PNG. For a person the photo
 // the model is surest about is shown. An image that cannot be read is a
 // grey square with the reason; it does not stop the sheet.
-func writeSheet(path string, d *oof, s []suspect) error {
+func writeSheet(path string, d *oof, s []suspect.Suspect) error {
 	cellW, cellH := thumbSide+cellPad, thumbSide+captionLines*lineHeight+cellPad
 	rows := max(1, (len(s)+sheetCols-1)/sheetCols)
 	sheet := image.NewRGBA(image.Rect(0, 0, sheetCols*cellW+cellPad, rows*cellH+cellPad))
@@ -41,7 +42,7 @@ func writeSheet(path string, d *oof, s []suspect) error {
 	for k, x := range s {
 		x0, y0 := cellPad+(k%sheetCols)*cellW, cellPad+(k/sheetCols)*cellH
 		box := image.Rect(x0, y0, x0+thumbSide, y0+thumbSide)
-		row := x.shownRow(d)
+		row := x.ShownRow(d.Probs)
 		file := d.imagePath(row)
 		img, _, err := imagefile.Decode(file)
 		if err != nil {
@@ -50,29 +51,16 @@ func writeSheet(path string, d *oof, s []suspect) error {
 		} else {
 			draw.CatmullRom.Scale(sheet, fitBox(img.Bounds(), box), img, img.Bounds(), draw.Src, nil)
 		}
-		key := x.unit.key
-		if x.unit.by == "person" {
+		key := x.Unit.Key
+		if x.Unit.By == "person" {
 			key = "person " + key
 		}
 		yText := box.Max.Y + lineHeight - 2
 		text(x0, yText, clip(key, 26), color.White)
-		text(x0, yText+lineHeight, clip(fmt.Sprintf("%s: %s > %s", x.head, label.Name(x.head, int8(x.unit.given)), label.Name(x.head, int8(x.predicted))), 26), color.RGBA{255, 210, 90, 255})
-		text(x0, yText+2*lineHeight, clip(fmt.Sprintf("p %.2f (given %.2f)", x.conf, x.self), 26), color.RGBA{180, 220, 255, 255})
+		text(x0, yText+lineHeight, clip(fmt.Sprintf("%s: %s > %s", x.Head, label.Name(x.Head, int8(x.Unit.Given)), label.Name(x.Head, int8(x.Predicted))), 26), color.RGBA{255, 210, 90, 255})
+		text(x0, yText+2*lineHeight, clip(fmt.Sprintf("p %.2f (given %.2f)", x.Conf, x.Self), 26), color.RGBA{180, 220, 255, 255})
 	}
-	return atomicfile.WritePNG(path, sheet)
-}
-
-// shownRow is the row of the suspect's unit whose probability of the
-// predicted class is largest.
-func (s suspect) shownRow(d *oof) int {
-	probs, k := suspectHeads[s.head](d.probs)
-	best := s.unit.rows[0]
-	for _, r := range s.unit.rows {
-		if probs[r*k+s.predicted] > probs[best*k+s.predicted] {
-			best = r
-		}
-	}
-	return best
+	return outfile.WritePNG(path, sheet)
 }
 
 // imagePath is the face crop of a row when it has one, else its photo.

@@ -59,11 +59,15 @@ func modelProbs(rng *rand.Rand, p *pred.Probs, i int, truth [3]int8, hard float6
 	}
 }
 
-// oofTable writes samples with p's predictions as an oof.arrow.
+// oofTable writes samples with p's predictions as an oof.arrow (with an
+// origin column when a sample is not original).
 func oofTable(t *testing.T, path string, samples []table.Sample, p *pred.Probs) string {
 	t.Helper()
 	p.CombineHeads()
 	core := table.NewSchema(label.DefaultBins)
+	if slices.ContainsFunc(samples, func(s table.Sample) bool { return !s.Origin.IsOriginal() }) {
+		core = table.NewSchema(label.DefaultBins, table.OriginField)
+	}
 	schema := pred.Schema(core)
 	var out []arrow.RecordBatch
 	row := 0
@@ -372,5 +376,45 @@ func TestClip(t *testing.T) {
 		if got := clip(tc.in, 26); got != tc.want || len([]rune(got)) > 26 {
 			t.Errorf("clip(%q) = %q, want %q", tc.in, got, tc.want)
 		}
+	}
+}
+
+// Rows made from another row's image (origin augmented or synthetic mask,
+// whatever their source) are never suspects: facet-prep does not know
+// their ids. The same rows marked original are.
+func TestSuspectsLeaveDerivedRowsOut(t *testing.T) {
+	for _, tc := range []struct {
+		origin table.Origin
+		listed bool
+	}{{table.SyntheticMask, false}, {table.Augmented, false}, {table.Original, true}} {
+		t.Run(tc.origin.String(), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(3, 3))
+			n, copies := 120, 10
+			p := pred.New(n + copies)
+			var samples []table.Sample
+			for i := range n + copies {
+				truth := [3]int8{int8(rng.IntN(3)), int8(rng.IntN(2)), int8(rng.IntN(3))}
+				if i >= n {
+					truth = [3]int8{samples[i-n].Mask, samples[i-n].Gender, samples[i-n].AgeGroup}
+				}
+				modelProbs(rng, p, i, truth, 0)
+				s := table.NewSample(fmt.Sprintf("row%03d", i), "", fmt.Sprintf("person%03d", i), "test", "train")
+				s.Mask, s.Gender, s.AgeGroup = truth[0], truth[1], truth[2]
+				if i >= n { // a copy of row i-n with the wrong gender
+					s.ID, s.Person, s.Gender, s.Origin = fmt.Sprintf("row%03d~copy", i-n), samples[i-n].Person, 1-s.Gender, tc.origin
+				}
+				s.Relabel()
+				samples = append(samples, s)
+			}
+			path := oofTable(t, filepath.Join(t.TempDir(), "oof.arrow"), samples, p)
+			stdout, stderr, err := runMerge(t, nil, "suspects", "--by", "id", "--heads", "gender", path)
+			if err != nil {
+				t.Fatalf("%v\n%s", err, stderr)
+			}
+			listed := strings.Count(string(stdout), "~copy")
+			if tc.listed && listed != copies || !tc.listed && listed != 0 {
+				t.Errorf("%d of the %d wrong copies listed:\n%s", listed, copies, stdout)
+			}
+		})
 	}
 }

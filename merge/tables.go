@@ -114,39 +114,23 @@ func (in *input) optionalStrings(col string) []string {
 	return out
 }
 
-// output is where a subcommand writes its table: -o, --csv, -q.
+// output is where a subcommand writes its table: -o, --csv (cli.TableOutput).
 type output struct {
-	path  string
-	csv   bool
-	quiet bool
+	cli.TableOutput
 }
 
-func (o *output) flags(fs *pflag.FlagSet) {
-	fs.StringVarP(&o.path, "output", "o", "-", "write the table to `FILE` (- for stdout; .arrow: Arrow file format)")
-	fs.BoolVar(&o.csv, "csv", false, "write the table as CSV for people")
-	fs.BoolVarP(&o.quiet, "quiet", "q", false, "no report on stderr")
-}
+func (o *output) flags(fs *pflag.FlagSet) { o.AddFlags(fs) }
 
-// write writes the whole table (atomically when to a file).
+// write writes the whole table (whole or not at all when to a file).
 func (o *output) write(stdout io.Writer, schema *arrow.Schema, recs []arrow.RecordBatch) error {
-	out, err := cli.CreateOutput(o.path, stdout, !o.csv)
-	if err != nil {
+	if err := o.Open(stdout); err != nil {
 		return err
 	}
-	defer out.Abort()
-	tw, err := table.NewWriter(out, schema, table.FormatFor(o.path, o.csv))
-	if err != nil {
+	defer o.Abort()
+	if err := o.WriteAll(schema, recs...); err != nil {
 		return err
 	}
-	for _, rec := range recs {
-		if err := tw.Write(rec); err != nil {
-			return err
-		}
-	}
-	if err := tw.Close(); err != nil {
-		return err
-	}
-	return out.Commit()
+	return o.Commit()
 }
 
 func releaseRecs(recs []arrow.RecordBatch) {

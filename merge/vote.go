@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"strconv"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -20,42 +19,6 @@ import (
 	"github.com/boostershot/facet/internal/table"
 )
 
-const voteSynopsis = "facet-merge vote [--soft | --geo | --hard] [--weights W,W,...] [--submission FILE --info INFO.csv] [--pseudo T --pseudo-out FILE] PRED PRED..."
-
-const voteHelp = `Combines prediction tables (facet-train's oof.arrow, facet-infer's output,
-an earlier vote) row by row, matched by id: every table must hold the same
-ids, in any order; a missing or extra id is an error naming it.
-
-  --soft  (default) the weighted mean of the 18-class probabilities
-  --geo   the weighted geometric mean (mean of logs, renormalised to sum 1);
-          probabilities are floored at 1e-12 first, so one model's zero
-          weighs like a very small probability instead of vetoing a class
-  --hard  each model votes its pred (votes weighted); a tie goes to the tied
-          class with the largest summed probability. prob18 is then the soft
-          mean, pred the vote winner and pred_mask, pred_gender and
-          pred_age_group the winner's parts
-
-Weights are normalised to sum 1. The heads (prob_mask, prob_gender,
-prob_age) are the marginals of the combined 18 classes. The output is the
-first table's rows and columns, in its order, with the prediction columns
-replaced. All tables must share their age bins.
-
---submission FILE writes the competition submission (ImageID,ans, one line
-per row of --info's info.csv, in its order), matching rows by id
-(eval/<ImageID>) or by the image's file name; an info.csv row without a
-prediction is an error.
-
---pseudo T --pseudo-out FILE writes the rows whose combined 18-class
-confidence (the largest of prob18) is at least T as labelled rows ready to
-join the training data, as facet-infer --pseudo does for one model.
-
-examples:
-  facet-merge vote -o ensemble.arrow run0/oof.arrow run1/oof.arrow run2/oof.arrow
-  facet-merge vote --geo --weights 2,1 eval-a.arrow eval-b.arrow > votes.arrows
-  facet-merge vote --hard --submission submission.csv --info data/eval/info.csv a.arrow b.arrow c.arrow > votes.arrows
-  facet-merge vote --pseudo 0.9 --pseudo-out pseudo.arrow -o votes.arrow fold0/eval.arrow fold1/eval.arrow fold2/eval.arrow
-`
-
 type voteMethod int
 
 const (
@@ -65,7 +28,7 @@ const (
 )
 
 // probFloor is the smallest probability the geometric mean takes the log
-// of (see voteHelp).
+// of (see the vote section of doc.go).
 const probFloor = 1e-12
 
 func runVote(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -76,24 +39,23 @@ func runVote(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		subPath, info, pseudoOut string
 		pseudo                   float64
 	)
-	fs := cli.NewFlags("facet-merge vote", voteSynopsis, voteHelp, stderr)
+	fs := cli.NewFlags("facet-merge vote", doc, stdout, stderr)
 	fs.BoolVar(&useSoft, "soft", false, "mean of probabilities (the default)")
 	fs.BoolVar(&useGeo, "geo", false, "geometric mean of probabilities")
 	fs.BoolVar(&useHard, "hard", false, "majority of predictions, ties by summed probability")
 	fs.StringVar(&weights, "weights", "", "one weight per table, comma separated (default equal)")
 	fs.StringVar(&subPath, "submission", "", "also write the competition submission to `FILE`")
 	fs.StringVar(&info, "info", "", "the competition's eval `info.csv` (with --submission)")
-	fs.Float64Var(&pseudo, "pseudo", 0, "write rows with combined 18-class confidence >= `T` (0 < T <= 1) to --pseudo-out")
-	fs.StringVar(&pseudoOut, "pseudo-out", "", "the pseudo-label table `FILE` (Arrow IPC file; .csv for CSV)")
+	cli.FloatVar(fs, &pseudo, "pseudo", 0, cli.Range{Min: 0, Max: 1, MinOpen: true}, "write rows with combined 18-class confidence >= `T` to --pseudo-out")
+	fs.StringVar(&pseudoOut, "pseudo-out", "", "the pseudo-label table `FILE`, in the format its name says, as -o")
 	out.flags(fs)
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
+	stderr = cli.Stderr(fs, stderr)
 	switch {
 	case (pseudoOut == "") != (pseudo == 0):
 		return cli.Usagef("--pseudo T and --pseudo-out FILE go together")
-	case pseudo < 0 || pseudo > 1:
-		return cli.Usagef("--pseudo %g: want a confidence in (0, 1]", pseudo)
 	case pseudoOut == "-":
 		return cli.Usagef("--pseudo-out -: want a file of its own")
 	}
@@ -152,7 +114,7 @@ func runVote(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		row += int(rec.NumRows())
 	}
 	if pseudoOut != "" {
-		if err := writePseudo(pseudoOut, pseudo, schema, recs, p, out.quiet, stderr); err != nil {
+		if err := writePseudo(pseudoOut, pseudo, schema, recs, p, stderr); err != nil {
 			return err
 		}
 	}
@@ -169,22 +131,18 @@ func runVote(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		if err != nil {
 			return err
 		}
-		if !out.quiet {
-			fmt.Fprintf(stderr, "facet-merge: wrote %s (%d rows of %s not in it)\n", subPath, unused, first.name)
-		}
+		cli.Printf(stderr, program, "wrote %s (%d rows of %s not in it)", subPath, unused, first.name)
 	}
 	if err := out.write(stdout, schema, recs); err != nil {
 		return err
 	}
-	if !out.quiet {
-		fmt.Fprintf(stderr, "facet-merge: %s vote of %d tables, %d rows\n", [...]string{"soft", "geometric", "hard"}[method], len(ins), p.N)
-	}
+	cli.Printf(stderr, program, "%s vote of %d tables, %d rows", [...]string{"soft", "geometric", "hard"}[method], len(ins), p.N)
 	return nil
 }
 
 // writePseudo writes the confident rows of the vote (recs, with their
 // combined predictions p) as pseudo labels.
-func writePseudo(path string, threshold float64, schema *arrow.Schema, recs []arrow.RecordBatch, p *pred.Probs, quiet bool, stderr io.Writer) error {
+func writePseudo(path string, threshold float64, schema *arrow.Schema, recs []arrow.RecordBatch, p *pred.Probs, stderr io.Writer) error {
 	w, err := pred.NewPseudoWriter(path, schema, threshold)
 	if err != nil {
 		return err
@@ -201,9 +159,7 @@ func writePseudo(path string, threshold float64, schema *arrow.Schema, recs []ar
 	if err := w.Commit(); err != nil {
 		return err
 	}
-	if !quiet {
-		fmt.Fprintf(stderr, "facet-merge: %d pseudo labels of %d rows at confidence >= %g -> %s\n", w.Rows, p.N, threshold, path)
-	}
+	cli.Printf(stderr, program, "%d pseudo labels of %d rows at confidence >= %g -> %s", w.Rows, p.N, threshold, path)
 	return nil
 }
 
@@ -222,6 +178,10 @@ func predColumns() []string {
 	return out
 }
 
+// maxWeight bounds a --weights value: weights are relative, and a sum of
+// huge weights would overflow.
+const maxWeight = 1e6
+
 // parseWeights reads n non-negative weights and normalises them to sum
 // 1; an empty string is n equal weights.
 func parseWeights(s string, n int) ([]float64, error) {
@@ -238,9 +198,9 @@ func parseWeights(s string, n int) ([]float64, error) {
 	}
 	sum := 0.0
 	for i, p := range parts {
-		v, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
-		if err != nil || v < 0 || math.IsInf(v, 0) || math.IsNaN(v) {
-			return nil, cli.Usagef("--weights %s: %q is not a weight (a number >= 0)", s, p)
+		v, err := cli.ParseFloat(p, cli.Between(0, maxWeight))
+		if err != nil {
+			return nil, cli.Usagef("--weights %s: weight %d: %v", s, i+1, err)
 		}
 		w[i] = v
 		sum += v
@@ -336,7 +296,7 @@ func readProbs(in *input) (*pred.Probs, error) {
 func permute(p *pred.Probs, perm []int) *pred.Probs {
 	q := pred.New(len(perm))
 	for i, r := range perm {
-		copy(q.Class18[i*pred.NumClasses:(i+1)*pred.NumClasses], p.Class18[r*pred.NumClasses:(r+1)*pred.NumClasses])
+		copy(q.Class18[i*label.NumClasses:(i+1)*label.NumClasses], p.Class18[r*label.NumClasses:(r+1)*label.NumClasses])
 		q.Pred18[i] = p.Pred18[r]
 	}
 	return q
@@ -347,7 +307,7 @@ func permute(p *pred.Probs, perm []int) *pred.Probs {
 func vote(models []*pred.Probs, w []float64, method voteMethod) (*pred.Probs, error) {
 	n := models[0].N
 	out := pred.New(n)
-	const k = pred.NumClasses
+	const k = label.NumClasses
 	acc := make([]float64, k)
 	for i := range n {
 		clear(acc)
@@ -396,13 +356,13 @@ func vote(models []*pred.Probs, w []float64, method voteMethod) (*pred.Probs, er
 // weighted mean of the probabilities, which orders classes as the sum
 // does), then the lowest class.
 func hardWinner(models []*pred.Probs, w []float64, i int, mean []float32) int {
-	var votes [pred.NumClasses]float64
+	var votes [label.NumClasses]float64
 	for m, p := range models {
 		votes[p.Pred18[i]] += w[m]
 	}
 	const tie = 1e-9 // weights are floats: 1/3+1/3 and 2/3 count as a tie
 	best := 0
-	for c := 1; c < pred.NumClasses; c++ {
+	for c := 1; c < label.NumClasses; c++ {
 		switch d := votes[c] - votes[best]; {
 		case d > tie:
 			best = c

@@ -289,3 +289,30 @@ func TestVotePseudo(t *testing.T) {
 		t.Error("--pseudo without --pseudo-out accepted")
 	}
 }
+
+// Pseudo labels say so in their origin, so that no stage ever validates
+// on them.
+func TestPseudoLabelsOrigin(t *testing.T) {
+	dir, a, b := voteInputs(t)
+	path := filepath.Join(dir, "pseudo.arrow")
+	if _, stderr, err := runMerge(t, nil, "vote", "--pseudo", "0.45", "--pseudo-out", path, a, b); err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	ins, err := readInputs([]string{path}, nil, table.ColOrigin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer releaseAll(ins)
+	n := 0
+	for _, rec := range ins[0].recs {
+		for _, o := range table.Origins(rec) {
+			if o != table.PseudoLabel {
+				t.Errorf("pseudo label of origin %s", o)
+			}
+			n++
+		}
+	}
+	if n != 3 {
+		t.Errorf("%d pseudo labels, want 3", n)
+	}
+}

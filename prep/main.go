@@ -1,7 +1,17 @@
-// Command facet-prep reads face data sets in their own layouts and writes
-// one facet sample table. See facet-prep --help.
 package main
 
-import "github.com/boostershot/facet/internal/cli"
+import (
+	_ "embed"
 
-func main() { cli.Main("facet-prep", run) }
+	"github.com/boostershot/facet/internal/cli"
+)
+
+// doc is this program's doc.go, whose package comment is its --help.
+//
+//go:embed doc.go
+var doc string
+
+// program is the name the program goes by in its messages.
+const program = "facet-prep"
+
+func main() { cli.Main(program, run) }

@@ -8,63 +8,26 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
-	"github.com/boostershot/facet/internal/atomicfile"
 	"github.com/boostershot/facet/internal/cli"
+	"github.com/boostershot/facet/internal/cvimage"
 	"github.com/boostershot/facet/internal/dataset"
 	"github.com/boostershot/facet/internal/fix"
 	"github.com/boostershot/facet/internal/label"
+	"github.com/boostershot/facet/internal/outfile"
 	"github.com/boostershot/facet/internal/summary"
 	"github.com/boostershot/facet/internal/table"
 )
 
-const synopsis = "facet-prep [flags] [NAME=]KIND:PATH..."
-
-const help = `sources (KIND:PATH):
-  competition:DIR         the competition's train/ (train.csv + images/<id>_<gender>_<race>_<age>/),
-                          eval/ (info.csv + images/), or the folder holding both
-  aaf:DIR                 All-Age-Faces images named %05dA%02d.jpg (index, age)
-  utkface:DIR             UTKFace images named age_gender_race_date.jpg[.chip.jpg]
-  imagefolder:HEAD=DIR    one subfolder per class of HEAD (mask, gender, age_group, label),
-                          e.g. imagefolder:mask=data/masks with masks/{wear,incorrect,none}/
-  csv:FILE                a CSV with a path column and any of id, person, subset, race,
-                          mask, gender, age, age_group, label
-  boxes:FILE              a CSV of annotated faces, one row each: file (or path), x0 y0 x1 y1
-                          (pixels), the mask label in label (or mask), optionally face,
-                          person, subset, gender, age; ids boxes/FILE#FACE, the box in
-                          box_x0 box_y0 box_x1 box_y1 for facet-crop --boxes
-
-NAME=KIND:PATH names a source: its rows get NAME as their source (instead
-of the kind) and at the head of their ids and persons (utkface/x.jpg becomes
-NAME/x.jpg; competition and csv ids get NAME/ in front), so two sources
-with the same file names keep distinct ids and later stages can tell them
-apart, e.g. facet-split --train-only source=NAME. A NAME is letters, digits,
-'.', '_' and '-', not a kind; an "=" after the colon is the path's
-(imagefolder:mask=DIR). Leave the competition's eval set unnamed when a
-submission is to be written: its ids must stay eval/<ImageID>.
-
-Rows that cannot be read are left out and counted by reason on stderr
-(--strict makes any of them fatal). The table goes to stdout as an Arrow
-stream, or to -o FILE (.arrow: Arrow file format), or as CSV with --csv.
-
-examples:
-  facet-prep competition:data/train competition:data/eval aaf:data/aaf > samples.arrows
-  facet-prep --age-bins 30,58 --fix corrections/competition.csv -o samples.arrow competition:data
-  facet-prep --csv --verify imagefolder:mask=masks utkface:faces/utkface > samples.csv
-  facet-prep utkface:faces/utkface utkface-more=utkface:faces/utkface-more > faces.arrows
-  facet-prep boxes:crowds/boxes.csv | facet-crop --boxes --out crops > faces.arrows
-`
-
 type options struct {
-	output   string
-	csv      bool
+	out      cli.TableOutput
 	ageBins  string
 	fixes    []string
 	verify   bool
@@ -72,34 +35,29 @@ type options struct {
 	workers  int
 	report   string
 	problems string
-	quiet    bool
 }
 
 func run(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	var o options
-	fs := cli.NewFlags("facet-prep", synopsis, help, stderr)
-	fs.StringVarP(&o.output, "output", "o", "-", "write the table to `FILE` (- for stdout)")
-	fs.BoolVar(&o.csv, "csv", false, "write CSV for people instead of Arrow")
+	fs := cli.NewFlags("facet-prep", doc, stdout, stderr)
+	o.out.AddFlags(fs)
 	fs.StringVar(&o.ageBins, "age-bins", label.DefaultBins.String(), "the two age cut points between the three age groups")
 	fs.StringArrayVar(&o.fixes, "fix", nil, "apply label corrections from `FILE` (by,key,field,value,note); repeatable")
 	fs.BoolVar(&o.verify, "verify", false, "decode every image and leave out the unreadable ones")
 	fs.BoolVar(&o.strict, "strict", false, "fail on any file or row that cannot be used, instead of leaving it out")
-	fs.IntVar(&o.workers, "workers", runtime.NumCPU(), "parallel image decoders for --verify")
+	cli.WorkersVar(fs, &o.workers, "parallel image decoders for --verify")
 	fs.StringVar(&o.report, "report", "", "write a class-distribution chart to `FILE` (.png, .svg or .pdf)")
 	fs.StringVar(&o.problems, "problems", "", "write every left-out file or row to `FILE` as CSV")
-	fs.BoolVarP(&o.quiet, "quiet", "q", false, "print only problems and errors, no summary")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
+	stderr = cli.Stderr(fs, stderr)
 	bins, err := label.ParseBins(o.ageBins)
 	if err != nil {
 		return cli.UsageError{Err: err}
 	}
 	if fs.NArg() == 0 {
 		return cli.Usagef("no sources given (want [NAME=]KIND:PATH, e.g. competition:data/train)")
-	}
-	if o.workers < 1 {
-		return cli.Usagef("--workers must be at least 1")
 	}
 	chartFormat := strings.TrimPrefix(strings.ToLower(filepath.Ext(o.report)), ".")
 	if o.report != "" && chartFormat != "png" && chartFormat != "svg" && chartFormat != "pdf" {
@@ -122,14 +80,13 @@ func run(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writ
 		corrections = append(corrections, c)
 	}
 	// Open the output before the work, so a bad path fails fast.
-	out, err := cli.CreateOutput(o.output, stdout, !o.csv)
-	if err != nil {
+	if err := o.out.Open(stdout); err != nil {
 		return err
 	}
-	defer out.Abort()
+	defer o.out.Abort()
 
 	start := time.Now()
-	samples, problems, ignored, err := load(sources, bins)
+	samples, problems, ignored, err := load(sources, bins, stderr)
 	if err != nil {
 		return err
 	}
@@ -139,14 +96,15 @@ func run(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writ
 			return fmt.Errorf("%s: %w", o.fixes[i], err)
 		}
 		for _, ch := range changes {
-			fmt.Fprintf(stderr, "facet-prep: fix %s\n", ch)
+			cli.Printf(stderr, program, "fix %s", ch)
 		}
-		fmt.Fprintf(stderr, "facet-prep: %s: %d corrections, %d label changes\n", o.fixes[i], len(c), len(changes))
+		cli.Printf(stderr, program, "%s: %d corrections, %d label changes", o.fixes[i], len(c), len(changes))
 	}
+	warnGenders(stderr, dataset.GenderConflicts(samples))
 	if o.verify {
 		update, finish := cli.Progress(stderr, "verify")
 		var bad []dataset.Problem
-		samples, bad, err = dataset.Verify(ctx, samples, o.workers, update)
+		samples, bad, err = dataset.Verify(ctx, samples, o.workers, cvimage.Verify, update)
 		finish()
 		if err != nil {
 			return err
@@ -175,7 +133,7 @@ func run(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writ
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := writeTable(out, samples, bins, table.FormatFor(o.output, o.csv)); err != nil {
+	if err := writeTable(&o.out, samples, bins); err != nil {
 		return err
 	}
 	counts := summary.Of(samples, bins)
@@ -184,21 +142,17 @@ func run(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writ
 			return err
 		}
 	}
-	if err := out.Commit(); err != nil {
+	if err := o.out.Commit(); err != nil {
 		return err
 	}
-	if !o.quiet {
-		fmt.Fprintf(stderr, "facet-prep: %d rows from %d sources in %.2fs, %d left out\n", len(samples), len(sources), time.Since(start).Seconds(), len(problems))
-		if err := counts.Write(stderr); err != nil {
-			return err
-		}
-	}
-	return nil
+	cli.Printf(stderr, program, "%d rows from %d sources in %.2fs, %d left out", len(samples), len(sources), time.Since(start).Seconds(), len(problems))
+	return counts.Write(stderr)
 }
 
-// load reads every source and joins them, leaving out later rows whose id
-// an earlier row already has.
-func load(sources []dataset.Source, bins label.Bins) ([]table.Sample, []dataset.Problem, int, error) {
+// load reads every source and joins them, leaving out rows whose id could
+// not name a file and later rows whose id an earlier row already has. It
+// names the facet output folders (crops) the sources' scans skipped on w.
+func load(sources []dataset.Source, bins label.Bins, w io.Writer) ([]table.Sample, []dataset.Problem, int, error) {
 	var samples []table.Sample
 	var problems []dataset.Problem
 	ignored := 0
@@ -210,7 +164,16 @@ func load(sources []dataset.Source, bins label.Bins) ([]table.Sample, []dataset.
 		}
 		problems = append(problems, res.Problems...)
 		ignored += res.Ignored
+		for _, dir := range res.Outputs {
+			fmt.Fprintf(w, "facet-prep: %s: skipped %s, a facet output folder (it holds %s)\n", src, dir, dataset.OutputMark)
+		}
 		for _, s := range res.Samples {
+			// An id a later stage cannot use as a file name (facet-crop's
+			// crops are named by id) is left out here, not found there.
+			if err := table.CheckID(s.ID); err != nil {
+				problems = append(problems, dataset.Problem{Source: src.String(), Item: s.ID, Reason: dataset.ReasonUnsafeID, Detail: err.Error()})
+				continue
+			}
 			if first, dup := seen[s.ID]; dup {
 				problems = append(problems, dataset.Problem{Source: src.String(), Item: s.ID, Reason: dataset.ReasonDuplicateID, Detail: "already read from " + first})
 				continue
@@ -220,6 +183,19 @@ func load(sources []dataset.Source, bins label.Bins) ([]table.Sample, []dataset.
 		}
 	}
 	return samples, problems, ignored, nil
+}
+
+// warnGenders warns about persons whose rows give both genders (after
+// the corrections): they stay one person, but one side's gender is
+// wrong; --fix can correct it.
+func warnGenders(w io.Writer, conflicts []dataset.GenderConflict) {
+	for i, c := range conflicts {
+		if i == maxExamples {
+			fmt.Fprintf(w, "facet-prep: warning: ... and %d more persons with two genders\n", len(conflicts)-maxExamples)
+			break
+		}
+		fmt.Fprintf(w, "facet-prep: warning: %s: one person with two genders (correct it with --fix)\n", c)
+	}
 }
 
 func readCorrections(path string) ([]fix.Correction, error) {
@@ -240,12 +216,12 @@ const maxExamples = 5
 
 func reportProblems(w io.Writer, problems []dataset.Problem, ignored int) {
 	if ignored > 0 {
-		fmt.Fprintf(w, "facet-prep: ignored %d hidden system files (._*, .DS_Store, Thumbs.db)\n", ignored)
+		cli.Printf(w, program, "ignored %d hidden system files (._*, .DS_Store, Thumbs.db)", ignored)
 	}
 	if len(problems) == 0 {
 		return
 	}
-	fmt.Fprintf(w, "facet-prep: left out %d files or rows:\n", len(problems))
+	cli.Printf(w, program, "left out %d files or rows:", len(problems))
 	for i := 0; i < len(problems); {
 		j := i
 		for j < len(problems) && problems[j].Reason == problems[i].Reason {
@@ -282,25 +258,25 @@ func writeProblems(path string, problems []dataset.Problem) error {
 
 // writeTable writes the samples; the box columns come along when a sample
 // has a box (a boxes: source).
-func writeTable(w io.Writer, samples []table.Sample, bins label.Bins, f table.Format) error {
-	schema := table.NewSchema(bins)
+func writeTable(out *cli.TableOutput, samples []table.Sample, bins label.Bins) error {
+	var extra []arrow.Field
 	if slices.ContainsFunc(samples, func(s table.Sample) bool { return !s.Box.Empty() }) {
-		schema = table.ExtendSchema(schema, table.BoxFields)
+		extra = table.BoxFields
 	}
-	tw, err := table.NewWriter(w, schema, f)
-	if err != nil {
+	schema := table.NewSchema(bins, extra...)
+	if err := out.Begin(schema); err != nil {
 		return err
 	}
 	for _, rec := range table.Records(memory.DefaultAllocator, schema, samples) {
-		err := tw.Write(rec)
+		err := out.Write(rec)
 		rec.Release()
 		if err != nil {
 			return err
 		}
 	}
-	return tw.Close()
+	return nil
 }
 
 func writeChart(path, format string, counts summary.Counts) error {
-	return atomicfile.WriteWith(path, func(w io.Writer) error { return counts.Chart(w, format) })
+	return outfile.WriteWith(path, func(w io.Writer) error { return counts.Chart(w, format) })
 }

@@ -256,6 +256,35 @@ func TestPrepUsage(t *testing.T) {
 	}
 }
 
+// Every id in prep's table can name a file under an output folder: a csv
+// source's images outside its folder get safe ids, and a row whose id
+// could not name a file is left out and reported (--strict fails).
+func TestPrepSafeIDs(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, map[string]string{
+		"lists/list.csv": "id,path,gender\n,../img/a.jpg,male\n../../etc/x,../img/b.jpg,female\nc,sub/c.jpg,male\n",
+	})
+	out, stderr, err := runPrep(t, "csv:"+filepath.Join(dir, "lists", "list.csv"))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	samples, _ := readTable(t, out)
+	if len(samples) != 2 {
+		t.Fatalf("%d rows, want 2 (the unsafe id left out)", len(samples))
+	}
+	for _, s := range samples {
+		if err := table.CheckID(s.ID); err != nil {
+			t.Error(err)
+		}
+	}
+	if !strings.Contains(stderr, "unsafe id: 1") || !strings.Contains(stderr, "../../etc/x") {
+		t.Errorf("the unsafe id is not reported:\n%s", stderr)
+	}
+	if _, _, err := runPrep(t, "--strict", "csv:"+filepath.Join(dir, "lists", "list.csv")); err == nil {
+		t.Error("--strict passed an unsafe id")
+	}
+}
+
 // A boxes source gives the box columns; rows of other sources get -1.
 func TestPrepBoxes(t *testing.T) {
 	root := dataTree(t)

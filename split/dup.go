@@ -10,6 +10,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/spf13/pflag"
 
+	"github.com/boostershot/facet/internal/cli"
 	"github.com/boostershot/facet/internal/dup"
 	"github.com/boostershot/facet/internal/fold"
 	"github.com/boostershot/facet/internal/table"
@@ -21,8 +22,8 @@ type dupOptions struct {
 }
 
 func (o *dupOptions) flags(fs *pflag.FlagSet) {
-	fs.IntVar(&o.distance, "dup-distance", dup.DefaultDistance,
-		"rows whose crop_hash differ in at most `N` bits are duplicates and stay in one fold (0: off)")
+	cli.IntVar(fs, &o.distance, "dup-distance", dup.DefaultDistance, 0, dup.MaxDistance,
+		"rows whose crop_hash (or crop_hash_edges) differ in at most `N` bits are duplicates and stay in one fold (0: off)")
 }
 
 // dups is what the duplicate pass found: each row's group (its first
@@ -40,7 +41,7 @@ type dups struct {
 // their groups in p (the union of person and duplicate links), so that
 // no duplicate ever straddles two folds. Without a crop_hash column, or
 // with --dup-distance 0, it changes nothing. Rows facet-augment made
-// (source augment) carry their parent's hash and already follow its
+// (dup.TableGroups) carry their parent's hash and already follow its
 // person: they are left out.
 func linkDuplicates(recs []arrow.RecordBatch, p *fold.Problem, o dupOptions) (*dups, error) {
 	d := &dups{distance: o.distance}
@@ -135,7 +136,7 @@ func (d *dups) report(w io.Writer) {
 	if total > 0 {
 		conf = fmt.Sprintf(" (%s; ages more than %d years apart count)", strings.Join(parts, ", "), dup.DefaultAgeGap)
 	}
-	fmt.Fprintf(w, "facet-split: duplicates (crop_hash within %d bits): %d groups, %d rows, %d groups with conflicting labels%s; %d groups joined by them; facet-merge suspects lists the conflicts\n",
+	cli.Printf(w, program, "duplicates (crop_hash within %d bits): %d groups, %d rows, %d groups with conflicting labels%s; %d groups joined by them; facet-merge suspects lists the conflicts",
 		d.distance, len(size), rows, total, conf, d.merged)
 }
 

@@ -119,7 +119,7 @@ func TestSplitKeepsDuplicatesTogether(t *testing.T) {
 		together   bool // every planted pair in one fold, with a dup_group
 		wantReport string
 	}{
-		{"default distance", []string{"-k", "5"}, true, "duplicates (crop_hash within 5 bits): 41 groups, 83 rows"},
+		{"default distance", []string{"-k", "5"}, true, "duplicates (crop_hash within 4 bits): 41 groups, 83 rows"},
 		{"validation split", []string{"--val", "0.2", "--seed", "3"}, true, "41 groups, 83 rows"},
 		{"distance 2 links only the close ones", []string{"-k", "5", "--dup-distance", "2"}, false, "21 groups, 43 rows"},
 		{"off", []string{"-k", "5", "--dup-distance", "0"}, false, ""},

@@ -1,7 +1,17 @@
-// Command facet-split assigns every row of a sample table to a fold,
-// grouped by person and stratified by class. See facet-split --help.
 package main
 
-import "github.com/boostershot/facet/internal/cli"
+import (
+	_ "embed"
 
-func main() { cli.Main("facet-split", run) }
+	"github.com/boostershot/facet/internal/cli"
+)
+
+// doc is this program's doc.go, whose package comment is its --help.
+//
+//go:embed doc.go
+var doc string
+
+// program is the name the program goes by in its messages.
+const program = "facet-split"
+
+func main() { cli.Main(program, run) }

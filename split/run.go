@@ -2,12 +2,9 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -22,67 +19,36 @@ import (
 	"github.com/boostershot/facet/internal/table"
 )
 
-const synopsis = "facet-split [-k 5 | --val 0.2] [--by person] [--stratify label] [--train-only COLUMN=VALUE,...] [--seed N] [--out DIR] [TABLE]"
-
-const help = `Reads a sample table (stdin when no TABLE or -) and writes it on with a
-fold column: the fold in which the row is validation data (0..k-1), or -1
-for rows that are always training data (--val). Rows of one group never
-fall in two folds; each fold holds every class in about the table's share.
-Rows whose stratification columns are unknown (-1) are spread by group
-like any other class.
-
-When the table has facet-crop's crop_hash, rows whose hashes differ in at
-most --dup-distance bits are duplicates: their groups are joined, so a
-duplicate never straddles train and validation, and a dup_group column
-(the id of the group's first row; null when alone) says which rows were
-linked. The report counts the groups and those whose labels conflict.
-
---train-only COLUMN=VALUE[,COLUMN=VALUE...] keeps the rows matching any of
-them out of validation (extra data the model is not judged on): fold -1,
-in every fold's train file and in no val file; the folds and their class
-shares are computed over the other rows only. A group holding both kinds
-of rows becomes training-only as a whole (reported), so it never crosses
-folds.
-
-With --out DIR it also writes, for each fold k, foldk.train.arrow and
-foldk.val.arrow (Arrow IPC files) and a manifest.json, ready for the trainer.
-
-examples:
-  facet-prep competition:data/train | facet-split -k 5 --out folds > split.arrows
-  facet-split --val 0.2 --stratify mask,gender,age_group --seed 7 --out folds samples.arrow
-  facet-split -k 5 --train-only source=aaf --out folds samples.arrow
-`
-
 type options struct {
-	k          int
-	val        float64
-	by         string
-	stratify   string
-	seed       uint64
-	out        string
-	output     string
-	csv, quiet bool
-	dup        dupOptions
-	trainOnly  []string
+	k         int
+	val       float64
+	by        string
+	stratify  string
+	seed      uint64
+	out       string
+	table     cli.TableOutput
+	dup       dupOptions
+	trainOnly []string
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	var o options
-	fs := cli.NewFlags("facet-split", synopsis, help, stderr)
-	fs.IntVarP(&o.k, "folds", "k", 5, "number of folds")
-	fs.Float64Var(&o.val, "val", 0, "instead of folds, one train/validation split with this validation share")
+	fs := cli.NewFlags("facet-split", doc, stdout, stderr)
+	cli.IntVarP(fs, &o.k, "num-folds", "k", 5, 2, 100, "number of folds")
+	cli.FloatVar(fs, &o.val, "val-share", 0, cli.Range{Min: 0, Max: 1, MinOpen: true, MaxOpen: true}, "instead of folds, one train/validation split with this validation `SHARE`")
+	cli.Renamed(fs, "folds", "num-folds")
+	cli.Renamed(fs, "val", "val-share")
 	fs.StringVar(&o.by, "by", table.ColPerson, "group column: rows with one value never cross folds")
 	fs.StringVar(&o.stratify, "stratify", table.ColLabel, "column(s) to stratify by, comma separated")
 	fs.StringArrayVar(&o.trainOnly, "train-only", nil, trainOnlyUsage)
 	fs.Uint64Var(&o.seed, "seed", 1, "random seed")
-	fs.StringVar(&o.out, "out", "", "also write the folds as Arrow files under `DIR`")
-	fs.StringVarP(&o.output, "output", "o", "-", "write the table to `FILE` (- for stdout)")
-	fs.BoolVar(&o.csv, "csv", false, "write the table as CSV for people")
-	fs.BoolVarP(&o.quiet, "quiet", "q", false, "no report on stderr")
+	cli.DirVar(fs, &o.out, "out", "", "also write the folds as Arrow files under `DIR`")
+	o.table.AddFlags(fs)
 	o.dup.flags(fs)
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
+	stderr = cli.Stderr(fs, stderr)
 	targets, err := o.targets(fs)
 	if err != nil {
 		return err
@@ -136,6 +102,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err != nil {
 		return err
 	}
+	made, err := keepMadeOut(recs, &p, &strataNames, rowGroup)
+	if err != nil {
+		return err
+	}
 	if p.NumGroups < len(targets) {
 		return fmt.Errorf("%d groups (%s) cannot fill %d folds", p.NumGroups, o.by, len(targets))
 	}
@@ -153,7 +123,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return int8(f)
 	}
 	// The fold column, batch by batch.
-	fields := append([]arrow.Field{{Name: "fold", Type: arrow.PrimitiveTypes.Int8}}, dups.fields()...)
+	fields := append([]arrow.Field{{Name: table.ColFold, Type: arrow.PrimitiveTypes.Int8}}, dups.fields()...)
 	schema := table.ExtendSchema(recs[0].Schema(), fields)
 	var outRecs []arrow.RecordBatch
 	defer func() {
@@ -168,7 +138,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			if g := rowGroup[row]; g >= 0 {
 				b.Append(foldOf(sp.GroupFold[g]))
 			} else {
-				b.Append(-1) // --train-only
+				b.Append(-1) // --train-only, or made rows alone
 			}
 			row++
 		}
@@ -184,12 +154,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	out, err := cli.CreateOutput(o.output, stdout, !o.csv)
-	if err != nil {
+	if err := o.table.Open(stdout); err != nil {
 		return err
 	}
-	defer out.Abort()
-	if err := writeTable(out, schema, outRecs, table.FormatFor(o.output, o.csv)); err != nil {
+	defer o.table.Abort()
+	if err := o.table.WriteAll(schema, outRecs...); err != nil {
 		return err
 	}
 	if o.out != "" {
@@ -197,38 +166,31 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return err
 		}
 	}
-	if err := out.Commit(); err != nil {
+	if err := o.table.Commit(); err != nil {
 		return err
 	}
-	if !o.quiet {
-		fmt.Fprintf(stderr, "facet-split: %d rows, %d groups (%s), stratified by %s, in %s\n", r.Rows(), p.NumGroups+kept.groups, o.by, o.stratify, took.Round(time.Millisecond))
-		only.report(stderr, kept, o.by, len(p.Groups))
-		foldName := func(f int) string {
-			if o.val > 0 {
-				return [...]string{"train", "val"}[f]
-			}
-			return strconv.Itoa(f)
+	cli.Printf(stderr, program, "%d rows, %d groups (%s), stratified by %s, in %s", r.Rows(), p.NumGroups+kept.groups+made.groups, o.by, o.stratify, took.Round(time.Millisecond))
+	only.report(stderr, kept, o.by, len(p.Groups))
+	made.report(stderr, o.by)
+	foldName := func(f int) string {
+		if o.val > 0 {
+			return [...]string{"train", "val"}[f]
 		}
-		if err := st.Write(stderr, strataNames, foldName); err != nil {
-			return err
-		}
-		dups.report(stderr)
+		return strconv.Itoa(f)
 	}
+	if err := st.Write(stderr, strataNames, foldName); err != nil {
+		return err
+	}
+	dups.report(stderr)
 	return nil
 }
 
 func (o *options) targets(fs interface{ Changed(string) bool }) ([]float64, error) {
-	if fs.Changed("val") {
-		if fs.Changed("folds") {
-			return nil, cli.Usagef("give -k or --val, not both")
-		}
-		if o.val <= 0 || o.val >= 1 {
-			return nil, cli.Usagef("--val %g: want a share between 0 and 1", o.val)
+	if fs.Changed("val-share") {
+		if fs.Changed("num-folds") {
+			return nil, cli.Usagef("give -k or --val-share, not both")
 		}
 		return []float64{1 - o.val, o.val}, nil
-	}
-	if o.k < 2 || o.k > 100 {
-		return nil, cli.Usagef("-k %d: want 2..100 folds", o.k)
 	}
 	t := make([]float64, o.k)
 	for i := range t {
@@ -352,128 +314,19 @@ func warnThinStrata(w io.Writer, p fold.Problem, names []string, val bool) {
 			if val {
 				what = "sides"
 			}
-			fmt.Fprintf(w, "facet-split: warning: class %s has %d groups for %d %s: some will hold none of it\n", names[s], len(g), k, what)
+			cli.Printf(w, program, "warning: class %s has %d groups for %d %s: some will hold none of it", names[s], len(g), k, what)
 		}
 	}
 }
 
-func writeTable(w io.Writer, schema *arrow.Schema, recs []arrow.RecordBatch, f table.Format) error {
-	tw, err := table.NewWriter(w, schema, f)
-	if err != nil {
-		return err
-	}
-	for _, rec := range recs {
-		if err := tw.Write(rec); err != nil {
-			return err
-		}
-	}
-	return tw.Close()
-}
-
-// manifest describes the fold files for the trainer and for people.
-type manifest struct {
-	Folds    int         `json:"folds"`
-	Val      float64     `json:"val,omitempty"`
-	By       string      `json:"by"`
-	Stratify string      `json:"stratify"`
-	Seed     uint64      `json:"seed"`
-	AgeBins  string      `json:"age_bins"`
-	Worst    float64     `json:"worst_share_deviation"`
-	Only     []string    `json:"train_only,omitempty"`
-	Files    []foldFiles `json:"files"`
-	Created  string      `json:"created"`
-	Schema   []string    `json:"columns"`
-}
-
-type foldFiles struct {
-	Fold      int    `json:"fold"`
-	Train     string `json:"train"`
-	Val       string `json:"val"`
-	TrainRows int    `json:"train_rows"`
-	ValRows   int    `json:"val_rows"`
-}
-
-// writeFolds writes foldK.train.arrow / foldK.val.arrow for each fold and
-// the manifest, each file atomically, the manifest last.
+// writeFolds writes the fold set for the trainer (fold.WriteSet).
 func writeFolds(ctx context.Context, o options, schema *arrow.Schema, recs []arrow.RecordBatch, st fold.Stats) error {
-	if err := os.MkdirAll(o.out, 0o755); err != nil {
-		return err
-	}
 	k := o.k
 	if o.val > 0 {
 		k = 1
 	}
 	bins, _ := table.AgeBins(schema)
-	m := manifest{Folds: k, Val: o.val, By: o.by, Stratify: o.stratify, Seed: o.seed, AgeBins: bins.String(),
+	m := &fold.Manifest{Folds: k, Val: o.val, By: o.by, Stratify: o.stratify, Seed: o.seed, AgeBins: bins.String(),
 		Worst: st.Worst, Only: o.trainOnly, Created: time.Now().UTC().Format(time.RFC3339)}
-	for _, f := range schema.Fields() {
-		m.Schema = append(m.Schema, f.Name)
-	}
-	foldCol := schema.FieldIndices("fold")[0]
-	for f := range k {
-		ff := foldFiles{Fold: f, Train: fmt.Sprintf("fold%d.train.arrow", f), Val: fmt.Sprintf("fold%d.val.arrow", f)}
-		for _, side := range []struct {
-			file string
-			val  bool
-			rows *int
-		}{{ff.Train, false, &ff.TrainRows}, {ff.Val, true, &ff.ValRows}} {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			n, err := writeSide(filepath.Join(o.out, side.file), schema, recs, foldCol, int8(f), side.val)
-			if err != nil {
-				return err
-			}
-			*side.rows = n
-		}
-		m.Files = append(m.Files, ff)
-	}
-	data, err := json.MarshalIndent(m, "", "  ")
-	if err != nil {
-		return err
-	}
-	out, err := cli.CreateOutput(filepath.Join(o.out, "manifest.json"), nil, false)
-	if err != nil {
-		return err
-	}
-	defer out.Abort()
-	if _, err := out.Write(append(data, '\n')); err != nil {
-		return err
-	}
-	return out.Commit()
-}
-
-// writeSide writes the rows whose fold is (val) or is not (!val) f.
-func writeSide(path string, schema *arrow.Schema, recs []arrow.RecordBatch, foldCol int, f int8, val bool) (int, error) {
-	out, err := cli.CreateOutput(path, nil, true)
-	if err != nil {
-		return 0, err
-	}
-	defer out.Abort()
-	w, err := table.NewWriter(out, schema, table.File)
-	if err != nil {
-		return 0, err
-	}
-	rows := 0
-	for _, rec := range recs {
-		folds := rec.Column(foldCol).(*array.Int8)
-		keep := make([]bool, folds.Len())
-		for i := range keep {
-			keep[i] = (folds.Value(i) == f) == val
-		}
-		sel, err := table.Filter(rec, keep)
-		if err != nil {
-			return 0, fmt.Errorf("selecting fold rows: %w", err)
-		}
-		rows += int(sel.NumRows())
-		err = w.Write(sel)
-		sel.Release()
-		if err != nil {
-			return 0, err
-		}
-	}
-	if err := w.Close(); err != nil {
-		return 0, err
-	}
-	return rows, out.Commit()
+	return fold.WriteSet(ctx, o.out, m, schema, recs)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/boostershot/facet/internal/fold"
 	"github.com/boostershot/facet/internal/label"
 	"github.com/boostershot/facet/internal/table"
 )
@@ -88,7 +89,7 @@ func TestSplitFolds(t *testing.T) {
 	if !strings.Contains(stderr, "worst share deviation") || !strings.Contains(stderr, "100 groups") {
 		t.Errorf("report:\n%s", stderr)
 	}
-	var m manifest
+	var m fold.Manifest
 	data, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
 	if err != nil || json.Unmarshal(data, &m) != nil || m.Folds != 5 || len(m.Files) != 5 {
 		t.Fatalf("manifest %s, %v", data, err)
@@ -154,7 +155,7 @@ func TestSplitBadInput(t *testing.T) {
 		{"missing stratify column", in, []string{"--stratify", "mood"}, `no "mood" column`},
 		{"empty input", nil, nil, "empty input"},
 		{"k and val", in, []string{"-k", "3", "--val", "0.2"}, "not both"},
-		{"bad val", in, []string{"--val", "1.5"}, "between 0 and 1"},
+		{"bad val", in, []string{"--val", "1.5"}, "0 < x < 1"},
 		{"k of one", in, []string{"-k", "1"}, "2..100"},
 		{"truncated", in[:len(in)-8], nil, "end-of-stream"},
 	} {
@@ -172,10 +173,16 @@ func TestSplitBadInput(t *testing.T) {
 	}
 }
 
-// streamOf writes samples as an Arrow IPC stream.
+// streamOf writes samples as an Arrow IPC stream, with an origin column
+// when a sample is not original.
 func streamOf(t testing.TB, samples []table.Sample, bins label.Bins) []byte {
 	t.Helper()
 	schema := table.NewSchema(bins)
+	for _, s := range samples {
+		if !s.Origin.IsOriginal() {
+			schema = table.NewSchema(bins, table.OriginField)
+		}
+	}
 	var buf bytes.Buffer
 	w, err := table.NewWriter(&buf, schema, table.Stream)
 	if err != nil {

@@ -146,38 +146,19 @@ func (t trainOnly) restrict(recs []arrow.RecordBatch, p *fold.Problem, names *[]
 			other[g] = true
 		}
 	}
-	newGroup := make([]int, p.NumGroups)
-	groups := 0
-	for g := range newGroup {
-		switch {
-		case !only[g]:
-			newGroup[g] = groups
-			groups++
-		case other[g]:
-			newGroup[g] = -1
+	for g := range p.NumGroups {
+		if only[g] {
 			kept.groups++
-			kept.mixed++
-		default:
-			newGroup[g] = -1
-			kept.groups++
+			if other[g] {
+				kept.mixed++
+			}
 		}
 	}
-	// Strata that the remaining rows hold, renumbered in their old order.
-	present := make([]bool, p.NumStrata)
+	keepRow := make([]bool, len(p.Groups))
 	for row, g := range p.Groups {
-		if newGroup[g] >= 0 {
-			present[p.Strata[row]] = true
-		}
+		keepRow[row] = !only[g]
 	}
-	newStratum := make([]int, p.NumStrata)
-	var keptNames []string
-	for s, ok := range present {
-		newStratum[s] = len(keptNames)
-		if ok {
-			keptNames = append(keptNames, (*names)[s])
-		}
-	}
-	sub := fold.Problem{NumGroups: groups, NumStrata: len(keptNames), Targets: p.Targets, Seed: p.Seed, SearchSteps: p.SearchSteps}
+	sub, newGroup := narrow(*p, *names, keepRow)
 	for row, g := range p.Groups {
 		rowGroup[row] = newGroup[g]
 		if newGroup[g] < 0 {
@@ -185,16 +166,60 @@ func (t trainOnly) restrict(recs []arrow.RecordBatch, p *fold.Problem, names *[]
 			if !match[row] {
 				kept.mixedRows++
 			}
-			continue
 		}
-		sub.Groups = append(sub.Groups, newGroup[g])
-		sub.Strata = append(sub.Strata, newStratum[p.Strata[row]])
 	}
-	if len(sub.Groups) == 0 {
+	if len(sub.p.Groups) == 0 {
 		return nil, kept, fmt.Errorf("--train-only %s: every row is training-only, none is left for validation", t)
 	}
-	*p, *names = sub, keptNames
+	*p, *names = sub.p, sub.names
 	return rowGroup, kept, nil
+}
+
+// narrowed is a problem narrowed to some of its rows, with its stratum
+// names.
+type narrowed struct {
+	p     fold.Problem
+	names []string
+}
+
+// narrow is the problem of p's rows that keepRow marks: the groups with
+// at least one such row, renumbered in their old order (newGroup maps an
+// old group to its new number, -1 for a group left out), and the strata
+// those rows hold, renumbered in their old order.
+func narrow(p fold.Problem, names []string, keepRow []bool) (sub narrowed, newGroup []int) {
+	newGroup = make([]int, p.NumGroups)
+	for g := range newGroup {
+		newGroup[g] = -1
+	}
+	present := make([]bool, p.NumStrata)
+	for row, g := range p.Groups {
+		if keepRow[row] {
+			newGroup[g] = 0
+			present[p.Strata[row]] = true
+		}
+	}
+	groups := 0
+	for g, n := range newGroup {
+		if n == 0 {
+			newGroup[g] = groups
+			groups++
+		}
+	}
+	newStratum := make([]int, p.NumStrata)
+	for s, ok := range present {
+		newStratum[s] = len(sub.names)
+		if ok {
+			sub.names = append(sub.names, names[s])
+		}
+	}
+	sub.p = fold.Problem{NumGroups: groups, NumStrata: len(sub.names), Targets: p.Targets, Seed: p.Seed, SearchSteps: p.SearchSteps}
+	for row, g := range p.Groups {
+		if keepRow[row] {
+			sub.p.Groups = append(sub.p.Groups, newGroup[g])
+			sub.p.Strata = append(sub.p.Strata, newStratum[p.Strata[row]])
+		}
+	}
+	return sub, newGroup
 }
 
 // report says what --train-only kept out of validation.
@@ -202,10 +227,10 @@ func (t trainOnly) report(w io.Writer, kept keptOut, by string, rest int) {
 	if len(t.terms) == 0 {
 		return
 	}
-	fmt.Fprintf(w, "facet-split: --train-only %s: %d rows (%d groups) kept out of validation, in every train file; folds and class shares are over the other %d rows\n",
+	cli.Printf(w, program, "--train-only %s: %d rows (%d groups) kept out of validation, in every train file; folds and class shares are over the other %d rows",
 		t, kept.rows, kept.groups, rest)
 	if kept.mixed > 0 {
-		fmt.Fprintf(w, "facet-split: %d groups (%s) held training-only and other rows: all their rows are training-only, %d of them only because of their group\n",
+		cli.Printf(w, program, "%d groups (%s) held training-only and other rows: all their rows are training-only, %d of them only because of their group",
 			kept.mixed, by, kept.mixedRows)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/boostershot/facet/internal/cli"
+	"github.com/boostershot/facet/internal/fold"
 	"github.com/boostershot/facet/internal/label"
 	"github.com/boostershot/facet/internal/table"
 )
@@ -122,7 +123,7 @@ func TestTrainOnly(t *testing.T) {
 				}
 			}
 			// Every fold file: training-only rows in train, none in val.
-			var m manifest
+			var m fold.Manifest
 			data, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
 			if err != nil || json.Unmarshal(data, &m) != nil || len(m.Only) == 0 {
 				t.Fatalf("manifest %s, %v", data, err)

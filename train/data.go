@@ -12,9 +12,9 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 
-	"github.com/boostershot/facet/internal/atomicfile"
 	"github.com/boostershot/facet/internal/augment"
 	"github.com/boostershot/facet/internal/cvimage"
+	"github.com/boostershot/facet/internal/outfile"
 	"github.com/boostershot/facet/internal/table"
 	"github.com/boostershot/facet/internal/work"
 )
@@ -46,25 +46,24 @@ func (d *dataset) Release() {
 // readTable reads an Arrow table (file or stream) and its label columns.
 // The image of a row is crop_path when present and not empty, else path;
 // a relative path that does not exist from the working directory is tried
-// relative to the table's folder.
-func readTable(path string) (*dataset, error) {
-	f, err := os.Open(path)
+// relative to the table's folder. A validation table (val) keeps its
+// original rows only (table.Origin): what a stage made (augmented copies,
+// synthetic masks, pseudo labels) is never scored nor written to
+// oof.arrow; made counts the rows left out.
+func readTable(path string, val bool) (d *dataset, made int, err error) {
+	schema, recs, err := table.ReadFile(path, table.ColID, table.ColPath, table.ColMask, table.ColGender, table.ColAgeGroup)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	defer f.Close()
-	r, err := table.NewReader(f, table.ColID, table.ColPath, table.ColMask, table.ColGender, table.ColAgeGroup)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+	d = &dataset{path: path, schema: schema, recs: recs}
+	if val {
+		if made, err = d.originalOnly(); err != nil {
+			d.Release()
+			return nil, 0, fmt.Errorf("%s: %w", path, err)
+		}
 	}
-	defer r.Release()
-	recs, err := table.ReadAll(r)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	d := &dataset{path: path, schema: r.Schema(), recs: recs}
 	dir := filepath.Dir(path)
-	for _, rec := range recs {
+	for _, rec := range d.recs {
 		crops, _ := table.ImageFiles(rec)
 		for i, s := range table.Samples(rec) {
 			img := s.Path
@@ -87,9 +86,36 @@ func readTable(path string) (*dataset, error) {
 	}
 	if len(d.ids) == 0 {
 		d.Release()
-		return nil, fmt.Errorf("%s: the table has no rows", path)
+		what := "rows"
+		if made > 0 {
+			what = "original rows (origin 0) to validate on"
+		}
+		return nil, made, fmt.Errorf("%s: the table has no %s", path, what)
 	}
-	return d, nil
+	return d, made, nil
+}
+
+// originalOnly drops the rows of d.recs that are not original, and
+// returns how many it dropped.
+func (d *dataset) originalOnly() (int, error) {
+	made := 0
+	for i, rec := range d.recs {
+		origins := table.Origins(rec)
+		keep := make([]bool, len(origins))
+		for j, o := range origins {
+			keep[j] = o.IsOriginal()
+			if !keep[j] {
+				made++
+			}
+		}
+		sel, err := table.Filter(rec, keep)
+		if err != nil {
+			return made, err
+		}
+		rec.Release()
+		d.recs[i] = sel
+	}
+	return made, nil
 }
 
 // load decodes every image and resizes it to size x size on workers
@@ -117,7 +143,7 @@ func (d *dataset) load(ctx context.Context, size, workers int, progress func(don
 // a form any language reads without an Arrow library (the exec backend's
 // train_csv and val_csv).
 func (d *dataset) writeCSV(path string) error {
-	return atomicfile.WriteWith(path, func(w io.Writer) error {
+	return outfile.WriteWith(path, func(w io.Writer) error {
 		cw := csv.NewWriter(w)
 		cw.Write([]string{"id", "image", "mask", "gender", "age_group"})
 		for i, id := range d.ids {

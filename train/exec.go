@@ -18,12 +18,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/boostershot/facet/internal/atomicfile"
 	"github.com/boostershot/facet/internal/augment"
 	"github.com/boostershot/facet/internal/checkpoint"
 	"github.com/boostershot/facet/internal/cli"
+	"github.com/boostershot/facet/internal/label"
 	"github.com/boostershot/facet/internal/model"
 	"github.com/boostershot/facet/internal/nn"
+	"github.com/boostershot/facet/internal/outfile"
 	"github.com/boostershot/facet/internal/pred"
 )
 
@@ -73,7 +74,7 @@ var requiredMetrics = []string{"epoch", "lr", "train_loss", "val_loss", "val_acc
 // with the plugin's model as facet-infer would and writes it, so every
 // model a plugin hands back is proven to run in facet.
 func execTrain(ctx context.Context, dir string, rc runConfig, tr, va *dataset, workers int, resume bool, stderr io.Writer) error {
-	logf := func(format string, args ...any) { fmt.Fprintf(stderr, "facet-train: "+format+"\n", args...) }
+	logf := func(format string, args ...any) { cli.Printf(stderr, program, format, args...) }
 	fresh, err := nn.New(rc.Model)
 	if err != nil {
 		return err
@@ -105,7 +106,7 @@ func execTrain(ctx context.Context, dir string, rc runConfig, tr, va *dataset, w
 		return err
 	}
 	jobPath := filepath.Join(absDir, "job.json")
-	if err := atomicfile.Write(jobPath, append(jb, '\n')); err != nil {
+	if err := outfile.WriteFile(jobPath, append(jb, '\n')); err != nil {
 		return err
 	}
 	// What facet-train makes from the backend's model is made anew: an
@@ -118,14 +119,23 @@ func execTrain(ctx context.Context, dir string, rc runConfig, tr, va *dataset, w
 	}
 	cmd := exec.CommandContext(ctx, rc.Command[0], rc.Command[1:]...)
 	cmd.Stdin = bytes.NewReader(jb)
+	var tail *tailWriter
 	cmd.Stdout, cmd.Stderr = stderr, stderr
+	if stderr == io.Discard { // -q: the backend's output shows only when it fails
+		tail = &tailWriter{max: 4 << 10}
+		cmd.Stdout, cmd.Stderr = tail, tail
+	}
 	cmd.Env = append(os.Environ(), "FACET_TRAIN_JOB="+jobPath)
 	logf("running %s", rc.Command)
 	begin := time.Now()
 	if err := cmd.Run(); err != nil {
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {
-			return fmt.Errorf("backend %s failed (exit status %d); its outputs in %s are not trusted", rc.Command[0], ee.ExitCode(), dir)
+			msg := fmt.Sprintf("backend %s failed (exit status %d); its outputs in %s are not trusted", rc.Command[0], ee.ExitCode(), dir)
+			if tail != nil && len(tail.buf) > 0 {
+				msg += "; the end of its output:\n" + strings.TrimRight(string(tail.buf), "\n")
+			}
+			return errors.New(msg)
 		}
 		return fmt.Errorf("backend %s: %w", rc.Command[0], err)
 	}
@@ -174,7 +184,7 @@ func execTrain(ctx context.Context, dir string, rc runConfig, tr, va *dataset, w
 	if err := writeOOFTable(filepath.Join(dir, "oof.arrow"), va, p); err != nil {
 		return err
 	}
-	if err := writeConfusion(filepath.Join(dir, "confusion.png"), va.mask, va.gender, va.age, p); err != nil {
+	if err := writeConfusion(filepath.Join(dir, "confusion.png"), va, p, stderr); err != nil {
 		return err
 	}
 	logf("wrote %s (%d rows), learning.png and confusion.png", filepath.Join(dir, "oof.arrow"), p.N)
@@ -268,7 +278,7 @@ func compareProbs(path string, d *dataset, p *pred.Probs) (float64, int, error) 
 			m, g, a, _ := p.Row(i)
 			return slices.Concat(m, g, a)
 		}
-	case len(head) == 1+pred.NumClasses && head[1] == "c0":
+	case len(head) == 1+label.NumClasses && head[1] == "c0":
 		want = func(i int) []float32 { _, _, _, c := p.Row(i); return c }
 	default:
 		return 0, 0, fmt.Errorf("%s: header %q: want id,mask0,mask1,mask2,gender0,gender1,age0,age1,age2 or id,c0..c17", path, strings.Join(head, ","))
@@ -304,4 +314,18 @@ func compareProbs(path string, d *dataset, p *pred.Probs) (float64, int, error) 
 		return 0, 0, fmt.Errorf("%s: no row for validation id %q", path, d.ids[i])
 	}
 	return diff, d.Len(), nil
+}
+
+// tailWriter keeps the last max bytes written to it.
+type tailWriter struct {
+	buf []byte
+	max int
+}
+
+func (t *tailWriter) Write(p []byte) (int, error) {
+	t.buf = append(t.buf, p...)
+	if over := len(t.buf) - t.max; over > 0 {
+		t.buf = append(t.buf[:0], t.buf[over:]...)
+	}
+	return len(p), nil
 }

@@ -61,6 +61,15 @@ func TestExecBackend(t *testing.T) {
 			checkOOF(t, filepath.Join(out, "oof.arrow"), 8)
 		})
 	}
+	// -q: nothing on stderr, and a failing backend's own words in the error.
+	t.Run("quiet failure", func(t *testing.T) {
+		t.Setenv("FAKE_PLUGIN_MODE", "fail")
+		stderr, err := runTrain("-q", "--out", filepath.Join(t.TempDir(), "run"), "--train", trainPath, "--val", valPath, "--epochs", "2",
+			"--size", "16", "--width", "4", "--workers", "2", "--protocol", "1", "--backend", "exec", "--", plugin)
+		if err == nil || !strings.Contains(err.Error(), "exit status 3") || !strings.Contains(err.Error(), "fakeplugin: failing as asked") || stderr != "" {
+			t.Errorf("error %v, stderr %q: want the backend's last words in the error and nothing on stderr", err, stderr)
+		}
+	})
 }
 
 func TestCheckMetrics(t *testing.T) {

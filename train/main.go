@@ -1,9 +1,17 @@
-// Command facet-train trains the mask / gender / age classifier on a
-// fold's train and validation tables and writes a run folder: config,
-// per-epoch metrics, the best and last checkpoints and the out-of-fold
-// predictions. See facet-train --help.
 package main
 
-import "github.com/boostershot/facet/internal/cli"
+import (
+	_ "embed"
 
-func main() { cli.Main("facet-train", run) }
+	"github.com/boostershot/facet/internal/cli"
+)
+
+// doc is this program's doc.go, whose package comment is its --help.
+//
+//go:embed doc.go
+var doc string
+
+// program is the name the program goes by in its messages.
+const program = "facet-train"
+
+func main() { cli.Main(program, run) }

@@ -5,9 +5,9 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/boostershot/facet/internal/atomicfile"
 	"github.com/boostershot/facet/internal/model"
 	"github.com/boostershot/facet/internal/nn"
+	"github.com/boostershot/facet/internal/outfile"
 	"github.com/boostershot/facet/internal/pred"
 	"github.com/boostershot/facet/internal/table"
 )
@@ -26,7 +26,7 @@ func (t *trainer) writeOOF() error {
 	if err := writeOOFTable(t.path("oof.arrow"), t.va, p); err != nil {
 		return err
 	}
-	if err := writeConfusion(t.path("confusion.png"), t.va.mask, t.va.gender, t.va.age, p); err != nil {
+	if err := writeConfusion(t.path("confusion.png"), t.va, p, t.stderr); err != nil {
 		return err
 	}
 	t.logf("wrote %s (%d rows)", t.path("oof.arrow"), p.N)
@@ -61,5 +61,5 @@ func writeOOFTable(path string, d *dataset, p *pred.Probs) error {
 	if err := w.Close(); err != nil {
 		return err
 	}
-	return atomicfile.Write(path, buf.Bytes())
+	return outfile.WriteFile(path, buf.Bytes())
 }

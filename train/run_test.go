@@ -269,3 +269,50 @@ func TestResumeEqualsUninterrupted(t *testing.T) {
 		}
 	}
 }
+
+// A new run in an existing RUNDIR keeps the earlier run's model, its
+// config and metrics until it writes its first model: stopped before (here
+// during loading), it leaves them as they were; once it has one, the
+// earlier run's outputs are gone.
+func TestNewRunKeepsOldModelUntilItHasOne(t *testing.T) {
+	data := t.TempDir()
+	trainPath := colourTable(t, data, "train", 32, 1)
+	valPath := colourTable(t, data, "val", 16, 2)
+	out := filepath.Join(t.TempDir(), "run")
+	args := append([]string{"--out", out, "--train", trainPath, "--val", valPath, "--epochs", "1"}, fastArgs...)
+	if stderr, err := runTrain(args...); err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	names := []string{"config.json", "best.safetensors", "best.json", "last.safetensors", "metrics.jsonl", "oof.arrow"}
+	before := map[string][]byte{}
+	for _, name := range names {
+		b, err := os.ReadFile(filepath.Join(out, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		before[name] = b
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // Ctrl-C before the first epoch ends
+	var stderr bytes.Buffer
+	newArgs := append(append([]string(nil), args...), "--seed", "2", "--width", "4")
+	if err := run(ctx, newArgs, strings.NewReader(""), &bytes.Buffer{}, &stderr); !errors.Is(err, context.Canceled) {
+		t.Fatalf("err %v, want cancelled\n%s", err, stderr.String())
+	}
+	for _, name := range names {
+		if b, err := os.ReadFile(filepath.Join(out, name)); err != nil || !bytes.Equal(b, before[name]) {
+			t.Errorf("%s changed or went (%v) when a new run stopped before its first model", name, err)
+		}
+	}
+	// Run to the end: the new run's config and model.
+	if stderr, err := runTrain(newArgs...); err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	var cfg nn.Config
+	if err := checkpoint.ReadConfig(filepath.Join(out, "best.safetensors"), &cfg); err != nil || cfg.Width != 4 {
+		t.Errorf("best.json after the new run: width %d, %v", cfg.Width, err)
+	}
+	if lines := metricLines(t, filepath.Join(out, "metrics.jsonl")); len(lines) != 1 {
+		t.Errorf("metrics.jsonl mixes runs: %d lines", len(lines))
+	}
+}

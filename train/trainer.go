@@ -14,7 +14,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/boostershot/facet/internal/atomicfile"
 	"github.com/boostershot/facet/internal/augment"
 	"github.com/boostershot/facet/internal/checkpoint"
 	"github.com/boostershot/facet/internal/cli"
@@ -22,7 +21,9 @@ import (
 	"github.com/boostershot/facet/internal/metrics"
 	"github.com/boostershot/facet/internal/model"
 	"github.com/boostershot/facet/internal/nn"
+	"github.com/boostershot/facet/internal/outfile"
 	"github.com/boostershot/facet/internal/pred"
+	"github.com/boostershot/facet/internal/prefetch"
 	"github.com/boostershot/facet/internal/work"
 )
 
@@ -65,12 +66,15 @@ type trainer struct {
 	workers int
 	stderr  io.Writer
 	m       *nn.Model
+	// start, for a new run, makes RUNDIR the run's (startRun) when its
+	// first model is written; nil once done and when resuming.
+	start func() error
 }
 
 func (t *trainer) path(name string) string { return filepath.Join(t.dir, name) }
 
 func (t *trainer) logf(format string, args ...any) {
-	fmt.Fprintf(t.stderr, "facet-train: "+format+"\n", args...)
+	cli.Printf(t.stderr, program, format, args...)
 }
 
 func (t *trainer) run(ctx context.Context, resume bool) error {
@@ -105,6 +109,19 @@ func (t *trainer) run(ctx context.Context, resume bool) error {
 		em, err := t.epoch(ctx, epoch)
 		if err != nil {
 			return err
+		}
+		if t.start != nil {
+			if err := t.start(); err != nil {
+				return err
+			}
+			t.start = nil
+			if !(em.Score > best) { // no model to replace the earlier run's (a NaN score)
+				for _, name := range []string{"best.safetensors", "best.json"} {
+					if err := os.Remove(t.path(name)); err != nil && !os.IsNotExist(err) {
+						return err
+					}
+				}
+			}
 		}
 		if em.Score > best {
 			best, sinceBest, em.Best = em.Score, 0, true
@@ -179,7 +196,7 @@ func (t *trainer) restore() (start int, best float64, sinceBest int, err error) 
 	if len(lines) == 0 || lines[0].Epoch != 0 || best < 0 {
 		return 0, 0, 0, errors.New("--resume: metrics.jsonl does not cover the checkpoint's epochs")
 	}
-	if err := atomicfile.Write(t.path("metrics.jsonl"), kept.Bytes()); err != nil {
+	if err := outfile.WriteFile(t.path("metrics.jsonl"), kept.Bytes()); err != nil {
 		return 0, 0, 0, err
 	}
 	return last + 1, best, sinceBest, nil
@@ -206,27 +223,18 @@ func readMetrics(path string) ([]epochMetrics, error) {
 	return out, sc.Err()
 }
 
+// appendMetrics adds a line to the metrics file, rewriting it whole
+// (internal/outfile): a reader never sees half a line.
 func appendMetrics(path string, em epochMetrics) error {
 	b, err := json.Marshal(em)
 	if err != nil {
 		return err
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
-	if err != nil {
+	old, err := os.ReadFile(path)
+	if err != nil && !os.IsNotExist(err) {
 		return err
 	}
-	if _, err := f.Write(append(b, '\n')); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
-}
-
-// batchJob is the rows of one training batch.
-type batchJob struct {
-	rows  []int
-	batch nn.Batch
-	err   error
+	return outfile.WriteFile(path, append(append(old, b...), '\n'))
 }
 
 // epoch trains one epoch and scores the model on the validation set.
@@ -236,39 +244,29 @@ func (t *trainer) epoch(ctx context.Context, epoch int) (epochMetrics, error) {
 	em := epochMetrics{Epoch: epoch, LR: m.LR()}
 	perm := rand.New(rand.NewPCG(t.rc.Seed, 0x7368756666<<8|uint64(epoch))).Perm(n)
 	batches := (n + B - 1) / B
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	// One goroutine prepares the next batches while the model trains on
-	// the current one.
-	ready := make(chan batchJob, 2)
-	go func() {
-		defer close(ready)
+	update, finish := cli.Progress(t.stderr, fmt.Sprintf("epoch %d/%d", epoch+1, t.rc.Epochs))
+	begin := time.Now()
+	done := 0
+	// The next batches are made while the model trains on the current one.
+	err := prefetch.Run(ctx, 2, func(ctx context.Context, send func(nn.Batch) error) error {
 		for b := range batches {
 			rows := make([]int, B)
 			for j := range rows {
 				rows[j] = perm[(b*B+j)%n] // the last batch wraps to the start
 			}
-			job := batchJob{rows: rows}
-			job.batch, job.err = t.makeBatch(ctx, epoch, rows)
-			select {
-			case ready <- job:
-			case <-ctx.Done():
-				return
+			batch, err := t.makeBatch(ctx, epoch, rows)
+			if err != nil {
+				return err
+			}
+			if err := send(batch); err != nil {
+				return err
 			}
 		}
-	}()
-	update, finish := cli.Progress(t.stderr, fmt.Sprintf("epoch %d/%d", epoch+1, t.rc.Epochs))
-	begin := time.Now()
-	done := 0
-	for job := range ready {
-		if job.err != nil {
-			finish()
-			return em, job.err
-		}
-		l, err := m.Step(job.batch)
+		return nil
+	}, func(batch nn.Batch) error {
+		l, err := m.Step(batch)
 		if err != nil {
-			finish()
-			return em, err
+			return err
 		}
 		if t.rc.Model.Heads == nn.HeadsSingle18 {
 			em.TrainLoss += l.Class18
@@ -280,13 +278,14 @@ func (t *trainer) epoch(ctx context.Context, epoch int) (epochMetrics, error) {
 		em.TrainLossAge += l.Age
 		done++
 		update(done*B, batches*B)
-	}
+		return nil
+	}, nil)
 	finish()
-	if err := ctx.Err(); err != nil {
-		return em, err
+	if err == nil {
+		err = ctx.Err()
 	}
-	if done != batches {
-		return em, fmt.Errorf("epoch %d: %d of %d batches ran", epoch, done, batches)
+	if err != nil {
+		return em, err
 	}
 	em.Seconds = time.Since(begin).Seconds()
 	em.ImagesPerSec = float64(batches*B) / em.Seconds
@@ -373,7 +372,7 @@ func validation(em *epochMetrics, d *dataset, p *pred.Probs, heads string) {
 	for i := range l18 {
 		l18[i] = label.Join(d.mask[i], d.gender[i], d.age[i])
 	}
-	c := metrics.Of(l18, p.Pred18, nn.NumClasses)
+	c := metrics.Of(l18, p.Pred18, label.NumClasses)
 	em.ValAccMask, em.ValF1Mask, em.ValNMask = mk.Acc, mk.F1, mk.N
 	em.ValAccGender, em.ValF1Gender, em.ValNGender = g.Acc, g.F1, g.N
 	em.ValAccAge, em.ValF1Age, em.ValNAge = a.Acc, a.F1, a.N
@@ -393,7 +392,7 @@ func validation(em *epochMetrics, d *dataset, p *pred.Probs, heads string) {
 		}
 	}
 	if heads == nn.HeadsSingle18 {
-		em.ValLoss = metrics.CrossEntropy(l18, p.Class18, nn.NumClasses)
+		em.ValLoss = metrics.CrossEntropy(l18, p.Class18, label.NumClasses)
 		return
 	}
 	em.ValLoss = metrics.CrossEntropy(d.mask, p.Mask, nn.NumMask) + metrics.CrossEntropy(d.gender, p.Gender, nn.NumGender) +

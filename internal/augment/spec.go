@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/boostershot/facet/internal/cli"
 )
 
 // Step is an op applied with probability P.
@@ -62,9 +64,9 @@ func Parse(spec string) (Pipeline, error) {
 		prob := 1.0
 		head := item
 		if i := strings.LastIndex(item, ":"); i > strings.LastIndex(item, ")") {
-			v, err := strconv.ParseFloat(item[i+1:], 64)
-			if err != nil || v < 0 || v > 1 {
-				return nil, fmt.Errorf("augment op %q: probability %q is not in 0..1", item, item[i+1:])
+			v, err := cli.ParseFloat(item[i+1:], cli.Between(0, 1))
+			if err != nil {
+				return nil, fmt.Errorf("augment op %q: probability %w", item, err)
 			}
 			prob, head = v, item[:i]
 		}
@@ -126,14 +128,14 @@ func parseArgs(s string) (map[string]Range, error) {
 			return nil, fmt.Errorf("argument %s given twice", k)
 		}
 		lo, hi, isRange := strings.Cut(v, "..")
-		a, err := strconv.ParseFloat(strings.TrimSpace(lo), 64)
+		a, err := cli.ParseFloat(lo, cli.Finite)
 		if err != nil {
-			return nil, fmt.Errorf("argument %s=%q is not a number", k, v)
+			return nil, fmt.Errorf("argument %s=%q: %w", k, v, err)
 		}
 		b := a
 		if isRange {
-			if b, err = strconv.ParseFloat(strings.TrimSpace(hi), 64); err != nil || b < a {
-				return nil, fmt.Errorf("argument %s=%q is not a range lo..hi", k, v)
+			if b, err = cli.ParseFloat(hi, cli.Finite); err != nil || b < a {
+				return nil, fmt.Errorf("argument %s=%q is not a range lo..hi of finite numbers", k, v)
 			}
 		}
 		out[k] = Range{a, b}

@@ -37,9 +37,10 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/boostershot/facet/internal/outfile"
 )
 
 // Tensor is one named float32 tensor.
@@ -348,7 +349,8 @@ func first(s []string, n int) []string {
 
 // Decode parses a safetensors image, checks it against want (see Check)
 // and copies each tensor's values into want[i].Data, which must have the
-// right length. It returns the file's metadata.
+// right length, refusing NaN and infinite values. It returns the file's
+// metadata.
 func Decode(b []byte, want []Tensor) (map[string]string, error) {
 	f, err := Parse(b)
 	if err != nil {
@@ -364,6 +366,13 @@ func Decode(b []byte, want []Tensor) (map[string]string, error) {
 		}
 		if len(w.Data) != len(v) {
 			return nil, fmt.Errorf("checkpoint: tensor %q: destination holds %d values, want %d", w.Name, len(w.Data), len(v))
+		}
+		// A NaN or infinite weight makes every prediction NaN, which
+		// reads as class 0 for every row: refuse the file instead.
+		for i, x := range v {
+			if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+				return nil, fmt.Errorf("checkpoint: tensor %q: value %d is %v: the weights are not finite (a training that diverged, or a damaged file)", w.Name, i, x)
+			}
 		}
 		copy(w.Data, v)
 	}
@@ -399,17 +408,44 @@ func ConfigPath(weights string) string {
 }
 
 // Save writes the weights to path and config (any JSON-serialisable
-// value) to ConfigPath(path), each atomically; the weights go last, so a
-// weights file is never newer than its config.
+// value) to ConfigPath(path). Both are written whole under temporary
+// names first and then renamed into place, the config first and the
+// weights right after, so a weights file is never newer than its config
+// and an interrupted Save leaves the earlier pair as it was.
 func Save(path string, config any, tensors []Tensor, metadata map[string]string) error {
 	cj, err := json.MarshalIndent(config, "", "  ")
 	if err != nil {
 		return fmt.Errorf("checkpoint: config: %w", err)
 	}
-	if err := writeAtomic(ConfigPath(path), append(cj, '\n')); err != nil {
+	b, err := Encode(tensors, metadata)
+	if err != nil {
 		return err
 	}
-	return Write(path, tensors, metadata)
+	var files []*outfile.File
+	defer func() {
+		for _, f := range files {
+			f.Abort()
+		}
+	}()
+	for _, w := range []struct {
+		path string
+		data []byte
+	}{{ConfigPath(path), append(cj, '\n')}, {path, b}} {
+		f, err := outfile.Create(w.path)
+		if err != nil {
+			return fmt.Errorf("checkpoint: %w", err)
+		}
+		files = append(files, f)
+		if _, err := f.Write(w.data); err != nil {
+			return fmt.Errorf("checkpoint: %w", err)
+		}
+	}
+	for _, f := range files {
+		if err := f.Commit(); err != nil {
+			return fmt.Errorf("checkpoint: %w", err)
+		}
+	}
+	return nil
 }
 
 // ReadConfig decodes the JSON config beside the weights file path into
@@ -430,36 +466,10 @@ func ReadConfig(path string, config any) error {
 	return nil
 }
 
-// writeAtomic writes b to a temporary file beside path, syncs it and
-// renames it over path.
-func writeAtomic(path string, b []byte) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp*")
-	if err != nil {
-		return fmt.Errorf("checkpoint: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err = f.Write(b); err != nil {
-		return fmt.Errorf("checkpoint: %w", err)
-	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("checkpoint: %w", err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("checkpoint: %w", err)
-	}
-	if err = os.Chmod(f.Name(), 0o644); err != nil {
-		return fmt.Errorf("checkpoint: %w", err)
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
+// writeAtomic writes b to path through internal/outfile: synced, then
+// renamed into place.
+func writeAtomic(path string, b []byte) error {
+	if err := outfile.WriteFile(path, b); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/hex"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -170,6 +171,20 @@ func TestRefusals(t *testing.T) {
 				t.Fatalf("error %q does not say %q", err, c.msg)
 			}
 		})
+	}
+}
+
+// Weights that are not finite are refused, naming the tensor and value.
+func TestNonFiniteRefused(t *testing.T) {
+	for _, v := range []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))} {
+		file, err := Encode([]Tensor{{Name: "w", Shape: []int{3}, Data: []float32{1, v, 2}}}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = Decode(file, []Tensor{{Name: "w", Shape: []int{3}, Data: make([]float32, 3)}})
+		if err == nil || !strings.Contains(err.Error(), `tensor "w": value 1 is`) || !strings.Contains(err.Error(), "not finite") {
+			t.Errorf("weight %v: err = %v", v, err)
+		}
 	}
 }
 

@@ -2,84 +2,74 @@ package cli
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 
 	"golang.org/x/term"
+
+	"github.com/boostershot/facet/internal/outfile"
 )
 
-// IsTerminal reports whether w is a terminal.
+// IsTerminal reports whether w is a terminal (Main's stderr for a
+// program is one when the process's is and -q was not given).
 func IsTerminal(w io.Writer) bool {
+	if m, ok := w.(*messages); ok {
+		if m.quiet.Load() {
+			return false
+		}
+		w = m.w
+	}
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
-// Output is where a program writes its result: stdout, or a named file
-// written under a temporary name and renamed into place by Commit, so a
-// failed or interrupted run never leaves a partial file.
+// errTerminal refuses binary output on a terminal, where it would only be noise.
+var errTerminal = UsageError{errors.New("refusing to write an Arrow table to a terminal: pipe it to the next stage, redirect it, or use -o FILE or --csv")}
+
+// Output is where a program writes a result: stdout, or a named file
+// written by internal/outfile (a regular file appears whole at Commit, a
+// FIFO or device is written to directly, a symbolic link that would be
+// replaced is refused).
 type Output struct {
-	w     io.Writer
-	f     *os.File
-	final string
-	done  bool
+	w    io.Writer
+	file *outfile.File
 }
 
 // CreateOutput opens path for writing (stdout for "" or "-"). binary
-// outputs (Arrow) are refused on a terminal, where they would only be noise.
+// outputs (Arrow) are refused on a terminal, stdout or named.
 func CreateOutput(path string, stdout io.Writer, binary bool) (*Output, error) {
 	if path == "" || path == "-" {
 		if binary && IsTerminal(stdout) {
-			return nil, UsageError{errors.New("refusing to write an Arrow table to a terminal: pipe it to the next stage, redirect it, or use -o FILE or --csv")}
+			return nil, errTerminal
 		}
 		return &Output{w: stdout}, nil
 	}
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	f, err := outfile.Create(path)
 	if err != nil {
-		return nil, fmt.Errorf("creating output: %w", err)
+		return nil, err
 	}
-	return &Output{w: f, f: f, final: path}, nil
+	if fd := f.Fd(); binary && fd != nil && IsTerminal(fd) {
+		f.Abort()
+		return nil, errTerminal
+	}
+	return &Output{w: f, file: f}, nil
 }
 
 func (o *Output) Write(p []byte) (int, error) { return o.w.Write(p) }
 
-// Commit finishes the output: the temporary file is synced and renamed to
-// its final name.
+// Commit finishes the output (see outfile.File.Commit); on stdout it does
+// nothing.
 func (o *Output) Commit() error {
-	if o.f == nil || o.done {
+	if o.file == nil {
 		return nil
 	}
-	o.done = true
-	tmp := o.f.Name()
-	err := o.f.Chmod(0o644) // CreateTemp makes 0600; a result is for others to read too
-	if err == nil {
-		err = o.f.Sync()
-	}
-	if cerr := o.f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, o.final)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("writing %s: %w", o.final, err)
-	}
-	return nil
+	return o.file.Commit()
 }
 
 // Abort drops an uncommitted output file; after Commit it does nothing,
 // so it can be deferred.
 func (o *Output) Abort() {
-	if o.f == nil || o.done {
-		return
+	if o.file != nil {
+		o.file.Abort()
 	}
-	o.done = true
-	o.f.Close()
-	os.Remove(o.f.Name())
 }

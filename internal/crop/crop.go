@@ -15,6 +15,8 @@ import (
 	"strings"
 
 	"gocv.io/x/gocv"
+
+	"github.com/boostershot/facet/internal/table"
 )
 
 // Geometry says how a face box becomes a crop.
@@ -74,35 +76,24 @@ func (g Geometry) Extract(img gocv.Mat, region image.Rectangle) (gocv.Mat, error
 }
 
 // Path is where the crop of the row with this id goes under dir: the id
-// as a relative path, with ext replacing an image extension it has (also
-// before a face suffix: the crop of face 2 of a.jpg, id a.jpg#2, is
-// a#2.jpg). Ids that would leave dir (absolute, "..", empty segments,
-// backslashes, control characters) are refused.
+// as a relative path, with ext added unless the id ends with it already
+// ("eval/abc.jpg" stays, "face.png" becomes "face.png.jpg", face 2 of
+// a.jpg, id a.jpg#2, becomes a.jpg#2.jpg), so photos that differ only by
+// their extension get crops of their own. Ids that would leave dir (absolute, "..", empty segments, backslashes, control
+// characters) are refused (table.CheckID). (An id without extension and
+// the same id with ext meet on one file; Pool.Crop refuses the second.)
 func Path(dir, id, ext string) (string, error) {
-	if id == "" {
-		return "", errors.New("empty id")
-	}
-	if strings.ContainsAny(id, "\\\x00") || strings.ContainsFunc(id, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-		return "", fmt.Errorf("id %q has a backslash or control character: refusing it as a path", id)
-	}
-	for _, seg := range strings.Split(id, "/") {
-		if seg == "" || seg == "." || seg == ".." {
-			return "", fmt.Errorf("id %q would escape the output folder: refusing it as a path", id)
-		}
+	if err := table.CheckID(id); err != nil {
+		return "", err
 	}
 	rel := filepath.FromSlash(id)
 	if !filepath.IsLocal(rel) {
 		return "", fmt.Errorf("id %q would escape the output folder: refusing it as a path", id)
 	}
-	suffix := ""
-	if i := strings.LastIndexByte(rel, '#'); i >= 0 && i+1 < len(rel) && strings.Trim(rel[i+1:], "0123456789") == "" {
-		rel, suffix = rel[:i], rel[i:]
+	if !strings.HasSuffix(rel, ext) {
+		rel += ext
 	}
-	switch strings.ToLower(filepath.Ext(rel)) {
-	case ".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp":
-		rel = strings.TrimSuffix(rel, filepath.Ext(rel))
-	}
-	return filepath.Join(dir, rel+suffix+ext), nil
+	return filepath.Join(dir, rel), nil
 }
 
 // ToCrop maps a point of the photo into the crop's pixels (of a crop

@@ -67,13 +67,15 @@ func TestPathRefusesEscapes(t *testing.T) {
 	for id, want := range map[string]string{
 		"000001_female_Asian_45/mask1": filepath.Join(dir, "000001_female_Asian_45", "mask1.jpg"),
 		"eval/abc.jpg":                 filepath.Join(dir, "eval", "abc.jpg"),
-		"aaf/00001A02.png":             filepath.Join(dir, "aaf", "00001A02.jpg"),
+		"aaf/00001A02.png":             filepath.Join(dir, "aaf", "00001A02.png.jpg"),
+		"aaf/00001A02.jpg":             filepath.Join(dir, "aaf", "00001A02.jpg"),
+		"x/face.JPG":                   filepath.Join(dir, "x", "face.JPG.jpg"),
 		"utkface/1_0_2_x.jpg.chip.jpg": filepath.Join(dir, "utkface", "1_0_2_x.jpg.chip.jpg"),
 		"a..b/c":                       filepath.Join(dir, "a..b", "c.jpg"),
-		"scene/0001.jpg#3":             filepath.Join(dir, "scene", "0001#3.jpg"),
+		"scene/0001.jpg#3":             filepath.Join(dir, "scene", "0001.jpg#3.jpg"),
+		"scene/0001.png#3":             filepath.Join(dir, "scene", "0001.png#3.jpg"),
 		"scene/0001#12":                filepath.Join(dir, "scene", "0001#12.jpg"),
-		"a#b.png":                      filepath.Join(dir, "a#b.jpg"),
-		"x.png#":                       filepath.Join(dir, "x.png#.jpg"),
+		"a#b.png":                      filepath.Join(dir, "a#b.png.jpg"),
 	} {
 		got, err := Path(dir, id, ".jpg")
 		if err != nil || got != want {

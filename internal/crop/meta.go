@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"hash/crc32"
 	"image"
+
+	"github.com/boostershot/facet/internal/dup"
 )
 
 // Meta is what a crop file says about itself.
@@ -32,6 +34,15 @@ type Meta struct {
 	// Given is the box the crop was asked for (GivenBoxes mode; Box is it
 	// clipped to the photo), empty for a detected face.
 	Given image.Rectangle `json:"given,omitzero"`
+	// Edges are the hashes of the same pixels with a little cut off each
+	// edge (dup.Edges), recorded with Hash.
+	Edges *dup.Edges `json:"edges,omitempty"`
+	// SourceSize and SourceTime (modification time, Unix nanoseconds)
+	// are the photo's when it was cut: a resume crops again a photo
+	// replaced since (0 in crops made before they were recorded, which a
+	// resume crops again too).
+	SourceSize int64 `json:"source_size,omitempty"`
+	SourceTime int64 `json:"source_mtime,omitempty"`
 }
 
 const metaTag = "facet-crop/1"

@@ -1,22 +1,26 @@
 package crop
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"image"
 	"math"
 	"os"
+	"path/filepath"
 	"strconv"
+	"sync"
 	"time"
 
 	"gocv.io/x/gocv"
 
-	"github.com/boostershot/facet/internal/atomicfile"
+	"github.com/boostershot/facet/internal/cvimage"
 	"github.com/boostershot/facet/internal/dup"
 	"github.com/boostershot/facet/internal/face"
 	"github.com/boostershot/facet/internal/imagefile"
+	"github.com/boostershot/facet/internal/outfile"
+	"github.com/boostershot/facet/internal/table"
 	"github.com/boostershot/facet/internal/work"
 )
 
@@ -45,6 +49,7 @@ type Outcome struct {
 	Reused   bool   // an existing crop was kept (--resume)
 	Reason   string // failure category, "" when cropped
 	Detail   string // failure detail
+	fatal    error  // the machine's failure (writing the crop): Crop stops
 	// more are the photo's other faces (AllFaces), which Crop lists after
 	// this one.
 	more []Outcome
@@ -73,14 +78,19 @@ func FaceID(id string, k int) string { return id + "#" + strconv.Itoa(k) }
 
 // Failure categories.
 const (
-	ReasonRead   = "unreadable file"
-	ReasonImage  = "not a decodable image"
-	ReasonLarge  = "image too large"
-	ReasonPath   = "unsafe id"
-	ReasonFace   = "detector failed"
-	ReasonWrite  = "cannot write crop"
-	ReasonNoFace = "no face found"
-	ReasonBox    = "bad face box"
+	ReasonRead  = "unreadable file"
+	ReasonImage = "not a decodable image"
+	ReasonLarge = "image too large"
+	// ReasonTruncated: a JPEG whose scan stops short (with or without an
+	// end marker after it) or a PNG without its end, which OpenCV alone
+	// decodes with the missing part grey.
+	ReasonTruncated = "truncated image"
+	ReasonDuplicate = "doubled id"
+	ReasonPath      = "unsafe id"
+	ReasonFace      = "detector failed"
+	ReasonEncode    = "cannot encode crop"
+	ReasonNoFace    = "no face found"
+	ReasonBox       = "bad face box"
 )
 
 // Config is how a Pool crops.
@@ -99,7 +109,14 @@ type Config struct {
 // (detectors are not safe for concurrent use).
 type Pool struct {
 	cfg    Config
+	out    *outfile.Dir
 	chains []*face.Chain
+	// claimed maps each crop file this pool has been asked to write (by a
+	// 128-bit hash of its path) to the id of its row, so that two rows
+	// never write one file; claimMu guards it while workers claim the
+	// paths of faces found (AllFaces).
+	claimed map[[16]byte]string
+	claimMu sync.Mutex
 }
 
 // Time is the time all workers spent per step: "read", "decode",
@@ -114,12 +131,18 @@ func (p *Pool) Time() map[string]time.Duration {
 	return out
 }
 
-// NewPool makes workers chains with newChain.
+// NewPool makes workers chains with newChain and opens the output folder
+// cfg.Dir (created when missing; every crop is written inside it, see
+// internal/outfile).
 func NewPool(cfg Config, workers int, newChain func() (*face.Chain, error)) (*Pool, error) {
 	if cfg.Ext != ".jpg" && cfg.Ext != ".png" {
 		return nil, fmt.Errorf("crop format %q: want .jpg or .png", cfg.Ext)
 	}
-	p := &Pool{cfg: cfg}
+	out, err := outfile.OpenDir(cfg.Dir)
+	if err != nil {
+		return nil, err
+	}
+	p := &Pool{cfg: cfg, out: out, claimed: map[[16]byte]string{}}
 	for range max(1, workers) {
 		c, err := newChain()
 		if err != nil {
@@ -134,27 +157,70 @@ func NewPool(cfg Config, workers int, newChain func() (*face.Chain, error)) (*Po
 	return p, nil
 }
 
-// Close closes every worker's chain.
+// Close closes every worker's chain and the output folder.
 func (p *Pool) Close() error {
 	var errs []error
 	for _, c := range p.chains {
 		errs = append(errs, c.Close())
 	}
 	p.chains = nil
+	if p.out != nil {
+		errs = append(errs, p.out.Close())
+		p.out = nil
+	}
 	return errors.Join(errs...)
 }
 
 // Crop processes jobs and returns their Outcomes. done is called after
-// each job from one goroutine at a time. Only a cancelled context is an
-// error; a job is never left half-written.
+// each job from one goroutine at a time. A photo that cannot be cropped
+// is the data's problem: its Outcome says why. A job whose crop file an
+// earlier job (of this call or an earlier one) writes fails with
+// ReasonDuplicate: ids are unique in a sample table. A crop that cannot
+// be written (no space, no permission, I/O) is the machine's: no new job
+// starts and Crop returns that error (an *outfile.Error). A cancelled
+// context is an error too; a crop is never left half-written.
 //
 // In OneFace and GivenBoxes mode the outcomes are one per job, in the
 // jobs' order; in AllFaces mode a job gives one outcome per face, in the
 // jobs' order and then by face, or one outcome with the reason when there
-// is none.
+// is none. There each face's crop file is claimed as it is found; a
+// job's face 0 is claimed before any work starts, so that of two rows
+// with one id the second is always the one refused.
 func (p *Pool) Crop(ctx context.Context, jobs []Job, done func()) ([]Outcome, error) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
 	per := make([]Outcome, len(jobs))
-	err := work.Each(ctx, len(jobs), len(p.chains), func(w, i int) { per[i] = p.one(p.chains[w], jobs[i]) }, done)
+	dst := make([]string, len(jobs))
+	for i, job := range jobs {
+		id := job.ID
+		if p.cfg.Mode == AllFaces {
+			if err := table.CheckID(id); err != nil {
+				per[i] = fail(ReasonPath, "%v", err)
+				continue
+			}
+			id = FaceID(id, 0)
+		}
+		var err error
+		if dst[i], err = Path(p.cfg.Dir, id, p.cfg.Ext); err != nil {
+			per[i] = fail(ReasonPath, "%v", err)
+			continue
+		}
+		if first, ok := p.claim(dst[i], job.ID); !ok {
+			per[i] = fail(ReasonDuplicate, "%s is already the crop of row %q: ids must be unique", dst[i], first)
+		}
+	}
+	err := work.Each(ctx, len(jobs), len(p.chains), func(w, i int) {
+		if per[i].Reason != "" {
+			return
+		}
+		per[i] = p.one(p.chains[w], jobs[i], dst[i])
+		if per[i].fatal != nil {
+			cancel(per[i].fatal)
+		}
+	}, done)
+	if cause := context.Cause(ctx); outfile.IsError(cause) {
+		return nil, cause
+	}
 	out := make([]Outcome, 0, len(jobs))
 	for i, oc := range per {
 		more := oc.more
@@ -170,55 +236,67 @@ func (p *Pool) Crop(ctx context.Context, jobs []Job, done func()) ([]Outcome, er
 	return out, err
 }
 
+// claim marks the crop file path as row id's; a path claimed already is
+// refused with the id of the row that has it. (Keys are 128-bit FNV
+// hashes of the path, so that a pool of millions of rows stays small.)
+func (p *Pool) claim(path, id string) (first string, ok bool) {
+	h := fnv.New128a()
+	h.Write([]byte(path))
+	key := [16]byte(h.Sum(nil))
+	p.claimMu.Lock()
+	defer p.claimMu.Unlock()
+	if first, ok := p.claimed[key]; ok {
+		return first, false
+	}
+	p.claimed[key] = id
+	return "", true
+}
+
+// reasonOf is the failure category of a decoding error.
+func reasonOf(err error) string {
+	switch {
+	case errors.Is(err, imagefile.ErrTooLarge):
+		return ReasonLarge
+	case errors.Is(err, imagefile.ErrTruncated):
+		return ReasonTruncated
+	}
+	return ReasonImage
+}
+
 // fail is the outcome of a photo that gave no face to crop.
 func fail(reason, format string, args ...any) Outcome {
 	return Outcome{Face: -1, Reason: reason, Detail: fmt.Sprintf(format, args...)}
 }
 
-// one crops one photo.
-func (p *Pool) one(chain *face.Chain, job Job) Outcome {
-	dst, err := Path(p.cfg.Dir, job.ID, p.cfg.Ext)
-	if err != nil {
-		return fail(ReasonPath, "%v", err)
-	}
+// one crops one photo to dst (in AllFaces mode, its face 0 to dst and
+// face k to the path of FaceID(job.ID, k)).
+func (p *Pool) one(chain *face.Chain, job Job, dst string) Outcome {
 	if p.cfg.Resume {
 		if oc, ok := p.reuse(dst, job); ok {
 			return oc
 		}
 	}
 	t := time.Now()
-	data, err := os.ReadFile(job.Path)
+	data, st, err := imagefile.ReadFileInfo(job.Path)
 	chain.Time["read"] += time.Since(t)
-	if err != nil {
-		return fail(ReasonRead, "%v", err)
-	}
-	if len(data) == 0 {
-		return fail(ReasonImage, "empty file")
-	}
-	_, format, err := imagefile.Config(bytes.NewReader(data))
 	if err != nil {
 		if errors.Is(err, imagefile.ErrTooLarge) {
 			return fail(ReasonLarge, "%v", err)
 		}
-		return fail(ReasonImage, "%v", err)
+		return fail(ReasonRead, "%v", err)
 	}
-	// OpenCV decodes a cut-off JPEG without complaint, filling the missing
-	// rows with grey; a file without its end-of-image marker is refused.
-	if format == "jpeg" && !bytes.Contains(data[max(0, len(data)-4096):], []byte{0xff, 0xd9}) {
-		return fail(ReasonImage, "truncated JPEG (no end-of-image marker)")
-	}
-	// OpenCV applies the EXIF orientation and turns grayscale, CMYK and
-	// alpha images into 3-channel BGR.
+	// The one decoder (internal/cvimage): the header is checked before
+	// any pixel is decoded (size, format, a whole file), a truncated
+	// JPEG is an error instead of a picture with grey rows, and OpenCV
+	// turns grayscale, CMYK and alpha images into 3-channel BGR with the
+	// EXIF orientation applied.
 	t = time.Now()
-	img, err := gocv.IMDecode(data, gocv.IMReadColor)
+	img, err := cvimage.Decode(data)
 	chain.Time["decode"] += time.Since(t)
 	if err != nil {
-		return fail(ReasonImage, "%v", err)
+		return fail(reasonOf(err), "%v", err)
 	}
 	defer img.Close()
-	if img.Empty() {
-		return fail(ReasonImage, "OpenCV cannot decode it (truncated or damaged?)")
-	}
 	faces, oc, ok := p.faces(chain, img, job)
 	if !ok {
 		return oc
@@ -228,17 +306,33 @@ func (p *Pool) one(chain *face.Chain, job Job) Outcome {
 		id, at := job.ID, dst
 		if p.cfg.Mode == AllFaces {
 			id = FaceID(job.ID, k)
-			if at, err = Path(p.cfg.Dir, id, p.cfg.Ext); err != nil {
-				outs[k] = fail(ReasonPath, "%v", err)
-				outs[k].ID, outs[k].Face = id, k
-				continue
+			if k > 0 {
+				if at, ok = p.claimFace(id, job.ID); !ok {
+					outs[k] = fail(ReasonDuplicate, "%s is already the crop of another row: ids must be unique", at)
+					outs[k].ID, outs[k].Face = id, k
+					continue
+				}
 			}
 		}
-		outs[k] = p.cropFace(chain, img, job, res, at)
+		outs[k] = p.cropFace(chain, img, job, st, res, at)
+		if outs[k].fatal != nil {
+			return Outcome{fatal: outs[k].fatal}
+		}
 		outs[k].ID, outs[k].Face = id, k
 	}
 	outs[0].more = outs[1:]
 	return outs[0]
+}
+
+// claimFace claims the crop file of face id (FaceID) of the photo of row
+// photo (AllFaces): its path, and whether it is this row's to write.
+func (p *Pool) claimFace(id, photo string) (string, bool) {
+	at, err := Path(p.cfg.Dir, id, p.cfg.Ext)
+	if err != nil { // cannot be: the photo's id passed table.CheckID
+		return "", false
+	}
+	_, ok := p.claim(at, photo)
+	return at, ok
 }
 
 // faces are the faces of a decoded photo to crop, by the pool's mode; a
@@ -275,9 +369,10 @@ func (p *Pool) faces(chain *face.Chain, img gocv.Mat, job Job) (faces []face.Res
 // StageGiven is the crop_stage of a crop of a given box (GivenBoxes).
 const StageGiven = "given"
 
-// cropFace crops one face of a decoded photo and writes it to dst.
-func (p *Pool) cropFace(chain *face.Chain, img gocv.Mat, job Job, res face.Result, dst string) Outcome {
-	m := Meta{Settings: p.cfg.Settings, Source: job.Path, Box: res.Box, Stage: res.Stage, Score: res.Score, Faces: res.Faces, Landmarks: res.Landmarks}
+// cropFace crops one face of a decoded photo (st: its file's) and writes
+// it to dst.
+func (p *Pool) cropFace(chain *face.Chain, img gocv.Mat, job Job, st os.FileInfo, res face.Result, dst string) Outcome {
+	m := Meta{Settings: p.cfg.Settings, Source: job.Path, SourceSize: st.Size(), SourceTime: st.ModTime().UnixNano(), Box: res.Box, Stage: res.Stage, Score: res.Score, Faces: res.Faces, Landmarks: res.Landmarks}
 	if p.cfg.Mode == GivenBoxes {
 		m.Given = job.Box
 	}
@@ -295,10 +390,14 @@ func (p *Pool) cropFace(chain *face.Chain, img gocv.Mat, job Job, res face.Resul
 	}
 	defer cropped.Close()
 	t2 := time.Now()
-	m.Hash = uint64(hashMat(cropped, p.cfg.HashArea()))
+	h, e := hashMat(cropped, p.cfg.HashArea())
+	m.Hash, m.Edges = uint64(h), &e
 	chain.Time["hash"] += time.Since(t2)
 	if err := p.write(dst, cropped, m); err != nil {
-		return fail(ReasonWrite, "%v", err)
+		if outfile.IsError(err) {
+			return Outcome{fatal: err}
+		}
+		return fail(ReasonEncode, "%v", err)
 	}
 	return Outcome{CropPath: dst, Meta: m}
 }
@@ -344,9 +443,10 @@ func (g Geometry) HashArea() image.Rectangle {
 	return image.Rect(lo, lo, lo+side, lo+side)
 }
 
-// hashMat is the perceptual hash of area of a BGR (or grey) crop: its
-// grey pixels, as OpenCV converts them (the luma a JPEG of it stores).
-func hashMat(crop gocv.Mat, area image.Rectangle) dup.Hash {
+// hashMat is the perceptual hash of area of a BGR (or grey) crop and its
+// edges: its grey pixels, as OpenCV converts them (the luma a JPEG of it
+// stores).
+func hashMat(crop gocv.Mat, area image.Rectangle) (dup.Hash, dup.Edges) {
 	area = area.Intersect(image.Rect(0, 0, crop.Cols(), crop.Rows()))
 	img := crop.Region(area)
 	defer img.Close()
@@ -358,7 +458,7 @@ func hashMat(crop gocv.Mat, area image.Rectangle) dup.Hash {
 		gocv.CvtColor(img, &grey, gocv.ColorBGRToGray)
 	}
 	pix := grey.ToBytes()
-	return dup.FromGray(pix, grey.Cols(), grey.Rows(), grey.Cols())
+	return dup.FromGray(pix, grey.Cols(), grey.Rows(), grey.Cols()), dup.EdgesFromGray(pix, grey.Cols(), grey.Rows(), grey.Cols())
 }
 
 // write encodes the crop with its metadata and puts it in place
@@ -380,13 +480,17 @@ func (p *Pool) write(dst string, img gocv.Mat, m Meta) error {
 	if buf, err = Embed(buf, m); err != nil {
 		return err
 	}
-	return atomicfile.Write(dst, buf)
+	rel, err := filepath.Rel(p.cfg.Dir, dst)
+	if err != nil {
+		return err
+	}
+	return p.out.WriteFile(rel, buf)
 }
 
 // reuse returns the job's existing crops (--resume) when they are all
 // there and valid: the crop at dst, or in AllFaces mode the crop of every
-// face the first face's crop says the photo has. A photo without a face
-// has no crop and is looked at again.
+// face the first face's crop (at dst) says the photo has. A photo without
+// a face has no crop and is looked at again.
 func (p *Pool) reuse(dst string, job Job) (Outcome, bool) {
 	if p.cfg.Mode != AllFaces {
 		m, ok := p.reusable(dst, job)
@@ -394,16 +498,25 @@ func (p *Pool) reuse(dst string, job Job) (Outcome, bool) {
 	}
 	var outs []Outcome
 	for k := 0; k == 0 || k < outs[0].Meta.Faces; k++ {
-		id := FaceID(job.ID, k)
-		at, err := Path(p.cfg.Dir, id, p.cfg.Ext)
-		if err != nil {
-			return Outcome{}, false
+		id, at := FaceID(job.ID, k), dst
+		if k > 0 {
+			var err error
+			if at, err = Path(p.cfg.Dir, id, p.cfg.Ext); err != nil {
+				return Outcome{}, false
+			}
 		}
 		m, ok := p.reusable(at, job)
 		if !ok || m.Faces < 1 || (k > 0 && m.Faces != outs[0].Meta.Faces) {
 			return Outcome{}, false
 		}
 		outs = append(outs, Outcome{ID: id, Face: k, CropPath: at, Meta: m, Reused: true})
+	}
+	// The other faces' files become this row's, as a new crop's would.
+	for k := 1; k < len(outs); k++ {
+		if _, ok := p.claim(outs[k].CropPath, job.ID); !ok {
+			outs[k] = fail(ReasonDuplicate, "%s is already the crop of another row: ids must be unique", outs[k].CropPath)
+			outs[k].ID, outs[k].Face = FaceID(job.ID, k), k
+		}
 	}
 	outs[0].more = outs[1:]
 	return outs[0], true
@@ -413,7 +526,7 @@ func (p *Pool) reuse(dst string, job Job) (Outcome, bool) {
 // with the same settings (and, for a given box, of the same box), and its
 // metadata.
 func (p *Pool) reusable(dst string, job Job) (Meta, bool) {
-	data, err := os.ReadFile(dst)
+	data, err := imagefile.ReadFile(dst)
 	if err != nil {
 		return Meta{}, false
 	}
@@ -421,17 +534,23 @@ func (p *Pool) reusable(dst string, job Job) (Meta, bool) {
 	if err != nil || m.Settings != p.cfg.Settings || m.Source != job.Path || m.Given != job.Box {
 		return Meta{}, false
 	}
-	// A full decode, not just the header: a damaged file is cropped again.
-	img, _, err := image.Decode(bytes.NewReader(data))
-	if err != nil || img.Bounds().Dx() != p.cfg.Size || img.Bounds().Dy() != p.cfg.Size {
+	// The photo must be the one it was cut from: same size, same time.
+	st, err := os.Stat(job.Path)
+	if err != nil || m.SourceSize != st.Size() || m.SourceTime != st.ModTime().UnixNano() {
 		return Meta{}, false
 	}
-	if m.Hash == 0 {
-		if sub, ok := img.(interface {
-			SubImage(image.Rectangle) image.Image
-		}); ok {
-			m.Hash = uint64(dup.FromImage(sub.SubImage(p.cfg.HashArea().Add(img.Bounds().Min))))
-		}
+	// A full decode, not just the header: a damaged file is cropped again.
+	img, err := cvimage.Decode(data)
+	if err != nil {
+		return Meta{}, false
+	}
+	defer img.Close()
+	if img.Cols() != p.cfg.Size || img.Rows() != p.cfg.Size {
+		return Meta{}, false
+	}
+	if m.Hash == 0 || m.Edges == nil {
+		h, e := hashMat(img, p.cfg.HashArea())
+		m.Hash, m.Edges = uint64(h), &e
 	}
 	return m, true
 }

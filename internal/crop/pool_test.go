@@ -2,15 +2,19 @@ package crop
 
 import (
 	"context"
+	"fmt"
 	"image"
 	"image/color"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"gocv.io/x/gocv"
 
 	"github.com/boostershot/facet/internal/face"
+	"github.com/boostershot/facet/internal/outfile"
 	"github.com/boostershot/facet/internal/testdata"
 )
 
@@ -87,8 +91,8 @@ func TestAllFacesOneCropEach(t *testing.T) {
 		box      image.Rectangle
 		grey     uint8
 	}{
-		{"x/a.jpg#0", filepath.Join(dir, "x", "a#0.jpg"), image.Rect(10, 20, 50, 60), 0},
-		{"x/a.jpg#1", filepath.Join(dir, "x", "a#1.jpg"), image.Rect(120, 10, 160, 50), 255},
+		{"x/a.jpg#0", filepath.Join(dir, "x", "a.jpg#0.jpg"), image.Rect(10, 20, 50, 60), 0},
+		{"x/a.jpg#1", filepath.Join(dir, "x", "a.jpg#1.jpg"), image.Rect(120, 10, 160, 50), 255},
 	} {
 		o := outs[k]
 		if o.Reason != "" || o.ID != want.id || o.Job != 0 || o.Face != k || o.CropPath != want.path || o.Meta.Box != want.box || o.Meta.Faces != 2 || o.Meta.Stage != "fixed" {
@@ -117,15 +121,15 @@ func TestAllFacesOneCropEach(t *testing.T) {
 	}
 
 	// --resume keeps both crops; with one of them gone it crops the photo
-	// again.
+	// again. (A pool claims each crop file once: a run is a new pool.)
 	cfg.Resume = true
-	again := testPool(t, cfg, boxes)
 	for round, remove := range []bool{false, true} {
 		if remove {
-			if err := os.Remove(filepath.Join(dir, "x", "a#1.jpg")); err != nil {
+			if err := os.Remove(filepath.Join(dir, "x", "a.jpg#1.jpg")); err != nil {
 				t.Fatal(err)
 			}
 		}
+		again := testPool(t, cfg, boxes)
 		outs, err = again.Crop(context.Background(), []Job{{ID: "x/a.jpg", Path: a}}, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -168,5 +172,49 @@ func TestGivenBoxes(t *testing.T) {
 		if o.Reason != ReasonBox || o.CropPath != "" {
 			t.Errorf("%s: %+v; want %q", o.ID, o, ReasonBox)
 		}
+	}
+}
+
+// In AllFaces mode each face's crop file is claimed: of two rows with one
+// id the second is refused whole (its face 0 is claimed before any work),
+// and a later call of the pool cannot write the faces again.
+func TestAllFacesClaimsEveryFace(t *testing.T) {
+	a, b := testPhotos(t)
+	boxes := fixedFaces{image.Rect(120, 10, 160, 50), image.Rect(10, 20, 50, 60)}
+	pool := testPool(t, Config{Mode: AllFaces, Settings: "s"}, boxes)
+	outs, err := pool.Crop(context.Background(), []Job{{ID: "p", Path: a}, {ID: "p", Path: b}, {ID: "q", Path: b}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, o := range outs {
+		got = append(got, fmt.Sprintf("%d %s %d %s", o.Job, o.ID, o.Face, o.Reason))
+	}
+	want := []string{"0 p#0 0 ", "0 p#1 1 ", "1 p -1 " + ReasonDuplicate, "2 q#0 0 ", "2 q#1 1 "}
+	if !slices.Equal(got, want) {
+		t.Errorf("outcomes %q, want %q", got, want)
+	}
+	outs, err = pool.Crop(context.Background(), []Job{{ID: "q", Path: a}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(outs) != 1 || outs[0].Reason != ReasonDuplicate || outs[0].ID != "q" {
+		t.Errorf("a later call with the same id: %+v", outs)
+	}
+}
+
+// A face crop that cannot be written is the machine's failure in
+// AllFaces mode too: Crop stops and returns the write error.
+func TestAllFacesWriteFailureStops(t *testing.T) {
+	a, _ := testPhotos(t)
+	dir := t.TempDir()
+	// A folder where face 1's crop file goes: it cannot be replaced.
+	if err := os.MkdirAll(filepath.Join(dir, "a.jpg#1.jpg", "x"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	pool := testPool(t, Config{Mode: AllFaces, Dir: dir, Settings: "s"}, fixedFaces{image.Rect(120, 10, 160, 50), image.Rect(10, 20, 50, 60)})
+	outs, err := pool.Crop(context.Background(), []Job{{ID: "a.jpg", Path: a}}, nil)
+	if !outfile.IsError(err) || !strings.Contains(err.Error(), "a.jpg#1.jpg") || outs != nil {
+		t.Fatalf("outcomes %+v, err %v; want the write error of face 1", outs, err)
 	}
 }

@@ -20,7 +20,7 @@ import (
 // face (the face's number within its photo; by default its rank among the
 // photo's rows), person, subset, gender and age. Each face becomes a row
 // with id boxes/FILE#FACE (the id facet-crop --faces all gives a photo's
-// faces, so the crop of face 3 of a.jpg is a#3.jpg) and the box in the
+// faces, so the crop of face 3 of a.jpg is a.jpg#3.jpg) and the box in the
 // box_* columns; its person is the photo (boxes/FILE) unless given, so all
 // faces of one scene stay in one fold.
 func loadBoxes(src Source, file string, bins label.Bins, res *Result) error {

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/boostershot/facet/internal/label"
 	"github.com/boostershot/facet/internal/table"
@@ -52,8 +53,11 @@ func ParseFolder(name string) (Folder, error) {
 		return Folder{}, fmt.Errorf("%q: gender %q is not male or female", name, parts[1])
 	}
 	age, err := strconv.Atoi(parts[3])
-	if err != nil || age < 0 || age > 130 || strings.TrimLeft(parts[3], "0123456789") != "" {
+	if err != nil || strings.TrimLeft(parts[3], "0123456789") != "" {
 		return Folder{}, fmt.Errorf("%q: age %q is not a number of years", name, parts[3])
+	}
+	if err := label.CheckAge(age); err != nil {
+		return Folder{}, fmt.Errorf("%q: age %w", name, err)
 	}
 	f.Age = age
 	return f, nil
@@ -126,6 +130,17 @@ func readCSV(path string, want ...string) (header map[string]int, rows [][]strin
 	return header, rows, nil
 }
 
+// checkUTF8 refuses a CSV row with a field that is not UTF-8 (a file
+// saved in another encoding): its text would go into utf8 columns.
+func checkUTF8(row []string) error {
+	for i, f := range row {
+		if !utf8.ValidString(f) {
+			return fmt.Errorf("field %d (%s) is not valid UTF-8: save the file as UTF-8", i+1, EscapeName(f))
+		}
+	}
+	return nil
+}
+
 func field(row []string, header map[string]int, name string) string {
 	if i, ok := header[name]; ok && i < len(row) {
 		return strings.TrimSpace(row[i])
@@ -134,8 +149,9 @@ func field(row []string, header map[string]int, name string) string {
 }
 
 // listDir lists a folder's entries: name -> is a folder, and the names in
-// sorted order; hidden system files are counted in res.Ignored.
-func listDir(dir string, res *Result) (map[string]bool, []string, error) {
+// sorted order; hidden system files are counted in res.Ignored, names
+// that are not UTF-8 are problems (relative to the folder above, under).
+func listDir(src Source, dir, under string, res *Result) (map[string]bool, []string, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, nil, err
@@ -145,6 +161,10 @@ func listDir(dir string, res *Result) (map[string]bool, []string, error) {
 	for _, e := range entries {
 		if IsHidden(e.Name()) {
 			res.Ignored++
+			continue
+		}
+		if !utf8.ValidString(e.Name()) {
+			res.problem(src, under+EscapeName(e.Name()), ReasonFileName, "%s", notUTF8)
 			continue
 		}
 		isDir[e.Name()] = e.IsDir()
@@ -159,13 +179,17 @@ func loadCompetitionTrain(src Source, dir string, bins label.Bins, res *Result) 
 		return err
 	}
 	imagesDir := filepath.Join(dir, "images")
-	onDisk, names, err := listDir(imagesDir, res)
+	onDisk, names, err := listDir(src, imagesDir, "images/", res)
 	if err != nil {
 		return fmt.Errorf("train images: %w", err)
 	}
 	listed := map[string]bool{}
 	for n, row := range rows {
 		line := fmt.Sprintf("train.csv line %d", n+2)
+		if err := checkUTF8(row); err != nil {
+			res.problem(src, line, ReasonBadRow, "%v", err)
+			continue
+		}
 		folder := field(row, header, "path")
 		if folder == "" {
 			res.problem(src, line, ReasonBadRow, "empty path")
@@ -233,6 +257,10 @@ func loadPerson(src Source, dir, folder string, f Folder, bins label.Bins, res *
 			res.Ignored++
 			continue
 		}
+		if !utf8.ValidString(name) {
+			res.problem(src, folder+"/"+EscapeName(name), ReasonFileName, "%s", notUTF8)
+			continue
+		}
 		stem := strings.TrimSuffix(name, filepath.Ext(name))
 		if e.IsDir() || !IsImageName(name) || !isCompetitionStem(stem) {
 			res.problem(src, folder+"/"+name, ReasonStray, "not one of mask1..mask5, incorrect_mask, normal")
@@ -284,12 +312,16 @@ func loadCompetitionEval(src Source, dir string, res *Result) error {
 		return err
 	}
 	imagesDir := filepath.Join(dir, "images")
-	onDisk, names, err := listDir(imagesDir, res)
+	onDisk, names, err := listDir(src, imagesDir, "eval/images/", res)
 	if err != nil {
 		return fmt.Errorf("eval images: %w", err)
 	}
 	listed := map[string]bool{}
 	for n, row := range rows {
+		if err := checkUTF8(row); err != nil {
+			res.problem(src, fmt.Sprintf("info.csv line %d", n+2), ReasonBadRow, "%v", err)
+			continue
+		}
 		id := field(row, header, "imageid")
 		switch {
 		case id == "" || strings.ContainsAny(id, `/\`):

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/boostershot/facet/internal/label"
 	"github.com/boostershot/facet/internal/table"
@@ -22,6 +23,10 @@ func loadCSV(src Source, file string, bins label.Bins, res *Result) error {
 	stem := filepath.Base(file)
 	for n, row := range rows {
 		line := fmt.Sprintf("%s line %d", stem, n+2)
+		if err := checkUTF8(row); err != nil {
+			res.problem(src, line, ReasonBadRow, "%v", err)
+			continue
+		}
 		p := field(row, header, "path")
 		if p == "" {
 			res.problem(src, line, ReasonBadRow, "empty path")
@@ -32,11 +37,7 @@ func loadCSV(src Source, file string, bins label.Bins, res *Result) error {
 		}
 		id := field(row, header, "id")
 		if id == "" {
-			rel, err := filepath.Rel(base, p)
-			if err != nil {
-				rel = p
-			}
-			id = "csv/" + filepath.ToSlash(rel)
+			id = "csv/" + pathID(base, p)
 		}
 		person := field(row, header, "person")
 		if person == "" {
@@ -70,8 +71,11 @@ func csvLabels(s *table.Sample, row []string, header map[string]int, bins label.
 	joint := parse(label.HeadLabel)
 	if a := field(row, header, "age"); a != "" && a != "-1" {
 		age, e := strconv.Atoi(a)
-		if e != nil || age < 0 || age > 130 {
+		if e != nil {
 			return fmt.Errorf("age %q is not a number of years", a)
+		}
+		if e := label.CheckAge(age); e != nil {
+			return fmt.Errorf("age %w", e)
 		}
 		g := bins.Group(age)
 		if s.AgeGroup != label.Unknown && s.AgeGroup != g {
@@ -97,4 +101,15 @@ func csvLabels(s *table.Sample, row []string, header map[string]int, bins label.
 	}
 	s.Relabel()
 	return nil
+}
+
+// pathID is the id of the image at p (absolute) for a CSV in folder base:
+// its path relative to base, or, for an image outside base, its absolute
+// path without the leading slash, so the id never climbs out of an output
+// folder ("../x.jpg" would be refused by facet-crop).
+func pathID(base, p string) string {
+	if rel, err := filepath.Rel(base, p); err == nil && filepath.IsLocal(rel) {
+		return filepath.ToSlash(rel)
+	}
+	return strings.TrimLeft(filepath.ToSlash(filepath.Clean(p)), "/")
 }

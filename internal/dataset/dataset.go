@@ -15,7 +15,9 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/boostershot/facet/internal/label"
 	"github.com/boostershot/facet/internal/table"
@@ -46,6 +48,7 @@ const (
 	ReasonBadRow      = "bad csv row"
 	ReasonUnreadable  = "unreadable image"
 	ReasonDuplicateID = "duplicate id"
+	ReasonUnsafeID    = "unsafe id"
 )
 
 // Problem is one file, folder or row that did not become a sample.
@@ -68,7 +71,8 @@ func (p Problem) String() string {
 type Result struct {
 	Samples  []table.Sample
 	Problems []Problem
-	Ignored  int // hidden system files skipped
+	Ignored  int      // hidden system files skipped
+	Outputs  []string // facet output folders skipped (see WalkFiles)
 }
 
 func (r *Result) problem(src Source, item, reason, format string, args ...any) {
@@ -230,11 +234,22 @@ func IsHidden(name string) bool {
 	return false
 }
 
-// walkFiles lists the regular files under root (recursively), as paths
-// relative to root with forward slashes, sorted; hidden files and folders
-// are counted in ignored.
-func walkFiles(root string, ignored *int) ([]string, error) {
-	var out []string
+// Walk is what WalkFiles found under a folder.
+type Walk struct {
+	Files    []string // regular files (and links), relative to the folder with forward slashes, sorted
+	Ignored  int      // hidden system files and folders skipped
+	BadNames []string // files and folders whose names are not UTF-8, relative, escaped (EscapeName); left out
+	Outputs  []string // folders holding a facet output mark (IsOutput), relative; left out
+}
+
+// WalkFiles lists the files under root (recursively) that can become
+// rows. It leaves out hidden files and folders (IsHidden), folders a
+// facet program writes its output to (a crop folder inside the photos'
+// folder must not be read as more photos on the next run), and names
+// that are not valid UTF-8, which ids and paths, utf8 columns, cannot
+// hold.
+func WalkFiles(root string) (Walk, error) {
+	var w Walk
 	err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -242,22 +257,56 @@ func walkFiles(root string, ignored *int) ([]string, error) {
 		if path == root {
 			return nil
 		}
-		if IsHidden(d.Name()) {
-			*ignored++
+		skip := func() error {
 			if d.IsDir() {
 				return filepath.SkipDir
 			}
 			return nil
 		}
+		rel, err := filepath.Rel(root, path)
+		if err != nil {
+			return err
+		}
+		rel = filepath.ToSlash(rel)
+		switch {
+		case IsHidden(d.Name()):
+			w.Ignored++
+			return skip()
+		case !utf8.ValidString(d.Name()):
+			w.BadNames = append(w.BadNames, EscapeName(rel))
+			return skip()
+		case d.IsDir() && IsOutput(path):
+			w.Outputs = append(w.Outputs, rel)
+			return filepath.SkipDir
+		}
 		if d.Type().IsRegular() || d.Type()&os.ModeSymlink != 0 {
-			rel, err := filepath.Rel(root, path)
-			if err != nil {
-				return err
-			}
-			out = append(out, filepath.ToSlash(rel))
+			w.Files = append(w.Files, rel)
 		}
 		return nil
 	})
-	sort.Strings(out)
-	return out, err
+	sort.Strings(w.Files)
+	return w, err
+}
+
+// walkFiles is WalkFiles for a loader: what it leaves out goes into res
+// (hidden files counted, bad names as problems, output folders listed).
+func walkFiles(src Source, root string, res *Result) ([]string, error) {
+	w, err := WalkFiles(root)
+	res.Ignored += w.Ignored
+	for _, name := range w.BadNames {
+		res.problem(src, name, ReasonFileName, "%s", notUTF8)
+	}
+	res.Outputs = append(res.Outputs, w.Outputs...)
+	return w.Files, err
+}
+
+// notUTF8 is the detail of a problem with a name that is not UTF-8.
+const notUTF8 = "the name is not valid UTF-8 (shown with its bytes escaped): rename it"
+
+// EscapeName writes a file name that may not be UTF-8 so it can be shown
+// and stored as text: as Go quotes a string, without the quotes (a byte
+// 0xff reads \xff), which strconv.Unquote reverses.
+func EscapeName(name string) string {
+	q := strconv.Quote(name)
+	return q[1 : len(q)-1]
 }

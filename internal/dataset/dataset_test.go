@@ -430,3 +430,28 @@ func TestBoxesSource(t *testing.T) {
 		t.Errorf("a table without x1, y1: err = %v", err)
 	}
 }
+
+// Images outside the CSV's folder get ids that stay inside an output
+// folder (facet-crop names its crops by id and refuses "../").
+func TestCSVPathsOutsideItsFolder(t *testing.T) {
+	root := tree(t, map[string]string{
+		"lists/list.csv": "path,gender\n../img/a.jpg,male\n/abs/b.jpg,female\nsub/c.jpg,male\n",
+	})
+	res := load(t, "csv:"+filepath.Join(root, "lists", "list.csv"))
+	want := []string{
+		"csv/" + strings.TrimPrefix(filepath.ToSlash(filepath.Join(root, "img", "a.jpg")), "/"),
+		"csv/abs/b.jpg",
+		"csv/sub/c.jpg",
+	}
+	if len(res.Samples) != len(want) {
+		t.Fatalf("%d samples, want %d", len(res.Samples), len(want))
+	}
+	for i, s := range res.Samples {
+		if s.ID != want[i] {
+			t.Errorf("row %d: id %q, want %q", i, s.ID, want[i])
+		}
+		if err := table.CheckID(s.ID); err != nil {
+			t.Errorf("row %d: %v", i, err)
+		}
+	}
+}

@@ -19,8 +19,11 @@ type AAF struct {
 }
 
 // aafLastFemale is the highest All-Age-Faces index of a female face:
-// 00000-07380 are female, 07381-13321 male.
-const aafLastFemale = 7380
+// 00000-07380 are female, 07381-13321 male; aafLast is the last index.
+const (
+	aafLastFemale = 7380
+	aafLast       = 13321
+)
 
 // ParseAAF parses an All-Age-Faces file name such as 00123A45.jpg.
 func ParseAAF(name string) (AAF, error) {
@@ -32,6 +35,13 @@ func ParseAAF(name string) (AAF, error) {
 	a := AAF{}
 	a.Index, _ = strconv.Atoi(idx)
 	a.Age, _ = strconv.Atoi(age)
+	if a.Index > aafLast {
+		// The gender comes from the index: past the last one it is a guess.
+		return AAF{}, fmt.Errorf("%q: index %d is outside All-Age-Faces' 00000..%05d", name, a.Index, aafLast)
+	}
+	if err := label.CheckAge(a.Age); err != nil {
+		return AAF{}, fmt.Errorf("%q: age %w", name, err)
+	}
 	a.Gender = label.Male
 	if a.Index <= aafLastFemale {
 		a.Gender = label.Female
@@ -47,7 +57,7 @@ func digits(s string) bool {
 // the same faces twice, as "original images" and "aligned faces": give one
 // of the two). Each image is its own person; every face is unmasked.
 func loadAAF(src Source, dir string, bins label.Bins, res *Result) error {
-	files, err := walkFiles(dir, &res.Ignored)
+	files, err := walkFiles(src, dir, res)
 	if err != nil {
 		return err
 	}
@@ -90,6 +100,9 @@ func ParseUTKFace(name string) (UTKFace, error) {
 	}
 	u := UTKFace{}
 	u.Age, _ = strconv.Atoi(parts[0])
+	if err := label.CheckAge(u.Age); err != nil {
+		return UTKFace{}, fmt.Errorf("%q: age %w", name, err)
+	}
 	switch parts[1] {
 	case "0":
 		u.Gender = label.Male
@@ -111,7 +124,7 @@ func ParseUTKFace(name string) (UTKFace, error) {
 // loadUTKFace reads UTKFace images under a folder, recursively. Each image
 // is its own person; every face is unmasked.
 func loadUTKFace(src Source, dir string, bins label.Bins, res *Result) error {
-	files, err := walkFiles(dir, &res.Ignored)
+	files, err := walkFiles(src, dir, res)
 	if err != nil {
 		return err
 	}
@@ -137,7 +150,7 @@ func loadUTKFace(src Source, dir string, bins label.Bins, res *Result) error {
 // alias or number), the other heads stay unknown. Images may sit in deeper
 // folders; each image is its own person.
 func loadImageFolder(src Source, dir string, _ label.Bins, res *Result) error {
-	files, err := walkFiles(dir, &res.Ignored)
+	files, err := walkFiles(src, dir, res)
 	if err != nil {
 		return err
 	}

@@ -3,20 +3,21 @@ package dataset
 import (
 	"context"
 
-	"github.com/boostershot/facet/internal/imagefile"
 	"github.com/boostershot/facet/internal/table"
 	"github.com/boostershot/facet/internal/work"
 )
 
-// Verify decodes every sample's image with workers goroutines. It returns
-// the samples that decode, in their order, and a Problem for each that
-// does not. progress, when not nil, is called after each image from one
+// Verify calls readable on every sample's image path with workers
+// goroutines: facet-prep passes the decoder every later stage uses
+// (cvimage.Verify), so what passes here is what they can read. It returns
+// the samples that are readable, in their order, and a Problem for each
+// that is not. progress, when not nil, is called after each image from one
 // goroutine at a time.
-func Verify(ctx context.Context, samples []table.Sample, workers int, progress func(done, total int)) ([]table.Sample, []Problem, error) {
+func Verify(ctx context.Context, samples []table.Sample, workers int, readable func(path string) error, progress func(done, total int)) ([]table.Sample, []Problem, error) {
 	errs := make([]error, len(samples))
 	done := 0
 	err := work.Each(ctx, len(samples), workers, func(_, i int) {
-		_, _, errs[i] = imagefile.Decode(samples[i].Path)
+		errs[i] = readable(samples[i].Path)
 	}, func() {
 		done++
 		if progress != nil {

@@ -9,8 +9,20 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/boostershot/facet/internal/imagefile"
 	"github.com/boostershot/facet/internal/table"
 )
+
+// checked is a readable function for the test: imagefile's checks (the
+// decode itself is cvimage's, tested there).
+func checked(path string) error {
+	data, err := imagefile.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	_, err = imagefile.Check(data)
+	return err
+}
 
 func TestVerify(t *testing.T) {
 	var jpg bytes.Buffer
@@ -28,7 +40,7 @@ func TestVerify(t *testing.T) {
 	}
 	samples = append(samples, table.NewSample("missing", filepath.Join(dir, "missing.jpg"), "p", "test", "train"))
 	calls := 0
-	ok, bad, err := Verify(context.Background(), samples, 3, func(done, total int) {
+	ok, bad, err := Verify(context.Background(), samples, 3, checked, func(done, total int) {
 		calls++
 		if done > total || total != len(samples) {
 			t.Errorf("progress %d/%d", done, total)
@@ -50,7 +62,7 @@ func TestVerify(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, _, err := Verify(ctx, samples, 2, nil); err == nil {
+	if _, _, err := Verify(ctx, samples, 2, checked, nil); err == nil {
 		t.Error("a cancelled Verify returned no error")
 	}
 }

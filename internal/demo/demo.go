@@ -54,7 +54,9 @@ import (
 	"runtime"
 	"slices"
 	"strconv"
-	"sync"
+
+	"github.com/boostershot/facet/internal/label"
+	"github.com/boostershot/facet/internal/work"
 )
 
 // Config says how much to generate.
@@ -155,15 +157,9 @@ func makePerson(seed uint64, kind, i int, maxAge int) person {
 	g := i % 3
 	gender := (i / 3) % 2
 	h := derive(id, 1)
-	var lo, hi int
-	switch g {
-	case 0:
-		lo, hi = 18, 29
-	case 1:
-		lo, hi = 30, 59
-	default:
-		lo, hi = 60, maxAge
-	}
+	// Ages within the competition's age groups (label.DefaultBins).
+	bins := label.DefaultBins
+	lo, hi := [3]int{18, bins[0], bins[1]}[g], [3]int{bins[0] - 1, bins[1] - 1, maxAge}[g]
 	age := lo + int(h%uint64(hi-lo+1))
 	return person{gender: gender, age: age, id: id}
 }
@@ -436,76 +432,33 @@ func Generate(ctx context.Context, dir string, cfg Config, progress func(done, t
 	return sum, nil
 }
 
-// runJobs renders and writes every job with a pool of workers and returns
-// the face boxes in job order.
+// runJobs renders and writes every job on workers goroutines
+// (work.Each) and returns the face boxes in job order. The first failure
+// stops the run.
 func runJobs(ctx context.Context, root string, jobs []job, workers int, progress func(done, total int)) ([]image.Rectangle, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	type result struct {
-		i   int
-		box image.Rectangle
-		err error
-	}
-	idx := make(chan int)
-	res := make(chan result)
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range idx {
-				j := jobs[i]
-				data, box, err := encode(j)
-				if err == nil {
-					err = os.WriteFile(filepath.Join(root, j.rel), data, 0o644)
-				}
-				select {
-				case res <- result{i, box, err}:
-				case <-ctx.Done():
-					return
-				}
-			}
-		}()
-	}
-	go func() {
-		defer close(idx)
-		for i := range jobs {
-			select {
-			case idx <- i:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	go func() {
-		wg.Wait()
-		close(res)
-	}()
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
 	boxes := make([]image.Rectangle, len(jobs))
 	done := 0
-	var firstErr error
-	for r := range res {
-		if r.err != nil {
-			if firstErr == nil {
-				firstErr = fmt.Errorf("%s: %w", jobs[r.i].rel, r.err)
-			}
-			cancel()
-			continue
+	err := work.Each(ctx, len(jobs), workers, func(_, i int) {
+		j := jobs[i]
+		data, box, err := encode(j)
+		if err == nil {
+			err = os.WriteFile(filepath.Join(root, j.rel), data, 0o644)
 		}
-		boxes[r.i] = r.box
+		if err != nil {
+			cancel(fmt.Errorf("%s: %w", j.rel, err))
+			return
+		}
+		boxes[i] = box
+	}, func() {
 		done++
-		if progress != nil && firstErr == nil {
+		if progress != nil && ctx.Err() == nil {
 			progress(done, len(jobs))
 		}
-	}
-	if firstErr != nil {
-		return nil, firstErr
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	if done != len(jobs) {
-		return nil, fmt.Errorf("only %d of %d pictures written", done, len(jobs))
+	})
+	if err != nil {
+		return nil, context.Cause(ctx)
 	}
 	return boxes, nil
 }

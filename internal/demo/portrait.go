@@ -5,16 +5,19 @@ import (
 	"math"
 	"math/rand/v2"
 	"sync"
+
+	"github.com/boostershot/facet/internal/label"
 )
 
-// Mask states, genders and the default canvas size of a portrait.
+// Mask states and genders (internal/label's) and the default canvas size
+// of a portrait.
 const (
-	MaskWear      = 0
-	MaskIncorrect = 1
-	MaskNone      = 2
+	MaskWear      = label.Wear
+	MaskIncorrect = label.Incorrect
+	MaskNone      = label.NoMask
 
-	Male   = 0
-	Female = 1
+	Male   = label.Male
+	Female = label.Female
 
 	DefaultWidth  = 384
 	DefaultHeight = 512
@@ -38,19 +41,15 @@ type Attrs struct {
 	Person uint64
 }
 
-// AgeGroup is the competition's age class: 0 below 30, 1 for 30..59, 2 from 60.
-func AgeGroup(age int) int {
-	switch {
-	case age < 30:
-		return 0
-	case age < 60:
-		return 1
-	}
-	return 2
-}
+// AgeGroup is the competition's age class (label.DefaultBins): 0 below 30,
+// 1 for 30..59, 2 from 60.
+func AgeGroup(age int) int { return int(label.DefaultBins.Group(age)) }
 
-// Label is the competition's 18-way class mask*6 + gender*3 + age group.
-func Label(mask, gender, age int) int { return mask*6 + gender*3 + AgeGroup(age) }
+// Label is the competition's 18-way class (label.Join) of a mask state,
+// a gender and an age in years.
+func Label(mask, gender, age int) int {
+	return int(label.Join(int8(mask), int8(gender), label.DefaultBins.Group(age)))
+}
 
 // Portrait draws one synthetic portrait with the given attributes. The same
 // seed and attributes always give the same pixels. It returns the picture

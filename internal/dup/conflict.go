@@ -158,6 +158,7 @@ const DefaultAgeGap = 5
 // Column names: the hash facet-crop writes and the group facet-split
 // writes.
 const (
-	ColHash  = "crop_hash" // uint64, null without a crop
-	ColGroup = "dup_group" // utf8: the id of the group's first row, null when alone
+	ColHash  = "crop_hash"       // uint64, null without a crop
+	ColEdges = "crop_hash_edges" // list<uint64> of the 8 Edges, null without a crop
+	ColGroup = "dup_group"       // utf8: the id of the group's first row, null when alone
 )

@@ -7,8 +7,12 @@ import (
 	"image/jpeg"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/corona10/goimagehash"
 	"golang.org/x/image/draw"
 )
@@ -154,7 +158,7 @@ func TestGroups(t *testing.T) {
 		{"rows without a hash stay alone", []Hash{7, 7, 7}, []bool{true, false, true}, 0, []int{0, -1, 0}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got := Groups(len(tc.hashes), Near(tc.hashes, tc.ok, tc.dist))
+			got := Groups(len(tc.hashes), Near(tc.hashes, nil, tc.ok, tc.dist))
 			if !slices.Equal(got, tc.want) {
 				t.Errorf("Groups = %v, want %v", got, tc.want)
 			}
@@ -182,7 +186,7 @@ func TestNearMatchesBruteForce(t *testing.T) {
 			}
 		}
 	}
-	got := Groups(len(hashes), Near(hashes, nil, 6))
+	got := Groups(len(hashes), Near(hashes, nil, nil, 6))
 	for i := range hashes {
 		for j := i + 1; j < len(hashes); j += 97 {
 			if same := u.Find(i) == u.Find(j); same != (got[i] >= 0 && got[i] == got[j]) {
@@ -249,6 +253,12 @@ func BenchmarkHash(b *testing.B) {
 			FromImage(img)
 		}
 	})
+	b.Run("hash+edges", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			FromImageEdges(img)
+		}
+	})
 	b.Run("goimagehash", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
@@ -260,15 +270,117 @@ func BenchmarkHash(b *testing.B) {
 }
 
 // BenchmarkNear groups 35,000 random hashes (a big table) at the default
-// distance, all cores.
+// distance, all cores: the hashes alone, and with edges as facet-crop
+// writes them (each edge hash here the row's hash with 12 random bits
+// flipped; on real UTKFace faces the farthest of a row's eight lies
+// 6-18 bits from its hash).
 func BenchmarkNear(b *testing.B) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	hashes := make([]Hash, 35000)
+	edges := make([]Edges, len(hashes))
 	for i := range hashes {
 		hashes[i] = Hash(rng.Uint64())
+		for k := range edges[i] {
+			edges[i][k] = hashes[i]
+			for range 12 {
+				edges[i][k] ^= 1 << rng.IntN(64)
+			}
+		}
 	}
-	b.ReportAllocs()
-	for b.Loop() {
-		Groups(len(hashes), Near(hashes, nil, DefaultDistance))
+	b.Run("hash", func(b *testing.B) {
+		for b.Loop() {
+			Groups(len(hashes), Near(hashes, nil, nil, DefaultDistance))
+		}
+	})
+	b.Run("edges", func(b *testing.B) {
+		for b.Loop() {
+			Groups(len(hashes), Near(hashes, edges, nil, DefaultDistance))
+		}
+	})
+}
+
+func TestEdgesLinkTighterCrops(t *testing.T) {
+	orig := face(1, 224)
+	h, e := FromImageEdges(orig)
+	if e == (Edges{}) {
+		t.Fatal("no edges taken")
+	}
+	for _, cut := range []image.Rectangle{
+		image.Rect(7, 0, 224, 224),  // 3% off the left
+		image.Rect(0, 0, 215, 224),  // 4% off the right
+		image.Rect(0, 11, 224, 224), // 5% off the top
+	} {
+		tight := orig.SubImage(cut)
+		th, te := FromImageEdges(tight)
+		// Either side's edges reach the other: the cut copy first or second.
+		if d := Dist(h, &e, th, &te); d > DefaultDistance {
+			t.Errorf("%v: Dist %d (hash alone %d), want <= %d", cut, d, Distance(h, th), DefaultDistance)
+		}
+		if d := Dist(th, &te, h, &e); d > DefaultDistance {
+			t.Errorf("%v reversed: Dist %d, want <= %d", cut, d, DefaultDistance)
+		}
+	}
+	for seed := uint64(2); seed < 12; seed++ {
+		oh, oe := FromImageEdges(face(seed, 224))
+		if d := Dist(h, &e, oh, &oe); d <= DefaultDistance {
+			t.Errorf("seed %d: Dist %d to a different picture, want > %d", seed, d, DefaultDistance)
+		}
+	}
+	// Zero edges are none: Dist is the hashes' Distance.
+	var none Edges
+	if d, want := Dist(h, &none, h^0b111, &none), 3; d != want {
+		t.Errorf("Dist without edges = %d, want %d", d, want)
+	}
+}
+
+// edgeTable is one batch with crop_hash and crop_hash_edges columns; a nil
+// entry of edges is a null list, and lens sets each list's length.
+func edgeTable(t *testing.T, hashes []Hash, edges [][]uint64) arrow.RecordBatch {
+	t.Helper()
+	mem := memory.DefaultAllocator
+	schema := arrow.NewSchema([]arrow.Field{
+		{Name: ColHash, Type: arrow.PrimitiveTypes.Uint64, Nullable: true},
+		{Name: ColEdges, Type: EdgesType, Nullable: true},
+	}, nil)
+	b := array.NewRecordBuilder(mem, schema)
+	defer b.Release()
+	hb := b.Field(0).(*array.Uint64Builder)
+	lb := b.Field(1).(*array.ListBuilder)
+	vb := lb.ValueBuilder().(*array.Uint64Builder)
+	for i, h := range hashes {
+		hb.Append(uint64(h))
+		if edges[i] == nil {
+			lb.AppendNull()
+			continue
+		}
+		lb.Append(true)
+		vb.AppendValues(edges[i], nil)
+	}
+	return b.NewRecordBatch()
+}
+
+func TestTableGroupsEdges(t *testing.T) {
+	a, b, c := Hash(0), ^Hash(0), Hash(0x5555_5555_5555_5555)
+	// b is 64 bits from a, but one of b's edges is a: linked. c is far
+	// from both and its edges too.
+	edges := [][]uint64{
+		{1, 2, 3, 4, 5, 6, 7, 8},
+		{9, 9, 9, uint64(a) ^ 1, 9, 9, 9, 9},
+		nil,
+	}
+	rec := edgeTable(t, []Hash{a, b, c}, edges)
+	defer rec.Release()
+	got, err := TableGroups([]arrow.RecordBatch{rec}, DefaultDistance)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []int{0, 0, -1}; !slices.Equal(got, want) {
+		t.Errorf("groups %v, want %v", got, want)
+	}
+
+	short := edgeTable(t, []Hash{a, b}, [][]uint64{{1, 2}, nil})
+	defer short.Release()
+	if _, err := TableGroups([]arrow.RecordBatch{short}, DefaultDistance); err == nil || !strings.Contains(err.Error(), "holds 2 hashes, want 8") {
+		t.Errorf("a list of 2 edges: err = %v, want a complaint naming the length", err)
 	}
 }

@@ -7,9 +7,12 @@ import (
 	"image"
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"gocv.io/x/gocv"
+
+	"github.com/boostershot/facet/internal/cli"
 )
 
 // Result is a face a Chain settled on, in the original image's pixels.
@@ -372,13 +375,22 @@ type Center struct {
 // portraits, where the face sits a little above the middle.
 var PortraitCenter = Center{X0: 0.2, Y0: 0.15, X1: 0.8, Y1: 0.65}
 
-// ParseCenter reads "x0,y0,x1,y1" fractions.
+// ParseCenter reads "x0,y0,x1,y1" fractions (finite numbers in 0..1,
+// read by cli.ParseFloat like every number of a command line).
 func ParseCenter(s string) (Center, error) {
-	var c Center
-	if _, err := fmt.Sscanf(s, "%g,%g,%g,%g", &c.X0, &c.Y0, &c.X1, &c.Y1); err != nil {
+	parts := strings.Split(s, ",")
+	if len(parts) != 4 {
 		return Center{}, fmt.Errorf("center box %q: want x0,y0,x1,y1 as fractions of the image", s)
 	}
-	if c.X0 < 0 || c.Y0 < 0 || c.X1 > 1 || c.Y1 > 1 || c.X0 >= c.X1 || c.Y0 >= c.Y1 {
+	var v [4]float64
+	for i, p := range parts {
+		var err error
+		if v[i], err = cli.ParseFloat(p, cli.Between(0, 1)); err != nil {
+			return Center{}, fmt.Errorf("center box %q: %w", s, err)
+		}
+	}
+	c := Center{X0: v[0], Y0: v[1], X1: v[2], Y1: v[3]}
+	if c.X0 >= c.X1 || c.Y0 >= c.Y1 {
 		return Center{}, fmt.Errorf("center box %q: want 0 <= x0 < x1 <= 1 and 0 <= y0 < y1 <= 1", s)
 	}
 	return c, nil

@@ -164,8 +164,11 @@ func apply(s *table.Sample, c Correction, bins label.Bins) (Change, error) {
 	case "age":
 		ch.From = strconv.Itoa(int(s.Age))
 		age, err := strconv.Atoi(c.Value)
-		if err != nil || age < 0 || age > 130 {
+		if err != nil {
 			return ch, fmt.Errorf("age %q is not a number of years", c.Value)
+		}
+		if err := label.CheckAge(age); err != nil || age == label.Unknown {
+			return ch, fmt.Errorf("age %q is not a number of years (want 0..%d)", c.Value, label.MaxAge)
 		}
 		s.SetAge(age, bins)
 		ch.To = c.Value

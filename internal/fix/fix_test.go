@@ -78,6 +78,8 @@ func TestApplyRefusesAndChangesNothing(t *testing.T) {
 		"unknown person": "by,key,field,value\nperson,999999,gender,male\n",
 		"bad value":      "by,key,field,value\nperson,000020,gender,male\nperson,000020,mask,helmet\n",
 		"bad age":        "by,key,field,value\nid,000020_x/mask1,age,old\n",
+		"age 125":        "by,key,field,value\nid,000020_x/mask1,age,125\n",
+		"age -1":         "by,key,field,value\nid,000020_x/mask1,age,-1\n",
 	} {
 		t.Run(name, func(t *testing.T) {
 			samples := persons()

@@ -13,6 +13,10 @@
 // why it is written here rather than taken from a library: no Go library
 // does grouped stratification, and the worst-case share is what a
 // validation score on rare classes depends on.
+//
+// The package also holds the fold set, facet-split's hand-over to
+// facet-train (set.go): the fold files' names, the manifest, reading it,
+// and writing the whole set at once.
 package fold
 
 import (

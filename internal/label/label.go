@@ -96,8 +96,8 @@ func Parse(h Head, s string) (int8, error) {
 		return Unknown, nil
 	}
 	if n, err := strconv.Atoi(t); err == nil {
-		if n < 0 || n >= Size(h) {
-			return 0, fmt.Errorf("%s %d out of range 0..%d", h, n, Size(h)-1)
+		if err := Check(h, n); err != nil {
+			return 0, err
 		}
 		return int8(n), nil
 	}
@@ -110,6 +110,32 @@ func Parse(h Head, s string) (int8, error) {
 		return v, nil
 	}
 	return 0, fmt.Errorf("unknown %s %q (want one of %s)", h, s, strings.Join(names[h], ", "))
+}
+
+// MaxAge is the oldest age in years facet accepts, from a table or a data
+// set (the oldest people on record reached 122; UTKFace, the data set
+// with the oldest faces, stops at 116). An age above it is a broken file
+// name or a damaged table, never a person.
+const MaxAge = 120
+
+// Check is the one test every label value from outside passes, as tables
+// are read (internal/table) and as data sets become rows
+// (internal/dataset): v must be a class of head h (0..Size(h)-1) or
+// Unknown. The error says what v should have been; the caller adds where
+// it was.
+func Check(h Head, v int) error {
+	if v == Unknown || (v >= 0 && v < Size(h)) {
+		return nil
+	}
+	return fmt.Errorf("%d is not a %s class (want 0..%d, or -1 for unknown)", v, h, Size(h)-1)
+}
+
+// CheckAge is Check for an age in years: 0..MaxAge, or Unknown.
+func CheckAge(age int) error {
+	if age == Unknown || (age >= 0 && age <= MaxAge) {
+		return nil
+	}
+	return fmt.Errorf("%d is not an age in years (want 0..%d, or -1 for unknown)", age, MaxAge)
 }
 
 // Join is the 18-class label of three parts, Unknown unless all are known.
@@ -146,7 +172,7 @@ func ParseBins(s string) (Bins, error) {
 	var b Bins
 	for i, p := range parts {
 		n, err := strconv.Atoi(strings.TrimSpace(p))
-		if err != nil || n <= 0 || n > 200 {
+		if err != nil || n <= 0 || n > MaxAge {
 			return Bins{}, fmt.Errorf("age bins %q: %q is not an age in years", s, p)
 		}
 		b[i] = n

@@ -100,3 +100,29 @@ func TestParse(t *testing.T) {
 		t.Error("unknown has no name")
 	}
 }
+
+func TestCheck(t *testing.T) {
+	for _, tc := range []struct {
+		head Head
+		v    int
+		ok   bool
+	}{
+		{HeadMask, -1, true}, {HeadMask, 0, true}, {HeadMask, 2, true}, {HeadMask, 3, false}, {HeadMask, 7, false}, {HeadMask, -2, false},
+		{HeadGender, 1, true}, {HeadGender, 2, false}, {HeadGender, 3, false},
+		{HeadAgeGroup, 2, true}, {HeadAgeGroup, 3, false},
+		{HeadLabel, 17, true}, {HeadLabel, 18, false}, {HeadLabel, 50, false}, {HeadLabel, -128, false},
+	} {
+		err := Check(tc.head, tc.v)
+		if (err == nil) != tc.ok {
+			t.Errorf("Check(%s, %d) = %v, want ok %t", tc.head, tc.v, err, tc.ok)
+		}
+		if err != nil && !strings.Contains(err.Error(), "or -1 for unknown") {
+			t.Errorf("Check(%s, %d): %q does not give the range", tc.head, tc.v, err)
+		}
+	}
+	for age, ok := range map[int]bool{-1: true, 0: true, 45: true, MaxAge: true, MaxAge + 1: false, 200: false, 999: false, -5: false} {
+		if err := CheckAge(age); (err == nil) != ok {
+			t.Errorf("CheckAge(%d) = %v, want ok %t", age, err, ok)
+		}
+	}
+}

@@ -16,6 +16,7 @@ package model
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -71,6 +72,7 @@ type Model interface {
 	Single18() bool
 	// Predict returns the probabilities of n images given as n x
 	// Input().Len() values. It is not safe for concurrent use.
+	// Outputs that are not finite are an error.
 	Predict(x []float32) (*pred.Probs, error)
 	// Kind names the model's format for messages: "facet" or "onnx".
 	Kind() string
@@ -113,28 +115,53 @@ func Resolve(path string) (string, error) {
 }
 
 // Open loads the model at path: a run folder (see Resolve), a .onnx file
-// or a .safetensors file, each with its .json config beside it.
+// or a .safetensors file, each with its .json config beside it. The model
+// must give finite outputs on a probe image (see Predict).
 func Open(path string) (Model, error) {
 	file, err := Resolve(path)
 	if err != nil {
 		return nil, err
 	}
+	var m Model
 	switch ext := strings.ToLower(filepath.Ext(file)); ext {
 	case ".onnx":
-		m, err := onnx.Load(file)
+		o, err := onnx.Load(file)
 		if err != nil {
 			return nil, err
 		}
-		return onnxModel{m}, nil
+		m = onnxModel{o}
 	case ".safetensors":
-		m, err := nn.Load(file)
+		f, err := nn.Load(file)
 		if err != nil {
 			return nil, err
 		}
-		return facetModel{m}, nil
+		m = facetModel{f}
 	default:
 		return nil, fmt.Errorf("%s: want a .onnx or .safetensors model (or a run folder)", file)
 	}
+	if _, err := m.Predict(make([]float32, m.Input().Len())); err != nil {
+		m.Close()
+		return nil, fmt.Errorf("%s: on a probe image (all zeros): %w", file, err)
+	}
+	return m, nil
+}
+
+// finite returns p, or an error when a probability is NaN or infinite:
+// weights that are not finite (or that overflow on some input) give NaN,
+// and NaN probabilities would predict class 0 for every row without a
+// word.
+func finite(p *pred.Probs, err error) (*pred.Probs, error) {
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range [][]float32{p.Mask, p.Gender, p.Age, p.Class18} {
+		for i, v := range s {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				return nil, fmt.Errorf("model outputs are not finite (%v at value %d): its weights are damaged or overflow", v, i)
+			}
+		}
+	}
+	return p, nil
 }
 
 // Facet is m as a Model.
@@ -147,7 +174,7 @@ func (f facetModel) Input() Input {
 	return Input{Size: f.m.Config().InputSize, Mean: augment.MeanRGB, Std: augment.StdRGB}
 }
 func (f facetModel) Single18() bool                           { return f.m.Config().Heads == nn.HeadsSingle18 }
-func (f facetModel) Predict(x []float32) (*pred.Probs, error) { return f.m.Predict(x) }
+func (f facetModel) Predict(x []float32) (*pred.Probs, error) { return finite(f.m.Predict(x)) }
 func (f facetModel) Kind() string                             { return "facet" }
 func (f facetModel) Close() error                             { return nil }
 
@@ -159,6 +186,6 @@ func (o onnxModel) Input() Input {
 	return Input{Size: c.InputSize, BGR: c.Channels == "bgr", Mean: c.Mean, Std: c.Std}
 }
 func (o onnxModel) Single18() bool                           { return o.m.Config().Heads == onnx.HeadsSingle18 }
-func (o onnxModel) Predict(x []float32) (*pred.Probs, error) { return o.m.Predict(x) }
+func (o onnxModel) Predict(x []float32) (*pred.Probs, error) { return finite(o.m.Predict(x)) }
 func (o onnxModel) Kind() string                             { return "onnx" }
 func (o onnxModel) Close() error                             { return o.m.Close() }

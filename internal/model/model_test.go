@@ -1,6 +1,7 @@
 package model
 
 import (
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -123,5 +124,43 @@ func TestOpen(t *testing.T) {
 	touch(t, bad)
 	if _, err := Open(bad); err == nil || !strings.Contains(err.Error(), ".onnx or .safetensors") {
 		t.Errorf("Open of a .bin: %v", err)
+	}
+}
+
+// A model whose outputs are not finite is refused when opened: weights of
+// NaN by the checkpoint reader, finite weights that overflow to NaN on
+// the probe image by Open itself.
+func TestNonFiniteModelRefused(t *testing.T) {
+	cfg := nn.DefaultConfig()
+	cfg.InputSize, cfg.Width, cfg.Blocks = 16, 4, []int{1}
+	for _, tc := range []struct {
+		name string
+		v    float32
+		want string
+	}{
+		{"NaN weights", float32(math.NaN()), "not finite"},
+		{"overflowing weights", 3e38, "model outputs are not finite"},
+	} {
+		m, err := nn.New(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range m.Params() {
+			if strings.HasPrefix(p.Name, "head.") || strings.HasSuffix(p.Name, ".bias") {
+				for i := range p.Data {
+					p.Data[i] = tc.v
+				}
+			}
+		}
+		dir := t.TempDir()
+		if err := checkpoint.Save(filepath.Join(dir, Safetensors), cfg, m.Tensors(false), nil); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := Open(dir); err == nil || !strings.Contains(err.Error(), tc.want) {
+			if got != nil {
+				got.Close()
+			}
+			t.Errorf("%s: Open: %v, want an error saying %q", tc.name, err, tc.want)
+		}
 	}
 }

@@ -89,10 +89,11 @@ package nn
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 
+	"github.com/boostershot/facet/internal/cli"
+	"github.com/boostershot/facet/internal/label"
 	"github.com/boostershot/facet/internal/pred"
 )
 
@@ -116,10 +117,9 @@ const (
 
 // Number of classes per head (as package pred counts them).
 const (
-	NumMask    = pred.NumMask
-	NumGender  = pred.NumGender
-	NumAge     = pred.NumAge
-	NumClasses = pred.NumClasses // 18 = mask*6 + gender*3 + age (label.Join)
+	NumMask   = pred.NumMask
+	NumGender = pred.NumGender
+	NumAge    = pred.NumAge
 )
 
 // Config describes a model and its training. It is JSON-serialisable and
@@ -189,21 +189,40 @@ func DefaultConfig() Config {
 	}
 }
 
-// Validate reports the first thing wrong with c.
+// Bounds of the sizes a Config may ask for. A config comes from files
+// (best.json beside a checkpoint, a run's config.json) as much as from
+// facet-train's flags, and these sizes decide how much memory a model
+// takes, so Validate refuses a config beyond them before anything is
+// allocated.
+const (
+	MinInputSize    = 4
+	MaxInputSize    = 1024 // as internal/onnx accepts
+	MaxWidth        = 256
+	MaxStages       = 8
+	MaxBlocks       = 16      // residual blocks in one stage
+	MaxPredictBatch = 4096    // also facet-train's --batch
+	MaxParams       = 1 << 26 // weights (64 Mi floats, 256 MiB; Adam keeps two more copies)
+	MaxActivations  = 1 << 28 // floats of the stem's output for one batch (1 GiB)
+)
+
+// Validate reports the first thing wrong with c: sizes out of their
+// bounds (above), a network too large (MaxParams) or a batch whose
+// activations would be (MaxActivations), and any number that is NaN,
+// infinite or outside its range.
 func (c Config) Validate() error {
-	if c.InputSize < 4 {
-		return fmt.Errorf("nn: input_size %d: want >= 4", c.InputSize)
+	if c.InputSize < MinInputSize || c.InputSize > MaxInputSize {
+		return fmt.Errorf("nn: input_size %d: want %d..%d", c.InputSize, MinInputSize, MaxInputSize)
 	}
-	if c.Width < 1 {
-		return fmt.Errorf("nn: width %d: want >= 1", c.Width)
+	if c.Width < 1 || c.Width > MaxWidth {
+		return fmt.Errorf("nn: width %d: want 1..%d", c.Width, MaxWidth)
 	}
-	if len(c.Blocks) == 0 {
-		return errors.New("nn: blocks: want at least one stage")
+	if len(c.Blocks) == 0 || len(c.Blocks) > MaxStages {
+		return fmt.Errorf("nn: blocks: %d stages, want 1..%d", len(c.Blocks), MaxStages)
 	}
 	size := (c.InputSize + 1) / 2
 	for i, b := range c.Blocks {
-		if b < 1 {
-			return fmt.Errorf("nn: blocks[%d] = %d: want >= 1", i, b)
+		if b < 1 || b > MaxBlocks {
+			return fmt.Errorf("nn: blocks[%d] = %d: want 1..%d", i, b, MaxBlocks)
 		}
 		if i > 0 {
 			size = (size + 1) / 2
@@ -212,25 +231,52 @@ func (c Config) Validate() error {
 	if size < 1 {
 		return fmt.Errorf("nn: input_size %d too small for %d stages", c.InputSize, len(c.Blocks))
 	}
+	if n := c.paramBound(); n > MaxParams {
+		return fmt.Errorf("nn: width %d with blocks %v makes about %.3g weights: want at most %d", c.Width, c.Blocks, n, MaxParams)
+	}
+	if c.PredictBatch < 0 || c.PredictBatch > MaxPredictBatch {
+		return fmt.Errorf("nn: predict_batch %d: want 0..%d (0: 32)", c.PredictBatch, MaxPredictBatch)
+	}
+	half, pb := (c.InputSize+1)/2, c.PredictBatch
+	if pb == 0 {
+		pb = 32
+	}
+	if n := pb * c.Width * half * half; n > MaxActivations {
+		return fmt.Errorf("nn: predict_batch %d of %dx%d images at width %d: %d values a layer, want at most %d (a smaller batch, size or width)",
+			c.PredictBatch, c.InputSize, c.InputSize, c.Width, n, MaxActivations)
+	}
 	switch c.Heads {
 	case HeadsThree, HeadsSingle18:
 	default:
 		return fmt.Errorf("nn: heads %q: want %q or %q", c.Heads, HeadsThree, HeadsSingle18)
 	}
-	switch c.Loss {
-	case LossCE:
-	case LossFocal:
-		if c.FocalGamma < 0 {
-			return fmt.Errorf("nn: focal_gamma %g: want >= 0", c.FocalGamma)
+	// Every number through cli.Range, which holds no NaN or infinity
+	// (a plain v < lo || v > hi lets NaN through).
+	for _, f := range []struct {
+		name string
+		v    float64
+		r    cli.Range
+	}{
+		{"lr", c.LR, cli.Range{Min: 0, Max: 10, MinOpen: true}},
+		{"lr_decay", c.LRDecay, cli.Range{Min: 0, Max: 1, MinOpen: true}},
+		{"weight_decay", c.WeightDecay, cli.Between(0, 1)},
+		{"beta1", c.Beta1, cli.Range{Min: 0, Max: 1, MaxOpen: true}},
+		{"beta2", c.Beta2, cli.Range{Min: 0, Max: 1, MaxOpen: true}},
+		{"epsilon", c.Epsilon, cli.Range{Min: 0, Max: 1, MinOpen: true}},
+		{"bn_epsilon", c.BNEpsilon, cli.Range{Min: 0, Max: 1, MinOpen: true}},
+		{"bn_momentum", c.BNMomentum, cli.Range{Min: 0, Max: 1, MinOpen: true}},
+		{"focal_gamma", c.FocalGamma, cli.Between(0, 100)},
+		{"label_smoothing", c.LabelSmoothing, cli.Range{Min: 0, Max: 1, MaxOpen: true}},
+		{"age_smoothing", c.AgeSmoothing, cli.Range{Min: 0, Max: 1, MaxOpen: true}},
+	} {
+		if !f.r.Contains(f.v) {
+			return fmt.Errorf("nn: %s %g: want %s", f.name, f.v, f.r)
 		}
+	}
+	switch c.Loss {
+	case LossCE, LossFocal:
 	default:
 		return fmt.Errorf("nn: loss %q: want %q or %q", c.Loss, LossCE, LossFocal)
-	}
-	if !(c.LR > 0) {
-		return fmt.Errorf("nn: lr %g: want > 0", c.LR)
-	}
-	if c.LRDecay <= 0 || c.LRDecay > 1 {
-		return fmt.Errorf("nn: lr_decay %g: want in (0, 1]", c.LRDecay)
 	}
 	switch c.Schedule {
 	case "", ScheduleExp:
@@ -244,27 +290,13 @@ func (c Config) Validate() error {
 	if c.Warmup < 0 {
 		return fmt.Errorf("nn: warmup %d: want >= 0 epochs", c.Warmup)
 	}
-	if c.WeightDecay < 0 {
-		return fmt.Errorf("nn: weight_decay %g: want >= 0", c.WeightDecay)
-	}
-	if c.Beta1 < 0 || c.Beta1 >= 1 || c.Beta2 < 0 || c.Beta2 >= 1 {
-		return fmt.Errorf("nn: beta1 %g, beta2 %g: want in [0, 1)", c.Beta1, c.Beta2)
-	}
-	if !(c.Epsilon > 0) || !(c.BNEpsilon > 0) {
-		return errors.New("nn: epsilon and bn_epsilon must be > 0")
-	}
-	if c.BNMomentum <= 0 || c.BNMomentum > 1 {
-		return fmt.Errorf("nn: bn_momentum %g: want in (0, 1]", c.BNMomentum)
-	}
-	if c.LabelSmoothing < 0 || c.LabelSmoothing >= 1 || c.AgeSmoothing < 0 || c.AgeSmoothing >= 1 {
-		return errors.New("nn: label_smoothing and age_smoothing must be in [0, 1)")
-	}
+	weight := cli.Between(0, 1e6)
 	for _, w := range []struct {
 		name string
 		w    []float64
 		k    int
 	}{{"mask_weights", c.MaskWeights, NumMask}, {"gender_weights", c.GenderWeights, NumGender},
-		{"age_weights", c.AgeWeights, NumAge}, {"class_weights_18", c.ClassWeights18, NumClasses}} {
+		{"age_weights", c.AgeWeights, NumAge}, {"class_weights_18", c.ClassWeights18, label.NumClasses}} {
 		if w.w == nil {
 			continue
 		}
@@ -272,15 +304,27 @@ func (c Config) Validate() error {
 			return fmt.Errorf("nn: %s has %d values: want %d", w.name, len(w.w), w.k)
 		}
 		for _, v := range w.w {
-			if !(v >= 0) {
-				return fmt.Errorf("nn: %s: weight %g: want >= 0", w.name, v)
+			if !weight.Contains(v) {
+				return fmt.Errorf("nn: %s: weight %g: want %s", w.name, v, weight)
 			}
 		}
 	}
-	if c.PredictBatch < 0 {
-		return fmt.Errorf("nn: predict_batch %d: want >= 0", c.PredictBatch)
-	}
 	return nil
+}
+
+// paramBound is about the number of weights c's network has (declare's
+// convolutions and heads; batch norms add little), in float64 so that
+// no width overflows it.
+func (c Config) paramBound() float64 {
+	w := float64(c.Width)
+	n := 27 * w // stem: 3x3 over 3 channels
+	in := w
+	for s, nb := range c.Blocks {
+		out := w * math.Pow(2, float64(s))
+		n += 9*in*out + in*out + 9*out*out*float64(2*nb-1)
+		in = out
+	}
+	return n + float64(label.NumClasses)*in
 }
 
 // LRAt returns the learning rate of an epoch (counted from 0): LR x

@@ -55,9 +55,9 @@ func Smoothing18(eps, ageEps float64) [][]float64 {
 	mm := UniformSmoothing(NumMask, eps)
 	gg := UniformSmoothing(NumGender, eps)
 	aa := NeighbourSmoothing(NumAge, ageEps)
-	out := make([][]float64, NumClasses)
+	out := make([][]float64, label.NumClasses)
 	for c := range out {
-		out[c] = make([]float64, NumClasses)
+		out[c] = make([]float64, label.NumClasses)
 		m, g, a := label.Split(int8(c))
 		for j := range out[c] {
 			m2, g2, a2 := label.Split(int8(j))

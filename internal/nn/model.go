@@ -203,7 +203,7 @@ func (m *Model) declare(rng *rand.Rand) {
 		}
 	}
 	if c.Heads == HeadsSingle18 {
-		linear("head.class18", NumClasses, in)
+		linear("head.class18", label.NumClasses, in)
 	} else {
 		linear("head.mask", NumMask, in)
 		linear("head.gender", NumGender, in)
@@ -241,7 +241,7 @@ type graph struct {
 
 func (m *Model) headSizes() []int {
 	if m.cfg.Heads == HeadsSingle18 {
-		return []int{NumClasses}
+		return []int{label.NumClasses}
 	}
 	return []int{NumMask, NumGender, NumAge}
 }
@@ -486,7 +486,7 @@ func (m *Model) forwardBackward(b Batch) (*graph, Loss, error) {
 		for i := range y {
 			y[i] = label.Join(mask[i], gender[i], age[i])
 		}
-		res.Labelled18 = targets(gr.tgt[0].Float32s(), y, NumClasses, m.smooth[3], c.ClassWeights18)
+		res.Labelled18 = targets(gr.tgt[0].Float32s(), y, label.NumClasses, m.smooth[3], c.ClassWeights18)
 	} else {
 		res.LabelledMask = targets(gr.tgt[0].Float32s(), mask, NumMask, m.smooth[0], c.MaskWeights)
 		res.LabelledGender = targets(gr.tgt[1].Float32s(), gender, NumGender, m.smooth[1], c.GenderWeights)
@@ -611,7 +611,7 @@ func (m *Model) Predict(images []float32) (*Probs, error) {
 		}
 		if m.cfg.Heads == HeadsSingle18 {
 			p := gr.heads[0].Value().Data().([]float32)
-			copy(out.Class18[lo*NumClasses:hi*NumClasses], p)
+			copy(out.Class18[lo*label.NumClasses:hi*label.NumClasses], p)
 		} else {
 			pm := gr.heads[0].Value().Data().([]float32)
 			pg := gr.heads[1].Value().Data().([]float32)

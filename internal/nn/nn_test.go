@@ -191,6 +191,27 @@ func TestConfig(t *testing.T) {
 		func(c *Config) { c.MaskWeights = []float64{1, 2} },
 		func(c *Config) { c.AgeWeights = []float64{1, -1, 1} },
 		func(c *Config) { c.BNMomentum = 0 },
+		// hostile values from a config file: sizes that would allocate
+		// without bound, NaN and infinities
+		func(c *Config) { c.InputSize = 100000 },
+		func(c *Config) { c.PredictBatch = 1000000000 },
+		func(c *Config) { c.PredictBatch = -1 },
+		func(c *Config) { c.Width = 100000 },
+		func(c *Config) { c.Blocks = []int{1, 1, 1, 1, 1, 1, 1, 1, 1} },
+		func(c *Config) { c.Blocks = []int{1000} },
+		func(c *Config) { c.Width, c.Blocks = 256, []int{16, 16, 16, 16, 16, 16} },
+		func(c *Config) { c.InputSize, c.PredictBatch, c.Width = 1024, 4096, 64 },
+		func(c *Config) { c.LR = math.NaN() },
+		func(c *Config) { c.LR = math.Inf(1) },
+		func(c *Config) { c.LRDecay = math.NaN() },
+		func(c *Config) { c.WeightDecay = math.NaN() },
+		func(c *Config) { c.Beta1 = math.NaN() },
+		func(c *Config) { c.BNMomentum = math.NaN() },
+		func(c *Config) { c.LabelSmoothing = math.NaN() },
+		func(c *Config) { c.AgeSmoothing = math.Inf(-1) },
+		func(c *Config) { c.Loss, c.FocalGamma = LossFocal, math.NaN() },
+		func(c *Config) { c.MaskWeights = []float64{1, math.NaN(), 1} },
+		func(c *Config) { c.MaskWeights = []float64{1, math.Inf(1), 1} },
 	}
 	for i, f := range bad {
 		c := DefaultConfig()
@@ -507,7 +528,7 @@ func TestPredict(t *testing.T) {
 			t.Fatal(err)
 		}
 		for k, v := range one.Class18 {
-			if math.Abs(float64(v-all.Class18[5*NumClasses+k])) > 1e-6 {
+			if math.Abs(float64(v-all.Class18[5*label.NumClasses+k])) > 1e-6 {
 				t.Fatalf("%s: row 5 alone differs from row 5 in a batch", heads)
 			}
 		}

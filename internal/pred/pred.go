@@ -16,12 +16,11 @@ import (
 	"github.com/boostershot/facet/internal/table"
 )
 
-// Sizes of the heads.
+// Sizes of the heads (the 18 classes: label.NumClasses).
 const (
-	NumMask    = 3
-	NumGender  = 2
-	NumAge     = 3
-	NumClasses = label.NumClasses // 18 = mask*6 + gender*3 + age
+	NumMask   = 3
+	NumGender = 2
+	NumAge    = 3
 )
 
 // Probs holds per-head class probabilities, row major (N x k), and the
@@ -38,7 +37,7 @@ type Probs struct {
 // New returns zeroed probabilities for n rows.
 func New(n int) *Probs {
 	return &Probs{N: n, Mask: make([]float32, n*NumMask), Gender: make([]float32, n*NumGender),
-		Age: make([]float32, n*NumAge), Class18: make([]float32, n*NumClasses), Pred18: make([]int, n)}
+		Age: make([]float32, n*NumAge), Class18: make([]float32, n*label.NumClasses), Pred18: make([]int, n)}
 }
 
 // Append adds q's rows after p's.
@@ -54,13 +53,13 @@ func (p *Probs) Append(q *Probs) {
 // Slice returns rows [lo, hi) of p, sharing its storage.
 func (p *Probs) Slice(lo, hi int) *Probs {
 	return &Probs{N: hi - lo, Mask: p.Mask[lo*NumMask : hi*NumMask], Gender: p.Gender[lo*NumGender : hi*NumGender],
-		Age: p.Age[lo*NumAge : hi*NumAge], Class18: p.Class18[lo*NumClasses : hi*NumClasses], Pred18: p.Pred18[lo:hi]}
+		Age: p.Age[lo*NumAge : hi*NumAge], Class18: p.Class18[lo*label.NumClasses : hi*label.NumClasses], Pred18: p.Pred18[lo:hi]}
 }
 
 // Row returns the four probability vectors of row i (slices of p).
 func (p *Probs) Row(i int) (mask, gender, age, c18 []float32) {
 	return p.Mask[i*NumMask : (i+1)*NumMask], p.Gender[i*NumGender : (i+1)*NumGender],
-		p.Age[i*NumAge : (i+1)*NumAge], p.Class18[i*NumClasses : (i+1)*NumClasses]
+		p.Age[i*NumAge : (i+1)*NumAge], p.Class18[i*label.NumClasses : (i+1)*label.NumClasses]
 }
 
 // CombineHeads sets Class18 to the product of the three heads (the heads
@@ -149,6 +148,10 @@ var Fields = []arrow.Field{
 	{Name: ColPredAge, Type: arrow.PrimitiveTypes.Int8},
 }
 
+// Reading a table converts what other tools write for these columns
+// (float64 probabilities, large lists, int64 predictions) to Fields.
+func init() { table.Declare(Fields...) }
+
 // Schema returns s with the prediction columns (replacing any it had).
 func Schema(s *arrow.Schema) *arrow.Schema { return table.ExtendSchema(s, Fields) }
 
@@ -163,7 +166,7 @@ func Columns(p *Probs, row, n int) ([]arrow.Array, error) {
 	for _, l := range []struct {
 		p []float32
 		k int
-	}{{p.Mask, NumMask}, {p.Gender, NumGender}, {p.Age, NumAge}, {p.Class18, NumClasses}} {
+	}{{p.Mask, NumMask}, {p.Gender, NumGender}, {p.Age, NumAge}, {p.Class18, label.NumClasses}} {
 		b := array.NewListBuilder(mem, arrow.PrimitiveTypes.Float32)
 		vb := b.ValueBuilder().(*array.Float32Builder)
 		b.Reserve(n)
@@ -221,7 +224,7 @@ func Read(rec arrow.RecordBatch) (*Probs, error) {
 		name string
 		dst  []float32
 		k    int
-	}{{ColProbMask, p.Mask, NumMask}, {ColProbGender, p.Gender, NumGender}, {ColProbAge, p.Age, NumAge}, {ColProb18, p.Class18, NumClasses}} {
+	}{{ColProbMask, p.Mask, NumMask}, {ColProbGender, p.Gender, NumGender}, {ColProbAge, p.Age, NumAge}, {ColProb18, p.Class18, label.NumClasses}} {
 		col, err := column(rec, l.name)
 		if err != nil {
 			return nil, err
@@ -252,8 +255,8 @@ func Read(rec arrow.RecordBatch) (*Probs, error) {
 		return nil, fmt.Errorf("pred: column %s is %s, want int8", ColPred, col.DataType())
 	}
 	for i := range n {
-		if pr.IsNull(i) || pr.Value(i) < 0 || int(pr.Value(i)) >= NumClasses {
-			return nil, fmt.Errorf("pred: %s: %s is not a class of 0..%d", rowName(i), ColPred, NumClasses-1)
+		if pr.IsNull(i) || pr.Value(i) < 0 || int(pr.Value(i)) >= label.NumClasses {
+			return nil, fmt.Errorf("pred: %s: %s is not a class of 0..%d", rowName(i), ColPred, label.NumClasses-1)
 		}
 		p.Pred18[i] = int(pr.Value(i))
 	}

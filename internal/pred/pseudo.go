@@ -17,7 +17,8 @@ import (
 const SourcePseudo = "pseudo"
 
 // pseudoFields are the columns a pseudo-label row gets: its labels from
-// the prediction, its source, and the confidence it was chosen with.
+// the prediction, its source, the confidence it was chosen with, and its
+// origin (table.PseudoLabel: never validation data).
 var pseudoFields = []arrow.Field{
 	{Name: table.ColSource, Type: arrow.BinaryTypes.String},
 	{Name: table.ColMask, Type: arrow.PrimitiveTypes.Int8},
@@ -25,37 +26,36 @@ var pseudoFields = []arrow.Field{
 	{Name: table.ColAgeGroup, Type: arrow.PrimitiveTypes.Int8},
 	{Name: table.ColLabel, Type: arrow.PrimitiveTypes.Int8},
 	{Name: "pseudo_confidence", Type: arrow.PrimitiveTypes.Float32},
+	table.OriginField,
 }
 
 // PseudoWriter writes confidently predicted rows as labelled rows (pseudo
 // labels) ready to join the training data: the input's columns with mask,
 // gender, age_group and label set from the prediction, source = pseudo,
-// the person kept, and a pseudo_confidence column. The file appears only
+// origin = pseudo label, the person kept, and a pseudo_confidence column. The file appears only
 // when Commit is called.
 type PseudoWriter struct {
 	Path      string
 	Threshold float64
 	Rows      int // rows written so far
 	schema    *arrow.Schema
-	out       *cli.Output
-	w         *table.Writer
+	out       *cli.TableOutput
 }
 
 // NewPseudoWriter starts a pseudo-label table at path (Arrow IPC file, or
 // CSV for a .csv name) for input rows of schema in, keeping rows whose
 // largest 18-class probability is at least threshold.
 func NewPseudoWriter(path string, in *arrow.Schema, threshold float64) (*PseudoWriter, error) {
-	out, err := cli.CreateOutput(path, nil, true)
-	if err != nil {
+	out := &cli.TableOutput{Path: path}
+	if err := out.Open(nil); err != nil {
 		return nil, err
 	}
 	schema := table.ExtendSchema(in, pseudoFields)
-	w, err := table.NewWriter(out, schema, table.FormatFor(path, false))
-	if err != nil {
+	if err := out.Begin(schema); err != nil {
 		out.Abort()
 		return nil, err
 	}
-	return &PseudoWriter{Path: path, Threshold: threshold, schema: schema, out: out, w: w}, nil
+	return &PseudoWriter{Path: path, Threshold: threshold, schema: schema, out: out}, nil
 }
 
 // Add writes the confident rows of rec, whose predictions are p's rows
@@ -82,6 +82,7 @@ func (w *PseudoWriter) Add(rec arrow.RecordBatch, p *Probs, usable []bool) error
 		b.Field(3).(*array.Int8Builder).Append(a)
 		b.Field(4).(*array.Int8Builder).Append(int8(p.Pred18[i]))
 		b.Field(5).(*array.Float32Builder).Append(slices.Max(c18))
+		b.Field(6).(*array.Int8Builder).Append(int8(table.PseudoLabel))
 		if k {
 			w.Rows++
 		}
@@ -101,16 +102,11 @@ func (w *PseudoWriter) Add(rec arrow.RecordBatch, p *Probs, usable []bool) error
 	if sel.NumRows() == 0 {
 		return nil
 	}
-	return w.w.Write(sel)
+	return w.out.Write(sel)
 }
 
 // Commit finishes the file and moves it into place.
-func (w *PseudoWriter) Commit() error {
-	if err := w.w.Close(); err != nil {
-		return err
-	}
-	return w.out.Commit()
-}
+func (w *PseudoWriter) Commit() error { return w.out.Commit() }
 
 // Abort drops the file unless it was committed (it can be deferred).
 func (w *PseudoWriter) Abort() { w.out.Abort() }

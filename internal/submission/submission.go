@@ -20,11 +20,9 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/boostershot/facet/internal/atomicfile"
+	"github.com/boostershot/facet/internal/label"
+	"github.com/boostershot/facet/internal/outfile"
 )
-
-// NumClasses is the number of competition classes (ans is 0..17).
-const NumClasses = 18
 
 // Row is one prediction: the table row's id and image path (either may
 // be empty) and its predicted class.
@@ -51,7 +49,7 @@ func Write(path, infoCSV string, rows []Row) (unused int, err error) {
 	if err != nil {
 		return 0, fmt.Errorf("%s: %w", infoCSV, err)
 	}
-	return unused, atomicfile.Write(path, buf.Bytes())
+	return unused, outfile.WriteFile(path, buf.Bytes())
 }
 
 // Build writes the submission for the info.csv read from info to w; see
@@ -60,8 +58,8 @@ func Build(w io.Writer, info io.Reader, rows []Row) (unused int, err error) {
 	byID := map[string]int{}
 	byBase := map[string]int{} // base name -> row, -1 when two rows share it
 	for i, r := range rows {
-		if r.Class < 0 || r.Class >= NumClasses {
-			return 0, fmt.Errorf("row %q: class %d is not 0..%d", r.ID, r.Class, NumClasses-1)
+		if r.Class < 0 || r.Class >= label.NumClasses {
+			return 0, fmt.Errorf("row %q: class %d is not 0..%d", r.ID, r.Class, label.NumClasses-1)
 		}
 		if r.ID != "" {
 			if _, dup := byID[r.ID]; dup {

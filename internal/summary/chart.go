@@ -12,12 +12,14 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 
+	"github.com/boostershot/facet/internal/chart"
 	"github.com/boostershot/facet/internal/label"
 )
 
 // Chart draws the class distribution in format (png, svg or pdf): one
 // panel per head (mask, gender, age group, unknown included, so partially
-// labelled sources show) above the 18 joint classes, bars stacked by source.
+// labelled sources show) above the 18 joint classes, bars stacked by
+// source, the sources' legend in a column right of the heads' panels.
 func (c Counts) Chart(w io.Writer, format string) error {
 	const width, height = 12 * vg.Inch, 8 * vg.Inch
 	cw, err := draw.NewFormattedCanvas(width, height, format)
@@ -42,13 +44,21 @@ func (c Counts) Chart(w io.Writer, format string) error {
 	}
 	const pad = vg.Inch / 6
 	dc = draw.Crop(dc, pad, -pad, pad, -pad)
-	top := draw.Crop(dc, 0, 0, height*0.55, 0)
+	legend := plot.NewLegend()
+	panels := make([]*plot.Plot, len(heads))
 	for i, h := range heads {
-		p, err := c.bars(h.title, h.names, sources, h.counts, i == 0)
-		if err != nil {
+		l := &legend
+		if i > 0 {
+			l = nil
+		}
+		if panels[i], err = c.bars(h.title, h.names, sources, h.counts, l); err != nil {
 			return err
 		}
-		p.Draw(draw.Crop(top, width*vg.Length(i)/3, -width*vg.Length(2-i)/3-pad, 0, 0))
+	}
+	top := chart.LegendRight(draw.Crop(dc, 0, 0, height*0.55, 0), legend)
+	pw := (top.Max.X - top.Min.X) / 3
+	for i, p := range panels {
+		p.Draw(draw.Crop(top, pw*vg.Length(i), -pw*vg.Length(2-i)-pad, 0, 0))
 	}
 	names := make([]string, label.NumClasses)
 	for k := range names {
@@ -56,7 +66,7 @@ func (c Counts) Chart(w io.Writer, format string) error {
 		names[k] = fmt.Sprintf("%d %s/%s/%s", k, label.Name(label.HeadMask, m)[:1], label.Name(label.HeadGender, g)[:1], c.Bins.GroupName(a))
 	}
 	joint, err := c.bars(fmt.Sprintf("18 classes (%d of %d rows fully labelled)", c.Labelled, c.Rows), names, sources,
-		func(s *SourceCounts) []int { return s.Class[:] }, false)
+		func(s *SourceCounts) []int { return s.Class[:] }, nil)
 	if err != nil {
 		return err
 	}
@@ -70,8 +80,9 @@ func (c Counts) Chart(w io.Writer, format string) error {
 	return nil
 }
 
-// bars is one panel: a bar per class, stacked by source.
-func (c Counts) bars(title string, names, sources []string, counts func(*SourceCounts) []int, legend bool) (*plot.Plot, error) {
+// bars is one panel: a bar per class, stacked by source, the sources
+// added to legend unless it is nil.
+func (c Counts) bars(title string, names, sources []string, counts func(*SourceCounts) []int, legend *plot.Legend) (*plot.Plot, error) {
 	p := plot.New()
 	p.Title.Text = title
 	p.Y.Label.Text = "rows"
@@ -95,10 +106,9 @@ func (c Counts) bars(title string, names, sources []string, counts func(*SourceC
 		}
 		below = bars
 		p.Add(bars)
-		if legend {
-			p.Legend.Add(name, bars)
+		if legend != nil {
+			legend.Add(name, bars)
 		}
 	}
-	p.Legend.Top = true
 	return p, nil
 }

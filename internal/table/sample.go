@@ -10,11 +10,13 @@ import (
 	"github.com/boostershot/facet/internal/label"
 )
 
-// Sample is one row of the core columns.
+// Sample is one row of the core columns, and its origin (Original when
+// the table has no origin column).
 type Sample struct {
 	ID, Path, Person, Source, Subset, Race string
 	Mask, Gender, AgeGroup, Label          int8
 	Age                                    int16
+	Origin                                 Origin
 	// Box is a given face box in photo pixels (the BoxFields columns,
 	// when the schema has them); empty for none.
 	Box image.Rectangle
@@ -42,16 +44,33 @@ func (s *Sample) Relabel() { s.Label = label.Join(s.Mask, s.Gender, s.AgeGroup) 
 const BatchRows = 1 << 14
 
 // Records turns samples into record batches of schema (which must start
-// with the core columns, as NewSchema's does, and may go on with
-// BoxFields). The caller releases them.
+// with the core columns, as NewSchema's does, and may have an origin
+// column and the BoxFields after them). The caller releases them.
 func Records(mem memory.Allocator, schema *arrow.Schema, samples []Sample) []arrow.RecordBatch {
 	var out []arrow.RecordBatch
 	b := array.NewRecordBuilder(mem, schema)
 	defer b.Release()
+	origin := -1
+	if idx := schema.FieldIndices(ColOrigin); len(idx) == 1 {
+		origin = idx[0]
+	}
+	box := boxColumns(schema)
 	for start := 0; start < len(samples); start += BatchRows {
 		end := min(start+BatchRows, len(samples))
 		for _, s := range samples[start:end] {
 			appendSample(b, s)
+			if origin >= 0 {
+				b.Field(origin).(*array.Int8Builder).Append(int8(s.Origin))
+			}
+			if box != nil {
+				v := [4]int32{-1, -1, -1, -1}
+				if !s.Box.Empty() {
+					v = [4]int32{int32(s.Box.Min.X), int32(s.Box.Min.Y), int32(s.Box.Max.X), int32(s.Box.Max.Y)}
+				}
+				for k, x := range v {
+					b.Field(box[k]).(*array.Int32Builder).Append(x)
+				}
+			}
 		}
 		out = append(out, b.NewRecordBatch())
 	}
@@ -72,19 +91,24 @@ func appendSample(b *array.RecordBuilder, s Sample) {
 	i8(8, s.AgeGroup)
 	i8(9, s.Label)
 	b.Field(10).(*array.Int16Builder).Append(s.Age)
-	if b.Schema().NumFields() >= len(CoreFields)+len(BoxFields) && b.Schema().Field(len(CoreFields)).Name == BoxFields[0].Name {
-		v := [4]int32{-1, -1, -1, -1}
-		if !s.Box.Empty() {
-			v = [4]int32{int32(s.Box.Min.X), int32(s.Box.Min.Y), int32(s.Box.Max.X), int32(s.Box.Max.Y)}
-		}
-		for i, x := range v {
-			b.Field(len(CoreFields) + i).(*array.Int32Builder).Append(x)
-		}
-	}
 }
 
-// Samples reads the core columns of a record batch back into samples.
-// Columns the batch lacks stay empty / unknown.
+// boxColumns are the indices of the BoxFields in schema, nil unless it
+// has all four.
+func boxColumns(schema *arrow.Schema) []int {
+	out := make([]int, len(BoxFields))
+	for k, f := range BoxFields {
+		idx := schema.FieldIndices(f.Name)
+		if len(idx) != 1 || !arrow.TypeEqual(schema.Field(idx[0]).Type, f.Type) {
+			return nil
+		}
+		out[k] = idx[0]
+	}
+	return out
+}
+
+// Samples reads the core columns, the origin (Origins) and the box
+// (BoxFields) of a record batch back into samples. Columns the batch lacks stay empty / unknown.
 func Samples(rec arrow.RecordBatch) []Sample {
 	n := int(rec.NumRows())
 	out := make([]Sample, n)
@@ -148,6 +172,9 @@ func Samples(rec arrow.RecordBatch) []Sample {
 				out[i].Box = image.Rect(v[0], v[1], v[2], v[3])
 			}
 		}
+	}
+	for i, o := range Origins(rec) {
+		out[i].Origin = o
 	}
 	return out
 }

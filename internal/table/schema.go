@@ -69,13 +69,14 @@ var BoxFields = []arrow.Field{
 	{Name: "box_y1", Type: arrow.PrimitiveTypes.Int32},
 }
 
-// NewSchema is the core schema with its metadata (version, age bins).
-func NewSchema(bins label.Bins) *arrow.Schema {
+// NewSchema is the core schema with its metadata (version, age bins),
+// and the extra fields after the core ones.
+func NewSchema(bins label.Bins, extra ...arrow.Field) *arrow.Schema {
 	md := arrow.NewMetadata(
 		[]string{MetaVersion, MetaAgeBins},
 		[]string{strconv.Itoa(SchemaVersion), bins.String()},
 	)
-	return arrow.NewSchema(CoreFields, &md)
+	return arrow.NewSchema(append(append([]arrow.Field(nil), CoreFields...), extra...), &md)
 }
 
 // AgeBins reads the age bins from a schema's metadata, DefaultBins when the

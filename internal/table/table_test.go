@@ -32,11 +32,17 @@ func testSamples(n int) []Sample {
 
 func itoa(i int) string { return fmt.Sprintf("%03d", i) }
 
-// encode writes samples (split in batches of at most batch rows) in format f.
+// encode writes samples (split in batches of at most batch rows) in format f,
+// with an origin column when a sample is not original.
 // With close false the stream is left without its end.
 func encode(t testing.TB, samples []Sample, f Format, batch int, close bool) []byte {
 	t.Helper()
 	schema := NewSchema(label.Bins{30, 58})
+	for _, s := range samples {
+		if !s.Origin.IsOriginal() {
+			schema = NewSchema(label.Bins{30, 58}, OriginField)
+		}
+	}
 	var buf bytes.Buffer
 	w, err := NewWriter(&buf, schema, f)
 	if err != nil {
@@ -149,14 +155,15 @@ func TestTruncatedStreamIsAnError(t *testing.T) {
 
 func TestBadInput(t *testing.T) {
 	good := encode(t, testSamples(3), Stream, 10, true)
-	// A table whose mask column has the wrong type.
-	schema := arrow.NewSchema([]arrow.Field{{Name: "id", Type: arrow.BinaryTypes.String}, {Name: "path", Type: arrow.BinaryTypes.String}, {Name: "mask", Type: arrow.PrimitiveTypes.Float64}}, nil)
+	// A table whose mask column has a type no mask fits (a number of
+	// another width would be converted: convert_test.go).
+	schema := arrow.NewSchema([]arrow.Field{{Name: "id", Type: arrow.BinaryTypes.String}, {Name: "path", Type: arrow.BinaryTypes.String}, {Name: "mask", Type: arrow.FixedWidthTypes.Boolean}}, nil)
 	var wrong bytes.Buffer
 	w, _ := NewWriter(&wrong, schema, Stream)
 	b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
 	b.Field(0).(*array.StringBuilder).Append("a")
 	b.Field(1).(*array.StringBuilder).Append("a.jpg")
-	b.Field(2).(*array.Float64Builder).Append(1)
+	b.Field(2).(*array.BooleanBuilder).Append(true)
 	rec := b.NewRecordBatch()
 	_ = w.Write(rec)
 	_ = w.Close()
@@ -173,10 +180,10 @@ func TestBadInput(t *testing.T) {
 		name, data, want string
 	}{
 		{"empty", "", "empty input"},
-		{"csv", "id,path\na,b\n", "starts with text"},
-		{"binary", "\x89PNG\r\n\x1a\nxxxx", "not an Arrow IPC"},
+		{"text that is no table", "just some words\n", "a CSV table needs an id column"},
+		{"binary", "\x89PNG\r\n\x1a\nxxxx", "not an Arrow table, Parquet file or facet CSV"},
 		{"half schema", string(good[:12]), "schema"},
-		{"wrong type", wrong.String(), `column "mask" is float64, want int8`},
+		{"wrong type", wrong.String(), `column "mask" is bool, want int8 (or another integer type)`},
 		{"newer version", future.String(), "schema version 99"},
 		{"damaged file", "ARROW1\x00\x00garbage", "truncated or damaged"},
 	} {
@@ -210,7 +217,8 @@ func TestCSV(t *testing.T) {
 }
 
 func TestFormatFor(t *testing.T) {
-	for path, want := range map[string]Format{"": Stream, "-": Stream, "x.arrow": File, "X.FEATHER": File, "x.arrows": Stream} {
+	for path, want := range map[string]Format{"": Stream, "-": Stream, "x.arrow": File, "X.FEATHER": File, "x.arrows": Stream,
+		"x.parquet": Parquet, "x.PQ": Parquet, "out.csv": CSV} {
 		if got := FormatFor(path, false); got != want {
 			t.Errorf("FormatFor(%q) = %v, want %v", path, got, want)
 		}

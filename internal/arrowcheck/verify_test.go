@@ -1,6 +1,7 @@
-package table
+package arrowcheck
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/binary"
 	"errors"
@@ -9,9 +10,6 @@ import (
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/ipc"
-	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
 // message is where one message of a stream lies.
@@ -58,18 +56,37 @@ func root(t *testing.T, buf []byte) (v *verifier, msg, header table) {
 func put32(b []byte, pos int, v uint32) { binary.LittleEndian.PutUint32(b[pos:], v) }
 func put64(b []byte, pos int, v uint64) { binary.LittleEndian.PutUint64(b[pos:], v) }
 
-// readAll reads data to the end and returns the rows read.
+// readAll reads data to the end, as a stream or a file, validating every
+// batch, and returns the rows read.
 func readAll(data []byte) (int64, error) {
-	r, err := NewReader(bytes.NewReader(data))
-	if err != nil {
-		return 0, err
+	br := bufio.NewReader(bytes.NewReader(data))
+	var next func() (arrow.RecordBatch, error)
+	if bytes.HasPrefix(data, FileMagic) {
+		f, err := NewFile(bytes.NewReader(data), br)
+		if err != nil {
+			return 0, err
+		}
+		defer f.Close()
+		next = f.Next
+	} else {
+		s, err := NewStream(br)
+		if err != nil {
+			return 0, err
+		}
+		defer s.Release()
+		next = s.Next
 	}
-	defer r.Release()
-	recs, err := ReadAll(r)
-	for _, rec := range recs {
-		rec.Release()
+	var rows int64
+	for {
+		rec, err := next()
+		if err != nil || rec == nil {
+			return rows, err
+		}
+		if err := Validate(rec); err != nil {
+			return rows, Damaged(err)
+		}
+		rows += rec.NumRows()
 	}
-	return r.Rows(), err
 }
 
 // readErr reads data to the end and returns the error, failing if there
@@ -93,7 +110,7 @@ func readErr(t *testing.T, data []byte, want string) error {
 }
 
 func TestDamagedStream(t *testing.T) {
-	good := encode(t, testSamples(10), Stream, 4, true)
+	good := goodTable(t, false)
 	msgs := messages(t, good)
 	if len(msgs) != 4 { // schema, 3 batches
 		t.Fatalf("%d messages, want 4", len(msgs))
@@ -202,7 +219,7 @@ func TestDamagedStream(t *testing.T) {
 }
 
 func TestDamagedFile(t *testing.T) {
-	good := encode(t, testSamples(10), File, 4, true)
+	good := goodTable(t, true)
 	// The footer: its length sits before the closing "ARROW1".
 	n := int(binary.LittleEndian.Uint32(good[len(good)-10:]))
 	footerAt := len(good) - 10 - n
@@ -287,44 +304,4 @@ func TestCompressedAndDictionary(t *testing.T) {
 		}
 		readErr(t, b, "uncompressed")
 	})
-}
-
-// compressedDictTable writes 1000 rows of a dictionary-encoded column and
-// a string column, zstd-compressed, as a stream and as a file.
-func compressedDictTable(t testing.TB) map[string][]byte {
-	dt := &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int16, ValueType: arrow.BinaryTypes.String}
-	schema := arrow.NewSchema([]arrow.Field{{Name: "kind", Type: dt}, {Name: "name", Type: arrow.BinaryTypes.String}}, nil)
-	b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
-	defer b.Release()
-	for i := range 1000 {
-		if err := b.Field(0).(*array.BinaryDictionaryBuilder).AppendString([]string{"aaf", "utkface"}[i%2]); err != nil {
-			t.Fatal(err)
-		}
-		b.Field(1).(*array.StringBuilder).Append(strings.Repeat("x", i%7))
-	}
-	rec := b.NewRecordBatch()
-	defer rec.Release()
-	out := map[string][]byte{}
-	var s bytes.Buffer
-	w := ipc.NewWriter(&s, ipc.WithSchema(schema), ipc.WithZstd())
-	if err := w.Write(rec); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	out["stream"] = s.Bytes()
-	var f bytes.Buffer
-	fw, err := ipc.NewFileWriter(&f, ipc.WithSchema(schema), ipc.WithZstd())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := fw.Write(rec); err != nil {
-		t.Fatal(err)
-	}
-	if err := fw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	out["file"] = f.Bytes()
-	return out
 }

@@ -1,8 +1,7 @@
-package table
+package arrowcheck
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 )
 
@@ -23,10 +22,10 @@ import (
 // buffer counts within the buffers, known compression codecs.
 
 const (
-	// maxMetadata is the largest message metadata (and file footer) read.
-	maxMetadata = 64 << 20
-	// maxBody is the largest message body (record batch) read.
-	maxBody = 4 << 30
+	// MaxMetadata is the largest message metadata (and file footer) read.
+	MaxMetadata = 64 << 20
+	// MaxBody is the largest message body (record batch) read.
+	MaxBody = 4 << 30
 	// maxDepth is the deepest nesting of fields (arrow-go's own limit).
 	maxDepth = 64
 )
@@ -649,9 +648,3 @@ func (v *verifier) blocks(t table, slot int, name string) ([]fileBlock, error) {
 	}
 	return out, nil
 }
-
-// errDamaged marks errors about input that is not well-formed Arrow.
-var errDamaged = errors.New("damaged Arrow input")
-
-// damaged wraps err as damaged input.
-func damaged(err error) error { return fmt.Errorf("%w: %w", errDamaged, err) }

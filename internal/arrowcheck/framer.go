@@ -1,4 +1,4 @@
-package table
+package arrowcheck
 
 import (
 	"bufio"
@@ -7,17 +7,20 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
 )
 
 // readAhead is the body size above which the framer reads a body in full
 // before arrow-go sees its length: arrow-go allocates a message's body up
 // front, so a damaged length in a short input would otherwise cost up to
-// maxBody of memory. Smaller bodies pass straight through, with no copy.
+// MaxBody of memory. Smaller bodies pass straight through, with no copy.
 const readAhead = 16 << 20
 
 // maxExpansion bounds how far the compressed buffers of one batch may
 // claim to expand (arrow-go allocates each buffer's claimed uncompressed
-// size before decompressing): the larger of maxMetadata and this many times
+// size before decompressing): the larger of MaxMetadata and this many times
 // the body.
 const maxExpansion = 1024
 
@@ -95,8 +98,8 @@ func (f *framer) next() error {
 		f.pending = append(f.pending, head[:prefix])
 		return nil
 	}
-	if int32(length) < 0 || length > maxMetadata {
-		return damaged(fmt.Errorf("message metadata length %d is over the %d MiB limit", int32(length), maxMetadata>>20))
+	if int32(length) < 0 || length > MaxMetadata {
+		return Damaged(fmt.Errorf("message metadata length %d is over the %d MiB limit", int32(length), MaxMetadata>>20))
 	}
 	meta, err := readN(f.r, int64(length))
 	if err != nil {
@@ -104,13 +107,13 @@ func (f *framer) next() error {
 	}
 	info, err := verifyMessage(meta)
 	if err != nil {
-		return damaged(err)
+		return Damaged(err)
 	}
 	if err := f.fits(info); err != nil {
-		return damaged(err)
+		return Damaged(err)
 	}
-	if info.bodyLength > maxBody {
-		return fmt.Errorf("record batch of %d bytes is larger than the %d GiB limit; write smaller batches", info.bodyLength, maxBody>>30)
+	if info.bodyLength > MaxBody {
+		return fmt.Errorf("record batch of %d bytes is larger than the %d GiB limit; write smaller batches", info.bodyLength, MaxBody>>30)
 	}
 	f.pending = append(f.pending, head[:prefix:prefix], meta)
 	if !info.compressed && info.bodyLength <= readAhead {
@@ -166,7 +169,7 @@ func cut(err error) error {
 // of a batch claim (each buffer starts with it, -1 for a buffer stored
 // uncompressed), read from body at the buffers' offsets.
 func checkExpansion(body io.ReaderAt, info messageInfo) error {
-	limit := max(maxMetadata, maxExpansion*info.bodyLength)
+	limit := max(MaxMetadata, maxExpansion*info.bodyLength)
 	var total int64
 	var size [8]byte
 	for _, b := range info.packed {
@@ -178,9 +181,65 @@ func checkExpansion(body io.ReaderAt, info messageInfo) error {
 			continue
 		}
 		if n < 0 || n > limit-total {
-			return damaged(fmt.Errorf("compressed buffers of a %d-byte batch claim more than %d bytes uncompressed", info.bodyLength, limit))
+			return Damaged(fmt.Errorf("compressed buffers of a %d-byte batch claim more than %d bytes uncompressed", info.bodyLength, limit))
 		}
 		total += n
 	}
 	return nil
 }
+
+// cause is the framer's own error when arrow-go failed on it, err itself
+// otherwise: the framer's message is the clearer one.
+func (f *framer) cause(err error) error {
+	if f.err != nil {
+		return f.err
+	}
+	return err
+}
+
+// Stream reads an Arrow IPC stream through a framer.
+type Stream struct {
+	r      *ipc.Reader
+	framer *framer
+	rows   int64
+}
+
+// NewStream opens the IPC stream on br and reads its schema.
+func NewStream(br *bufio.Reader) (s *Stream, err error) {
+	f := &framer{r: br}
+	defer RecoverDamage(&err)
+	r, err := ipc.NewReader(f, ipcOptions()...)
+	if err != nil {
+		return nil, fmt.Errorf("reading Arrow stream schema: %w", f.cause(err))
+	}
+	return &Stream{r: r, framer: f}, nil
+}
+
+// Schema is the stream's schema.
+func (s *Stream) Schema() *arrow.Schema { return s.r.Schema() }
+
+// Next returns the next record batch, valid until the next call (Retain
+// it to keep it), or nil at the stream's end marker. A stream that ends
+// without its end marker is ErrTruncated.
+func (s *Stream) Next() (rec arrow.RecordBatch, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			rec, err = nil, fmt.Errorf("after %d rows: %w", s.rows, Damaged(fmt.Errorf("%v", p)))
+		}
+	}()
+	if !s.r.Next() {
+		if err := s.r.Err(); err != nil {
+			return nil, fmt.Errorf("reading Arrow stream after %d rows: %w", s.rows, s.framer.cause(err))
+		}
+		if s.framer.hitEOF {
+			return nil, fmt.Errorf("after %d rows: %w", s.rows, ErrTruncated)
+		}
+		return nil, nil
+	}
+	rec = s.r.RecordBatch()
+	s.rows += rec.NumRows()
+	return rec, nil
+}
+
+// Release frees the stream reader.
+func (s *Stream) Release() { s.r.Release() }
