@@ -51,7 +51,7 @@ REAL_EPOCHS ?=
 # How long `make fuzz` runs each fuzz target.
 FUZZTIME ?= 5s
 
-.PHONY: deps test-deps bench-deps build test vet fuzz interop demo real bench bench-split bench-score bench-train bench-infer bench-gpu side-by-side load clean
+.PHONY: deps test-deps bench-deps build test vet fuzz interop demo real bench bench-split bench-score bench-train bench-infer bench-gpu bench-crowds side-by-side load clean
 
 # apt-install installs the Debian packages $(1) that are missing, saying so
 # as $(2); it does nothing (and no apt-get update) when all are there.
@@ -182,6 +182,10 @@ bench-train: bench-deps
 bench-infer: bench-deps
 	$(PYTHON) bench/infer_compare.py
 	$(PYTHON) bench/infer_compare.py --tags openblas
+
+## bench-crowds: face detection on the scenes of $(DATA)/crowds (recall by face width and label, precision, photos/s): facet-crop --faces all next to its stages alone
+bench-crowds: deps
+	nice $(GO) run -tags '$(GOTAGS)' ./bench/crowds --data $(DATA)/crowds $(CROWDS_ARGS)
 
 ## side-by-side: the gorgonia back end and the PyTorch plugin trained alike on make real's fold 0
 SIDE_EPOCHS ?= 10

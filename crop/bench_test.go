@@ -41,22 +41,9 @@ func defaultPool(tb testing.TB, dir string, workers int) *crop.Pool {
 	if err != nil {
 		tb.Skipf("dlib landmark model: %v", err)
 	}
+	spec := face.Spec{Detectors: []string{"dlib", "cascade", "dlib-fine", "center"}, DetectSide: 256, DlibAdjust: face.DlibAdjust, Predictor: pred, Center: face.PortraitCenter}
 	pool, err := crop.NewPool(crop.Config{Geometry: crop.Geometry{Margin: defaultMargin, Size: 224}, Dir: dir, Ext: ".jpg", Quality: 95, Settings: "bench"},
-		workers, func() (*face.Chain, error) {
-			d, err := face.NewDlibThreshold(pred, 0, face.DlibAdjust)
-			if err != nil {
-				return nil, err
-			}
-			fine, err := face.NewDlibFine(pred)
-			if err != nil {
-				return nil, err
-			}
-			c, err := face.NewCascade(face.DefaultCascadeDir)
-			if err != nil {
-				return nil, err
-			}
-			return &face.Chain{DetectSide: 256, Stages: []face.Detector{d, c, fine, face.PortraitCenter}}, nil
-		})
+		workers, spec.New)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
 	"io"
 	"os"
 	"path/filepath"
@@ -47,7 +48,16 @@ type options struct {
 	dnnModel, dnnConfig  string
 	dnnThreshold         float64
 	shard                string
+	faces                string
+	minFace              int
+	boxes                bool
 }
+
+// Defaults with --faces all, where a flag is not given.
+const (
+	sceneDetectors = "dlib,cascade"
+	sceneMinFace   = 20
+)
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	o := options{maxFailed: cli.NewMaxFailed(cli.DefaultMaxFailed)}
@@ -55,29 +65,46 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	cli.DirVar(fs, &o.out, "out", "", "write crops under `DIR` (required)")
 	fs.StringVar(&o.in, "in", "", "crop every image under `DIR` instead of reading a table")
 	o.table.AddFlags(fs)
-	fs.StringVar(&o.detectors, "detectors", "dlib,cascade,dlib-fine,center", "detector chain, tried in order")
+	fs.StringVar(&o.detectors, "detectors", "dlib,cascade,dlib-fine,center", "detector chain, tried in order (default dlib,cascade with --faces all)")
 	cli.IntVar(fs, &o.size, "size", 224, 8, 4096, "side of the square crops in pixels")
 	cli.FloatVar(fs, &o.margin, "margin", defaultMargin, cli.Between(0, 2), "grow the face box by this fraction of its size on every side")
 	fs.StringVar(&o.format, "format", "jpg", "crop file format: jpg or png")
 	cli.IntVar(fs, &o.quality, "quality", 95, 1, 100, "JPEG quality")
 	fs.BoolVar(&o.align, "align", false, "rotate each face so its eyes are level (needs dlib landmarks)")
-	cli.IntVar(fs, &o.detectSide, "detect-side", 256, 0, 16384, "detect on a copy whose longest side is this many pixels (0: full size; else at least 32)")
+	cli.IntVar(fs, &o.detectSide, "detect-side", 256, 0, 16384, "detect on a copy whose longest side is this many pixels (0: full size; else at least 32; default 0 with --faces all)")
 	cli.IntVar(fs, &o.upsample, "upsample", 0, 0, 2, "dlib: upsample the detection copy this many times (finds smaller faces, slower)")
-	cli.FloatVar(fs, &o.dlibAdjust, "dlib-adjust", face.DlibAdjust, cli.Between(-3, 3), "dlib: added to the detection threshold (lower finds more faces, and more false ones)")
+	cli.FloatVar(fs, &o.dlibAdjust, "dlib-adjust", face.DlibAdjust, cli.Between(-3, 3), "dlib: added to the detection threshold (lower finds more faces, and more false ones; default -0.3 with --faces all)")
 	fs.StringVar(&o.center, "center", "0.2,0.15,0.8,0.65", "fixed-crop box as fractions x0,y0,x1,y1 of the photo")
 	fs.StringVar(&o.cascadeDir, "cascades", face.DefaultCascadeDir, "folder of OpenCV's Haar cascades")
 	fs.StringVar(&o.landmark, "landmarks", "/usr/share/dlib/shape_predictor_68_face_landmarks.dat", "dlib 68-point model (\"\" for none)")
-	fs.StringVar(&o.dnnModel, "dnn-model", "", "DNN face detector weights (.caffemodel or .pb) for the dnn stage")
+	fs.StringVar(&o.dnnModel, "dnn-model", "", "DNN face detector weights (.caffemodel or .pb, or YuNet's .onnx) for the dnn stage")
 	fs.StringVar(&o.dnnConfig, "dnn-config", "", "DNN face detector config (deploy.prototxt or .pbtxt)")
 	cli.FloatVar(fs, &o.dnnThreshold, "dnn-threshold", 0.5, cli.Between(0, 1), "DNN detector confidence threshold")
 	cli.WorkersVar(fs, &o.workers, "parallel workers")
 	fs.BoolVar(&o.resume, "resume", false, "keep crops that already exist, are valid and were made with the same settings")
 	fs.StringVar(&o.shard, "shard", "", "crop only part `i/n` of the rows (by id hash); facet-merge join puts the parts together")
+	fs.StringVar(&o.faces, "faces", "one", "one: the face a portrait means; all: every face, one row and crop each (ids ROW#K)")
+	cli.IntVar(fs, &o.minFace, "min-face", 0, 0, 4096, "smallest face to find, in photo `PX`; detectors see the photo scaled for it (default 20 with --faces all, 0: off)")
+	fs.BoolVar(&o.boxes, "boxes", false, "crop the table's boxes (box_x0 box_y0 box_x1 box_y1) instead of detecting")
 	fs.Var(o.maxFailed, "max-failed", "fail the run (exit 1, no table) when more photos than this could not be cropped: a count, or a percentage of the rows")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
 	stderr = cli.Stderr(fs, stderr)
+	if o.faces == "all" {
+		if !fs.Changed("detectors") {
+			o.detectors = sceneDetectors
+		}
+		if !fs.Changed("min-face") {
+			o.minFace = sceneMinFace
+		}
+		if !fs.Changed("detect-side") {
+			o.detectSide = 0
+		}
+		if !fs.Changed("dlib-adjust") {
+			o.dlibAdjust = face.SceneDlibAdjust
+		}
+	}
 	stages, center, err := o.check(fs.Args())
 	if err != nil {
 		return err
@@ -89,6 +116,17 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		Settings: fmt.Sprintf("detectors=%s detect-side=%d upsample=%d dlib-adjust=%g dlib-box=%g center=%s margin=%g size=%d align=%t format=%s quality=%d",
 			strings.Join(stages, ","), o.detectSide, o.upsample, o.dlibAdjust, face.DlibBoxScale, o.center, o.margin, o.size, o.align, o.format, o.quality),
 	}
+	switch {
+	case o.boxes:
+		cfg.Mode = crop.GivenBoxes
+		stages = nil
+		cfg.Settings = fmt.Sprintf("boxes margin=%g size=%d format=%s quality=%d", o.margin, o.size, o.format, o.quality)
+	case o.faces == "all":
+		cfg.Mode = crop.AllFaces
+		cfg.Settings += fmt.Sprintf(" faces=all min-face=%d dlib-weak=%g skin=%g,%g", o.minFace, face.SceneDlibWeak, face.SceneSkin.Min, face.SceneSkin.Weak)
+	case o.minFace > 0:
+		cfg.Settings += fmt.Sprintf(" min-face=%d", o.minFace)
+	}
 
 	var pred *dlib.Predictor
 	if (slices.Contains(stages, "dlib") || slices.Contains(stages, "dlib-fine")) && o.landmark != "" {
@@ -97,31 +135,17 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 		defer pred.Close()
 	}
-	newChain := func() (*face.Chain, error) {
-		c := &face.Chain{DetectSide: o.detectSide}
-		for _, name := range stages {
-			var d face.Detector
-			var err error
-			switch name {
-			case "dlib":
-				d, err = face.NewDlibThreshold(pred, o.upsample, o.dlibAdjust)
-			case "dlib-fine":
-				d, err = face.NewDlibFine(pred)
-			case "cascade":
-				d, err = face.NewCascade(o.cascadeDir)
-			case "dnn":
-				d, err = face.NewDNN(o.dnnModel, o.dnnConfig, 300, o.dnnThreshold)
-			case "center":
-				d = center
-			}
-			if err != nil {
-				c.Close()
-				return nil, fmt.Errorf("%s detector: %w", name, err)
-			}
-			c.Stages = append(c.Stages, d)
-		}
-		return c, nil
+	spec := face.Spec{
+		Detectors: stages, DetectSide: o.detectSide, MinFace: o.minFace, Scene: cfg.Mode == crop.AllFaces,
+		Upsample: o.upsample, DlibAdjust: o.dlibAdjust, Predictor: pred, CascadeDir: o.cascadeDir,
+		DNNModel: o.dnnModel, DNNConfig: o.dnnConfig, DNNThreshold: o.dnnThreshold, Center: center,
 	}
+	if spec.Scene {
+		spec.DlibWeak = face.SceneDlibWeak
+		skin := face.SceneSkin
+		spec.Skin = &skin
+	}
+	newChain := spec.New
 	// The mark keeps --out out of folder scans (--in below, facet-prep).
 	if err := dataset.MarkOutput(o.out, "facet-crop"); err != nil {
 		return err
@@ -136,7 +160,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if o.in != "" {
 		src, err = folderSource(o.in, stderr)
 	} else {
-		src, err = tableSource(fs.Args(), stdin)
+		src, err = tableSource(fs.Args(), stdin, o.boxes)
 	}
 	if err != nil {
 		return err
@@ -168,7 +192,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	// cropChunk crops rows of a batch and writes them on.
 	cropChunk := func(rec arrow.RecordBatch) error {
-		jobs, err := jobsOf(rec)
+		jobs, err := jobsOf(rec, o.boxes)
 		if err != nil {
 			return err
 		}
@@ -176,7 +200,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		if err != nil {
 			return err
 		}
-		sum.add(jobs, outcomes)
+		sum.add(outcomes)
 		if w == nil {
 			return nil
 		}
@@ -237,22 +261,26 @@ func (o *options) check(args []string) (stages []string, center face.Center, err
 		return nil, center, cli.Usagef("--format %q: want jpg or png", o.format)
 	case o.detectSide > 0 && o.detectSide < 32:
 		return nil, center, cli.Usagef("--detect-side %d: want 0 or at least 32", o.detectSide)
+	case o.faces != "one" && o.faces != "all":
+		return nil, center, cli.Usagef("--faces %q: want one or all", o.faces)
+	case o.boxes && o.in != "":
+		return nil, center, cli.Usagef("--boxes crops the boxes of a table: give a TABLE, not --in")
+	case o.boxes && o.faces != "one":
+		return nil, center, cli.Usagef("--boxes crops the given boxes: --faces all does not apply")
 	}
 	if center, err = face.ParseCenter(o.center); err != nil {
 		return nil, center, cli.UsageError{Err: err}
 	}
 	for _, s := range strings.Split(o.detectors, ",") {
 		s = strings.TrimSpace(s)
-		switch s {
-		case "dlib", "dlib-fine", "cascade", "dnn", "center":
-		default:
-			return nil, center, cli.Usagef("--detectors: unknown detector %q (want dlib, dlib-fine, cascade, dnn, center)", s)
+		if !slices.Contains(face.StageNames, s) {
+			return nil, center, cli.Usagef("--detectors: unknown detector %q (want %s)", s, strings.Join(face.StageNames, ", "))
 		}
 		if slices.Contains(stages, s) {
 			return nil, center, cli.Usagef("--detectors: %s given twice", s)
 		}
 		if s == "dnn" && o.dnnModel == "" {
-			return nil, center, cli.Usagef("--detectors dnn needs --dnn-model (and --dnn-config)")
+			return nil, center, cli.Usagef("--detectors dnn needs --dnn-model (and --dnn-config, but for a YuNet .onnx model)")
 		}
 		stages = append(stages, s)
 	}
@@ -293,10 +321,26 @@ var cropFields = []arrow.Field{
 	// crop_hash_edges: the hashes of the crop with a little cut off each
 	// edge (dup.Edges), by which a copy cropped tighter still links.
 	{Name: dup.ColEdges, Type: dup.EdgesType, Nullable: true},
+	cropFaceField,
 }
 
-// extend adds the crop columns for outcomes to rec.
+// cropFaceField is crop_face: the face's index in its photo (0 with
+// --faces one, K of the id ROW#K with --faces all), -1 when the photo
+// gave no crop.
+var cropFaceField = arrow.Field{Name: "crop_face", Type: arrow.PrimitiveTypes.Int16}
+
+// A table read back (CSV, Parquet) keeps crop_face an int16.
+func init() { table.Declare(cropFaceField) }
+
+// extend adds the crop columns for outcomes to rec: a row per outcome,
+// the row of its job, with the outcome's id (ROW#K for the faces of a
+// photo with --faces all).
 func extend(rec arrow.RecordBatch, outcomes []crop.Outcome) (arrow.RecordBatch, error) {
+	rec, err := rowsOf(rec, outcomes)
+	if err != nil {
+		return nil, err
+	}
+	defer rec.Release()
 	mem := memory.DefaultAllocator
 	b := array.NewRecordBuilder(mem, arrow.NewSchema(cropFields, nil))
 	defer b.Release()
@@ -313,7 +357,9 @@ func extend(rec arrow.RecordBatch, outcomes []crop.Outcome) (arrow.RecordBatch, 
 	hash := b.Field(14).(*array.Uint64Builder)
 	edges := b.Field(15).(*array.ListBuilder)
 	edgev := edges.ValueBuilder().(*array.Uint64Builder)
+	index := b.Field(16).(*array.Int16Builder)
 	for _, oc := range outcomes {
+		index.Append(int16(oc.Face))
 		if oc.Reason != "" {
 			path.AppendNull()
 			for _, c := range coords {
@@ -369,16 +415,68 @@ func extend(rec arrow.RecordBatch, outcomes []crop.Outcome) (arrow.RecordBatch, 
 	return table.Extend(rec, table.ExtendSchema(rec.Schema(), cropFields), cropFields, cols.Columns())
 }
 
-// jobsOf reads the id and path columns of a batch.
-func jobsOf(rec arrow.RecordBatch) ([]crop.Job, error) {
+// rowsOf is rec with one row per outcome: its job's row, under the
+// outcome's id. It is rec itself (retained) when the outcomes are one per
+// row with the rows' ids.
+func rowsOf(rec arrow.RecordBatch, outcomes []crop.Outcome) (arrow.RecordBatch, error) {
+	same := len(outcomes) == int(rec.NumRows())
+	rows := make([]int, len(outcomes))
+	ids := array.NewStringBuilder(memory.DefaultAllocator)
+	defer ids.Release()
+	for i, oc := range outcomes {
+		rows[i] = oc.Job
+		ids.Append(oc.ID)
+		same = same && oc.Job == i && oc.Face <= 0
+	}
+	if same {
+		rec.Retain()
+		return rec, nil
+	}
+	taken, err := table.Take(rec, rows)
+	if err != nil {
+		return nil, err
+	}
+	defer taken.Release()
+	col := ids.NewArray()
+	defer col.Release()
+	idField := rec.Schema().Field(rec.Schema().FieldIndices(table.ColID)[0])
+	return table.Extend(taken, taken.Schema(), []arrow.Field{idField}, []arrow.Array{col})
+}
+
+// jobsOf reads the id and path columns of a batch, and with boxes the
+// box columns (a null or -1 coordinate is no box).
+func jobsOf(rec arrow.RecordBatch, boxes bool) ([]crop.Job, error) {
 	ids, ok1 := rec.Column(rec.Schema().FieldIndices(table.ColID)[0]).(*array.String)
 	paths, ok2 := rec.Column(rec.Schema().FieldIndices(table.ColPath)[0]).(*array.String)
 	if !ok1 || !ok2 {
 		return nil, errors.New("id and path must be utf8 columns")
 	}
+	var coords [4]*array.Int32
+	if boxes {
+		for i, f := range table.BoxFields {
+			idx := rec.Schema().FieldIndices(f.Name)
+			c, ok := rec.Column(idx[0]).(*array.Int32)
+			if !ok {
+				return nil, fmt.Errorf("--boxes: column %s must be int32", f.Name)
+			}
+			coords[i] = c
+		}
+	}
 	jobs := make([]crop.Job, rec.NumRows())
 	for i := range jobs {
 		jobs[i] = crop.Job{ID: ids.Value(i), Path: paths.Value(i)}
+		if boxes {
+			var v [4]int
+			for k, c := range coords {
+				v[k] = -1
+				if c.IsValid(i) {
+					v[k] = int(c.Value(i))
+				}
+			}
+			if v[0] >= 0 && v[1] >= 0 && v[2] >= 0 && v[3] >= 0 {
+				jobs[i].Box = image.Rect(v[0], v[1], v[2], v[3])
+			}
+		}
 	}
 	return jobs, nil
 }
@@ -393,13 +491,24 @@ type source interface {
 
 type tableInput struct{ r *table.Reader }
 
-func tableSource(args []string, stdin io.Reader) (source, error) {
+// tableSource opens the input table; with boxes it must have the box
+// columns too.
+func tableSource(args []string, stdin io.Reader, boxes bool) (source, error) {
 	name := "-"
 	if len(args) == 1 {
 		name = args[0]
 	}
-	r, err := table.Open(name, stdin, table.ColID, table.ColPath)
+	required := []string{table.ColID, table.ColPath}
+	if boxes {
+		for _, f := range table.BoxFields {
+			required = append(required, f.Name)
+		}
+	}
+	r, err := table.Open(name, stdin, required...)
 	if err != nil {
+		if boxes && strings.Contains(err.Error(), "column") {
+			return nil, fmt.Errorf("--boxes: %w (facet-prep's boxes: source writes them)", err)
+		}
 		return nil, err
 	}
 	return &tableInput{r: r}, nil

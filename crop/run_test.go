@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	"image/draw"
 	"image/jpeg"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -22,6 +24,8 @@ import (
 
 	"github.com/boostershot/facet/internal/cli"
 	"github.com/boostershot/facet/internal/crop"
+	"github.com/boostershot/facet/internal/demo"
+	"github.com/boostershot/facet/internal/dlib"
 	"github.com/boostershot/facet/internal/label"
 	"github.com/boostershot/facet/internal/table"
 	"github.com/boostershot/facet/internal/testdata"
@@ -121,11 +125,12 @@ func runCrop(t *testing.T, stdin []byte, args ...string) ([]byte, string, error)
 type result struct {
 	note, cropPath, stage, cropErr string
 	box                            image.Rectangle
+	face, faces, landmarks         int
 }
 
 func readResults(t *testing.T, data []byte) map[string]result {
 	t.Helper()
-	r, err := table.NewReader(bytes.NewReader(data), "id", "note", "crop_path", "crop_stage", "crop_error", "x0", "y1", "landmarks")
+	r, err := table.NewReader(bytes.NewReader(data), "id", "crop_path", "crop_stage", "crop_error", "x0", "y1", "landmarks")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,6 +140,9 @@ func readResults(t *testing.T, data []byte) map[string]result {
 		rec := r.RecordBatch()
 		col := func(name string) arrow.Array { return rec.Column(rec.Schema().FieldIndices(name)[0]) }
 		str := func(name string, i int) string {
+			if !rec.Schema().HasField(name) {
+				return ""
+			}
 			a := col(name).(*array.String)
 			if a.IsNull(i) {
 				return ""
@@ -142,10 +150,19 @@ func readResults(t *testing.T, data []byte) map[string]result {
 			return a.Value(i)
 		}
 		i32 := func(name string, i int) int { return int(col(name).(*array.Int32).Value(i)) }
+		i16 := func(name string, i int) int { return int(col(name).(*array.Int16).Value(i)) }
+		lms := col("landmarks").(*array.List)
 		for i := 0; i < int(rec.NumRows()); i++ {
 			out[str("id", i)] = result{
 				note: str("note", i), cropPath: str("crop_path", i), stage: str("crop_stage", i), cropErr: str("crop_error", i),
-				box: image.Rect(i32("x0", i), i32("y0", i), i32("x1", i), i32("y1", i)),
+				box:  image.Rect(i32("x0", i), i32("y0", i), i32("x1", i), i32("y1", i)),
+				face: i16("crop_face", i), faces: i16("crop_faces", i),
+			}
+			if lms.IsValid(i) {
+				lo, hi := lms.ValueOffsets(i)
+				r := out[str("id", i)]
+				r.landmarks = int(hi-lo) / 2
+				out[str("id", i)] = r
 			}
 		}
 	}
@@ -451,14 +468,19 @@ func TestUsageAndInputErrors(t *testing.T) {
 	in, _ := inputTable(t, map[string][]byte{"a.jpg": testdata.JPEG(t, photo())}, []row{{"a", "a.jpg"}})
 	out := t.TempDir()
 	for name, args := range map[string][]string{
-		"no out":         {"--detectors", "center"},
-		"bad detector":   {"--out", out, "--detectors", "center,magic"},
-		"dnn no model":   {"--out", out, "--detectors", "dnn"},
-		"twice":          {"--out", out, "--detectors", "center,center"},
-		"bad size":       {"--out", out, "--size", "0"},
-		"bad format":     {"--out", out, "--format", "gif"},
-		"bad center":     {"--out", out, "--center", "0.8,0,0.2,1"},
-		"in and a table": {"--out", out, "--in", out, "x.arrow"},
+		"no out":                {"--detectors", "center"},
+		"bad detector":          {"--out", out, "--detectors", "center,magic"},
+		"dnn no model":          {"--out", out, "--detectors", "dnn"},
+		"twice":                 {"--out", out, "--detectors", "center,center"},
+		"bad size":              {"--out", out, "--size", "0"},
+		"bad format":            {"--out", out, "--format", "gif"},
+		"bad center":            {"--out", out, "--center", "0.8,0,0.2,1"},
+		"in and a table":        {"--out", out, "--in", out, "x.arrow"},
+		"faces some":            {"--out", out, "--faces", "some"},
+		"min face":              {"--out", out, "--min-face", "-1"},
+		"boxes and in":          {"--out", out, "--boxes", "--in", out},
+		"boxes and all":         {"--out", out, "--boxes", "--faces", "all"},
+		"boxes, no box columns": {"--out", out, "--boxes"},
 	} {
 		if _, _, err := runCrop(t, in, args...); err == nil {
 			t.Errorf("%s: accepted", name)
@@ -533,6 +555,196 @@ func TestShards(t *testing.T) {
 	}
 	if _, _, err := runCrop(t, in, "--out", t.TempDir(), "--shard", "1/1"); err == nil {
 		t.Error("--shard 1/1 accepted")
+	}
+}
+
+// scene is a 384x256 photo of two drawn unmasked faces side by side
+// (internal/demo's portraits at half size), and their face boxes.
+func scene(t *testing.T) ([]byte, [2]image.Rectangle) {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, 384, 256))
+	var boxes [2]image.Rectangle
+	for i := range 2 {
+		p, box := demo.Portrait(uint64(7+i), demo.Attrs{Mask: demo.MaskNone, Gender: i, Age: 30 + 10*i, Width: 192, Height: 256})
+		off := image.Pt(192*i, 0)
+		draw.Draw(img, p.Bounds().Add(off), p, image.Point{}, draw.Src)
+		boxes[i] = box.Add(off)
+	}
+	return testdata.JPEG(t, img), boxes
+}
+
+func TestFacesAll(t *testing.T) {
+	if _, err := os.Stat(dlib.DefaultModel); err != nil {
+		t.Skipf("dlib landmark model not installed (%v): skipping", err)
+	}
+	photo, truth := scene(t)
+	blank := testdata.JPEG(t, image.NewGray(image.Rect(0, 0, 300, 200)))
+	in, _ := inputTable(t, map[string][]byte{"scene.jpg": photo, "blank.jpg": blank}, []row{{"s/scene.jpg", "scene.jpg"}, {"s/blank.jpg", "blank.jpg"}})
+	out := t.TempDir()
+	data, stderr, err := runCrop(t, in, "--out", out, "--faces", "all", "--detectors", "dlib,center", "--min-face", "40", "--max-failed", "100%")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	res := readResults(t, data)
+	if len(res) != 3 {
+		t.Fatalf("%d rows, want 2 faces and the blank photo: %+v\n%s", len(res), res, stderr)
+	}
+	for k, want := range truth {
+		id := fmt.Sprintf("s/scene.jpg#%d", k)
+		r, ok := res[id]
+		if !ok {
+			t.Fatalf("no row %s: %+v", id, res)
+		}
+		if r.note != "note s/scene.jpg" || r.stage != "dlib" || r.cropErr != "" || r.face != k || r.faces != 2 {
+			t.Errorf("%s: %+v; want the parent's note, stage dlib, face %d of 2", id, r, k)
+		}
+		if c := r.box.Min.Add(r.box.Max).Div(2); !c.In(want) {
+			t.Errorf("%s: box %v, want one centred in %v", id, r.box, want)
+		}
+		if want := filepath.Join(out, "s", fmt.Sprintf("scene.jpg#%d.jpg", k)); r.cropPath != want {
+			t.Errorf("%s: crop %s, want %s", id, r.cropPath, want)
+		}
+		if _, err := os.Stat(r.cropPath); err != nil {
+			t.Error(err)
+		}
+		if r.landmarks != 68 {
+			t.Errorf("%s: %d landmarks, want 68", id, r.landmarks)
+		}
+	}
+	// No fixed-box crop for the blank photo: one row, its own id, the reason.
+	if r := res["s/blank.jpg"]; r.cropPath != "" || !strings.HasPrefix(r.cropErr, crop.ReasonNoFace) || r.face != -1 || r.stage != "" {
+		t.Errorf("blank photo: %+v", r)
+	}
+	if !strings.Contains(stderr, "3 rows") {
+		t.Errorf("summary does not count rows and photos apart:\n%s", stderr)
+	}
+	// --faces one takes one face of the scene, under the row's own id.
+	data, stderr, err = runCrop(t, in, "--out", t.TempDir(), "--detectors", "dlib", "--max-failed", "100%")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	if res := readResults(t, data); len(res) != 2 || res["s/scene.jpg"].cropPath == "" || res["s/scene.jpg"].face != 0 {
+		t.Errorf("--faces one: %+v", res)
+	}
+}
+
+// boxTable writes a photo and a table of rows of it with the given boxes
+// (the box columns facet-prep's boxes: source writes; an empty box is -1).
+func boxTable(t *testing.T, photo []byte, boxes map[string]image.Rectangle) []byte {
+	t.Helper()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "scene.jpg")
+	if err := os.WriteFile(path, photo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var samples []table.Sample
+	for id, b := range boxes {
+		s := table.NewSample(id, path, "scene", "boxes", "train")
+		s.Mask, s.Box = label.Wear, b
+		samples = append(samples, s)
+	}
+	slices.SortFunc(samples, func(a, b table.Sample) int { return strings.Compare(a.ID, b.ID) })
+	schema := table.ExtendSchema(table.NewSchema(label.DefaultBins), table.BoxFields)
+	var buf bytes.Buffer
+	w, err := table.NewWriter(&buf, schema, table.Stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rec := range table.Records(memory.DefaultAllocator, schema, samples) {
+		if err := w.Write(rec); err != nil {
+			t.Fatal(err)
+		}
+		rec.Release()
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func TestBoxes(t *testing.T) {
+	// 384x512: white top half, black bottom half.
+	in := boxTable(t, testdata.JPEG(t, photo()), map[string]image.Rectangle{
+		"s#0": image.Rect(100, 226, 160, 286), // across the white/black line
+		"s#1": image.Rect(350, 480, 420, 560), // across the photo's corner
+		"s#2": image.Rect(400, 10, 440, 50),   // outside the photo
+		"s#3": {},                             // no box
+	})
+	out := t.TempDir()
+	args := []string{"--out", out, "--boxes", "--margin", "0.25", "--size", "32", "--max-failed", "100%"}
+	data, stderr, err := runCrop(t, in, args...)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	res := readResults(t, data)
+	if len(res) != 4 {
+		t.Fatalf("%d rows, want 4: %+v", len(res), res)
+	}
+	for id, want := range map[string]image.Rectangle{"s#0": image.Rect(100, 226, 160, 286), "s#1": image.Rect(350, 480, 384, 512)} {
+		r := res[id]
+		if r.cropErr != "" || r.stage != crop.StageGiven || r.box != want || r.face != 0 {
+			t.Errorf("%s: %+v; want box %v (clipped to the photo), stage %s", id, r, want, crop.StageGiven)
+			continue
+		}
+		if want := filepath.Join(out, id+".jpg"); r.cropPath != want {
+			t.Errorf("%s: crop %s, want %s", id, r.cropPath, want)
+		}
+		// The same geometry as a detected box: the box grown by the
+		// margin, then to a square.
+		m, err := crop.Extract(mustRead(t, r.cropPath))
+		if err != nil || m.Region != (crop.Geometry{Margin: 0.25, Size: 32}).Region(want) {
+			t.Errorf("%s: region %v, %v", id, m.Region, err)
+		}
+	}
+	// Top half of the crop of s#0 is white, bottom half black.
+	img, err := jpeg.Decode(bytes.NewReader(mustRead(t, res["s#0"].cropPath)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if top, bottom := color.GrayModel.Convert(img.At(16, 4)).(color.Gray).Y, color.GrayModel.Convert(img.At(16, 28)).(color.Gray).Y; top < 200 || bottom > 50 {
+		t.Errorf("crop of s#0: top %d, bottom %d; want white over black", top, bottom)
+	}
+	for _, id := range []string{"s#2", "s#3"} {
+		if r := res[id]; r.cropPath != "" || !strings.HasPrefix(r.cropErr, crop.ReasonBox) {
+			t.Errorf("%s: %+v; want no crop and %q", id, r, crop.ReasonBox)
+		}
+	}
+	// --resume keeps the crops of the same boxes.
+	if _, stderr, err := runCrop(t, in, append(args, "--resume")...); err != nil || !strings.Contains(stderr, "2 reused") {
+		t.Errorf("resume: %v\n%s", err, stderr)
+	}
+	// A table without box columns is refused.
+	plain, _ := inputTable(t, map[string][]byte{"a.jpg": testdata.JPEG(t, photo())}, []row{{"a", "a.jpg"}})
+	if _, _, err := runCrop(t, plain, "--out", out, "--boxes"); err == nil || !strings.Contains(err.Error(), "box_x0") {
+		t.Errorf("a table without boxes: err = %v", err)
+	}
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// A dnn stage needs a model the user brings: a missing or broken one is
+// refused before any photo is read, in both modes.
+func TestDNNModelRefused(t *testing.T) {
+	in, _ := inputTable(t, map[string][]byte{"a.jpg": testdata.JPEG(t, photo())}, []row{{"a", "a.jpg"}})
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "res10.caffemodel")
+	proto := filepath.Join(dir, "deploy.prototxt")
+	os.WriteFile(bad, []byte("<html>404 Not Found</html>"), 0o644)
+	os.WriteFile(proto, []byte("layer { name: \"data\" }\n"), 0o644)
+	for _, faces := range []string{"one", "all"} {
+		for model, want := range map[string]string{filepath.Join(dir, "missing.caffemodel"): "not found", bad: "not a caffe model"} {
+			_, _, err := runCrop(t, in, "--out", t.TempDir(), "--faces", faces, "--detectors", "dnn,dlib", "--dnn-model", model, "--dnn-config", proto)
+			if err == nil || !strings.Contains(err.Error(), "dnn") || !strings.Contains(err.Error(), want) {
+				t.Errorf("--faces %s, model %s: err = %v, want one about the dnn model (%q)", faces, filepath.Base(model), err, want)
+			}
+		}
 	}
 }
 

@@ -24,11 +24,11 @@ func newSummary() *summary {
 	return &summary{stages: map[string]int{}, reasons: map[string][]string{}}
 }
 
-func (s *summary) add(jobs []crop.Job, outcomes []crop.Outcome) {
-	for i, oc := range outcomes {
+func (s *summary) add(outcomes []crop.Outcome) {
+	for _, oc := range outcomes {
 		s.rows++
 		if oc.Reason != "" {
-			s.reasons[oc.Reason] = append(s.reasons[oc.Reason], jobs[i].ID+": "+oc.Detail)
+			s.reasons[oc.Reason] = append(s.reasons[oc.Reason], oc.ID+": "+oc.Detail)
 			continue
 		}
 		if oc.Reused {
@@ -67,7 +67,10 @@ func (s *summary) first(n int) []string {
 func (s *summary) print(w io.Writer, took time.Duration, steps map[string]time.Duration) {
 	failed := s.failed()
 	cli.Printf(w, program, "%d photos in %.1fs (%.0f/s): %d cropped, %d reused from an earlier run, %d failed",
-		s.rows, took.Seconds(), float64(s.rows)/max(took.Seconds(), 1e-9), s.rows-failed, s.reused, failed)
+		s.done, took.Seconds(), float64(s.done)/max(took.Seconds(), 1e-9), s.rows-failed, s.reused, failed)
+	if s.rows != s.done {
+		fmt.Fprintf(w, "  %d rows: one per face found (--faces all), one per photo that gave none\n", s.rows)
+	}
 	for _, st := range s.stageOrder {
 		fmt.Fprintf(w, "  found by %-8s %6d (%.1f%%)\n", st, s.stages[st], 100*float64(s.stages[st])/float64(max(1, s.rows)))
 	}

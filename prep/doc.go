@@ -18,6 +18,10 @@ Sources (KIND:PATH):
 	                        mask, gender, age, age_group, label; without an id, a row's id
 	                        is its path relative to the CSV's folder (csv/img/a.jpg), or
 	                        for an image outside it the absolute path (csv/data/b.jpg)
+	boxes:FILE              a CSV of annotated faces, one row each: file (or path), x0 y0 x1 y1
+	                        (pixels), the mask label in label (or mask), optionally face,
+	                        person, subset, gender, age; ids boxes/FILE#FACE, the box in
+	                        box_x0 box_y0 box_x1 box_y1 for facet-crop --boxes
 
 NAME=KIND:PATH names a source: its rows get NAME as their source (instead
 of the kind) and at the head of their ids and persons (utkface/x.jpg becomes
@@ -47,5 +51,6 @@ Examples:
 	facet-prep --age-bins 30,58 --fix corrections/competition.csv -o samples.arrow competition:data
 	facet-prep --csv --verify imagefolder:mask=masks utkface:faces/utkface > samples.csv
 	facet-prep utkface:faces/utkface utkface-more=utkface:faces/utkface-more > faces.arrows
+	facet-prep boxes:crowds/boxes.csv | facet-crop --boxes --out crops > faces.arrows
 */
 package main

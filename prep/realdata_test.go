@@ -82,3 +82,30 @@ func TestRealDataNamedSource(t *testing.T) {
 		t.Errorf("utkface-more races %v; README says 7028, 3136, 2790, 1185", races)
 	}
 }
+
+// TestRealDataBoxes reads ../shared/data/crowds/boxes.csv as a boxes
+// source: one row per annotated face, with the counts its README states.
+func TestRealDataBoxes(t *testing.T) {
+	dir := filepath.Join(testdata.Dir(t), "crowds")
+	if _, err := os.Stat(filepath.Join(dir, "boxes.csv")); err != nil {
+		t.Skipf("no crowds/boxes.csv in the test data: %v", err)
+	}
+	out, stderr, err := runPrep(t, "--strict", "boxes:"+filepath.Join(dir, "boxes.csv"))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	samples, _ := readTable(t, out)
+	mask := map[int8]int{}
+	scenes := map[string]bool{}
+	for _, s := range samples {
+		mask[s.Mask]++
+		scenes[s.Person] = true
+		if s.Box.Empty() || s.Source != "boxes" || !strings.HasPrefix(s.ID, s.Person+"#") {
+			t.Fatalf("row %+v", s)
+		}
+	}
+	// Counts from ../shared/data/README.md.
+	if len(samples) != 2744 || len(scenes) != 563 || mask[label.Wear] != 2205 || mask[label.NoMask] != 459 || mask[label.Incorrect] != 80 {
+		t.Errorf("%d faces in %d scenes, by mask %v; README says 2744 in 563, wear 2205, none 459, incorrect 80", len(samples), len(scenes), mask)
+	}
+}

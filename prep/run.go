@@ -8,10 +8,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/boostershot/facet/internal/cli"
@@ -254,8 +256,14 @@ func writeProblems(path string, problems []dataset.Problem) error {
 	return out.Commit()
 }
 
+// writeTable writes the samples; the box columns come along when a sample
+// has a box (a boxes: source).
 func writeTable(out *cli.TableOutput, samples []table.Sample, bins label.Bins) error {
-	schema := table.NewSchema(bins)
+	var extra []arrow.Field
+	if slices.ContainsFunc(samples, func(s table.Sample) bool { return !s.Box.Empty() }) {
+		extra = table.BoxFields
+	}
+	schema := table.NewSchema(bins, extra...)
 	if err := out.Begin(schema); err != nil {
 		return err
 	}

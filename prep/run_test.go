@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
 	"os"
 	"path/filepath"
 	"strings"
@@ -281,5 +282,46 @@ func TestPrepSafeIDs(t *testing.T) {
 	}
 	if _, _, err := runPrep(t, "--strict", "csv:"+filepath.Join(dir, "lists", "list.csv")); err == nil {
 		t.Error("--strict passed an unsafe id")
+	}
+}
+
+// A boxes source gives the box columns; rows of other sources get -1.
+func TestPrepBoxes(t *testing.T) {
+	root := dataTree(t)
+	write(t, root, map[string]string{
+		"scenes/boxes.csv": "file,face,label,x0,y0,x1,y1\na.jpg,0,with_mask,3,5,30,35\na.jpg,1,without_mask,40,5,60,30\n",
+		"scenes/a.jpg":     "",
+	})
+	out, stderr, err := runPrep(t, "boxes:"+filepath.Join(root, "scenes", "boxes.csv"), "aaf:"+filepath.Join(root, "aaf"))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	samples, _ := readTable(t, out)
+	want := map[string]image.Rectangle{
+		"boxes/a.jpg#0": image.Rect(3, 5, 30, 35), "boxes/a.jpg#1": image.Rect(40, 5, 60, 30),
+		"aaf/00001A25.jpg": {}, "aaf/09000A70.jpg": {},
+	}
+	if len(samples) != len(want) {
+		t.Fatalf("%d rows, want %d", len(samples), len(want))
+	}
+	for _, s := range samples {
+		if b, ok := want[s.ID]; !ok || s.Box != b {
+			t.Errorf("%s: box %v, want %v", s.ID, s.Box, b)
+		}
+	}
+	if samples[0].Mask != label.Wear || samples[1].Mask != label.NoMask || samples[0].Person != "boxes/a.jpg" {
+		t.Errorf("boxes rows %+v", samples[:2])
+	}
+	csv, _, err := runPrep(t, "--csv", "boxes:"+filepath.Join(root, "scenes", "boxes.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(csv)), "\n")
+	if len(lines) != 3 || !strings.HasSuffix(lines[0], ",box_x0,box_y0,box_x1,box_y1") || !strings.HasSuffix(lines[1], ",3,5,30,35") {
+		t.Errorf("csv:\n%s", csv)
+	}
+	// Without a boxes source the table has no box columns.
+	if out, _, err := runPrep(t, "--csv", "aaf:"+filepath.Join(root, "aaf")); err != nil || strings.Contains(string(out), "box_x0") {
+		t.Errorf("aaf alone: %v\n%s", err, out)
 	}
 }

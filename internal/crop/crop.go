@@ -77,9 +77,9 @@ func (g Geometry) Extract(img gocv.Mat, region image.Rectangle) (gocv.Mat, error
 
 // Path is where the crop of the row with this id goes under dir: the id
 // as a relative path, with ext added unless the id ends with it already
-// ("eval/abc.jpg" stays, "face.png" becomes "face.png.jpg"), so photos
-// that differ only by their extension get crops of their own. Ids that
-// would leave dir (absolute, "..", empty segments, backslashes, control
+// ("eval/abc.jpg" stays, "face.png" becomes "face.png.jpg", face 2 of
+// a.jpg, id a.jpg#2, becomes a.jpg#2.jpg), so photos that differ only by
+// their extension get crops of their own. Ids that would leave dir (absolute, "..", empty segments, backslashes, control
 // characters) are refused (table.CheckID). (An id without extension and
 // the same id with ext meet on one file; Pool.Crop refuses the second.)
 func Path(dir, id, ext string) (string, error) {

@@ -72,6 +72,10 @@ func TestPathRefusesEscapes(t *testing.T) {
 		"x/face.JPG":                   filepath.Join(dir, "x", "face.JPG.jpg"),
 		"utkface/1_0_2_x.jpg.chip.jpg": filepath.Join(dir, "utkface", "1_0_2_x.jpg.chip.jpg"),
 		"a..b/c":                       filepath.Join(dir, "a..b", "c.jpg"),
+		"scene/0001.jpg#3":             filepath.Join(dir, "scene", "0001.jpg#3.jpg"),
+		"scene/0001.png#3":             filepath.Join(dir, "scene", "0001.png#3.jpg"),
+		"scene/0001#12":                filepath.Join(dir, "scene", "0001#12.jpg"),
+		"a#b.png":                      filepath.Join(dir, "a#b.png.jpg"),
 	} {
 		got, err := Path(dir, id, ".jpg")
 		if err != nil || got != want {

@@ -31,6 +31,9 @@ type Meta struct {
 	// pixels before encoding; 0 in crops made before it was recorded,
 	// which a resume hashes from the decoded file.
 	Hash uint64 `json:"hash,omitempty"`
+	// Given is the box the crop was asked for (GivenBoxes mode; Box is it
+	// clipped to the photo), empty for a detected face.
+	Given image.Rectangle `json:"given,omitzero"`
 	// Edges are the hashes of the same pixels with a little cut off each
 	// edge (dup.Edges), recorded with Hash.
 	Edges *dup.Edges `json:"edges,omitempty"`

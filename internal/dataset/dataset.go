@@ -1,6 +1,7 @@
 // Package dataset reads face data sets from their own layouts into facet
 // samples: the competition's train and eval folders, All-Age-Faces,
-// UTKFace, one-folder-per-class image sets and plain CSV files.
+// UTKFace, one-folder-per-class image sets, plain CSV files and tables of
+// annotated face boxes.
 //
 // Loading never drops anything silently: every file or row that cannot
 // become a sample is returned as a Problem with a reason, and hidden
@@ -29,10 +30,11 @@ const (
 	KindUTKFace     = "utkface"
 	KindImageFolder = "imagefolder"
 	KindCSV         = "csv"
+	KindBoxes       = "boxes"
 )
 
 // Kinds lists every kind, for help texts.
-var Kinds = []string{KindCompetition, KindAAF, KindUTKFace, KindImageFolder, KindCSV}
+var Kinds = []string{KindCompetition, KindAAF, KindUTKFace, KindImageFolder, KindCSV, KindBoxes}
 
 // Reasons a file or row does not become a sample.
 const (
@@ -119,7 +121,7 @@ func ParseSource(spec string) (Source, error) {
 	}
 	src := Source{Name: name, Kind: strings.ToLower(kind), Path: path}
 	switch src.Kind {
-	case KindCompetition, KindAAF, KindUTKFace, KindCSV:
+	case KindCompetition, KindAAF, KindUTKFace, KindCSV, KindBoxes:
 	case KindImageFolder:
 		head, p, ok := strings.Cut(path, "=")
 		if !ok || p == "" {
@@ -201,6 +203,8 @@ func Load(src Source, bins label.Bins) (Result, error) {
 		err = loadImageFolder(src, abs, bins, &res)
 	case KindCSV:
 		err = loadCSV(src, abs, bins, &res)
+	case KindBoxes:
+		err = loadBoxes(src, abs, bins, &res)
 	default:
 		err = fmt.Errorf("unknown kind %q", src.Kind)
 	}

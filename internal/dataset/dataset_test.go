@@ -1,6 +1,7 @@
 package dataset
 
 import (
+	"image"
 	"os"
 	"path/filepath"
 	"sort"
@@ -363,6 +364,70 @@ func TestProblemsAreSortedStably(t *testing.T) {
 	got := items(first)
 	if !sort.StringsAreSorted(got) || len(got) != 5 {
 		t.Errorf("stray folders reported as %v, want 5 in order", got)
+	}
+}
+
+func TestBoxesSource(t *testing.T) {
+	root := tree(t, map[string]string{
+		"boxes.csv": "file,face,label,x0,y0,x1,y1\n" +
+			"s/a.jpg,0,wear,3,205,32,225\n" +
+			"s/a.jpg,1,with_mask,35.0,178,63,208\n" +
+			"s/a.jpg,2,mask_weared_incorrect,56,160,78,187\n" +
+			"s/b.jpg,0,none,10,10,50,60\n" +
+			"s/b.jpg,0,none,60,10,90,60\n" + // face 0 twice
+			"s/b.jpg,1,none,50,10,40,60\n" + // x1 < x0
+			"s/b.jpg,2,none,-1,10,40,60\n" +
+			"s/b.jpg,3,none,1.5,10,40,60\n" +
+			"s/b.jpg,4,helmet,10,10,40,60\n" +
+			"s/gone.jpg,0,wear,10,10,40,60\n" +
+			",0,wear,10,10,40,60\n",
+		"s/a.jpg": "", "s/b.jpg": "", "../out.jpg": "",
+		"nofaces.csv": "path,mask,x0,y0,x1,y1\n" +
+			"s/a.jpg,wear,1,2,3,4\n" +
+			"s/a.jpg,none,5,6,7,8\n" +
+			"../out.jpg,none,5,6,7,8\n",
+		"nobox.csv": "file,label,x0,y0\ns/a.jpg,wear,1,2\n",
+	})
+	res := load(t, "boxes:"+filepath.Join(root, "boxes.csv"))
+	checkReasons(t, res, map[string]int{ReasonBadRow: 6, ReasonMissing: 1})
+	got := byID(res)
+	if len(got) != 4 {
+		t.Fatalf("%d samples, want 4: %v", len(got), res.Samples)
+	}
+	for id, want := range map[string]struct {
+		mask   int8
+		box    image.Rectangle
+		person string
+	}{
+		"boxes/s/a.jpg#0": {label.Wear, image.Rect(3, 205, 32, 225), "boxes/s/a.jpg"},
+		"boxes/s/a.jpg#1": {label.Wear, image.Rect(35, 178, 63, 208), "boxes/s/a.jpg"},
+		"boxes/s/a.jpg#2": {label.Incorrect, image.Rect(56, 160, 78, 187), "boxes/s/a.jpg"},
+		"boxes/s/b.jpg#0": {label.NoMask, image.Rect(10, 10, 50, 60), "boxes/s/b.jpg"},
+	} {
+		s, ok := got[id]
+		if !ok {
+			t.Errorf("no sample %s", id)
+			continue
+		}
+		if s.Mask != want.mask || s.Box != want.box || s.Person != want.person || s.Source != KindBoxes ||
+			s.Gender != label.Unknown || s.Label != label.Unknown || s.Path != filepath.Join(root, filepath.FromSlash(strings.SplitN(id[len("boxes/"):], "#", 2)[0])) {
+			t.Errorf("%s = %+v", id, s)
+		}
+	}
+	// Without a face column, faces are numbered by their rows per photo.
+	res = load(t, "boxes:"+filepath.Join(root, "nofaces.csv"))
+	checkReasons(t, res, nil)
+	if got := byID(res); got["boxes/s/a.jpg#0"].Box != image.Rect(1, 2, 3, 4) || got["boxes/s/a.jpg#1"].Mask != label.NoMask {
+		t.Errorf("numbered faces: %v", res.Samples)
+	}
+	// A photo outside the CSV's folder: its absolute path, as a safe id.
+	out := filepath.Join(filepath.Dir(root), "out.jpg")
+	if s := res.Samples[len(res.Samples)-1]; s.Path != out || s.ID != "boxes/"+strings.TrimLeft(filepath.ToSlash(out), "/")+"#0" {
+		t.Errorf("photo outside the folder: %+v", s)
+	}
+	src, _ := ParseSource("boxes:" + filepath.Join(root, "nobox.csv"))
+	if _, err := Load(src, bins58); err == nil || !strings.Contains(err.Error(), `"x1"`) {
+		t.Errorf("a table without x1, y1: err = %v", err)
 	}
 }
 

@@ -82,8 +82,17 @@ type CascadeOptions struct {
 	// over the detectors, of the square root of their agreeing windows).
 	MinScore float64
 	// Keep returns, besides the best candidate, those scoring at least
-	// Keep times its score (1 returns only the best).
+	// Keep times its score (1 returns only the best, 0 every one scoring
+	// at least MinScore).
 	Keep float64
+	// Confirm is the score at which the stage confirms a weak face
+	// another stage found (the same score as Detection.Score, over the
+	// proposal scan and the complete cascades in a region around the box);
+	// 0: it confirms none.
+	Confirm float64
+	// ConfirmOnly makes the stage find no face of its own (Detect returns
+	// none, without scanning): it only confirms other stages' faces.
+	ConfirmOnly bool
 }
 
 // DefaultCascadeOptions are the options NewCascade uses.
@@ -98,6 +107,28 @@ func DefaultCascadeOptions() CascadeOptions {
 	}
 }
 
+// SceneCascadeOptions are the options for scenes of many faces (facet-crop
+// --faces all): windows from 40 pixels (so a Chain with MinFace looks at
+// the scene enlarged until its smallest faces are that wide), many groups
+// verified, every candidate scoring MinScore kept, weak faces of other
+// stages confirmed from a score of Confirm, and no face of its own
+// (ConfirmOnly). On the scenes of ../shared/data/crowds the stage alone
+// is right 97% of the time at MinScore 18 (92% at 14) but finds no face
+// the dlib stage misses, and its scan of the enlarged scene took half of
+// the chain's time: in a scene its use is confirming dlib's weak faces,
+// where Confirm 2 (with the skin check) kept the most right faces at a
+// precision of 0.9.
+func SceneCascadeOptions() CascadeOptions {
+	o := DefaultCascadeOptions()
+	o.MinFace = 40
+	o.Verify = 100
+	o.MinScore = 18
+	o.Keep = 0
+	o.Confirm = 2
+	o.ConfirmOnly = true
+	return o
+}
+
 func (o CascadeOptions) check() error {
 	switch {
 	case o.MinFace < 20:
@@ -108,10 +139,12 @@ func (o CascadeOptions) check() error {
 		return fmt.Errorf("face: cascade ProposeStages %d: want at least 1", o.ProposeStages)
 	case o.Verify < 1:
 		return fmt.Errorf("face: cascade Verify %d: want at least 1", o.Verify)
-	case !(o.Keep > 0 && o.Keep <= 1):
-		return fmt.Errorf("face: cascade Keep %g: want 0 < k <= 1", o.Keep)
+	case !(o.Keep >= 0 && o.Keep <= 1):
+		return fmt.Errorf("face: cascade Keep %g: want 0 <= k <= 1", o.Keep)
 	case math.IsNaN(o.MinScore):
 		return errors.New("face: cascade MinScore is not a number")
+	case !(o.Confirm >= 0):
+		return fmt.Errorf("face: cascade Confirm %g: want 0 or more", o.Confirm)
 	}
 	return nil
 }
@@ -242,6 +275,10 @@ func (c *cascadeDetector) loadBytes(cc *gocv.CascadeClassifier, xmlText []byte, 
 // Name is "cascade".
 func (c *cascadeDetector) Name() string { return "cascade" }
 
+// MinFace is the smallest face side the stage looks for (the MinFace
+// option), in frame pixels.
+func (c *cascadeDetector) MinFace() int { return c.opt.MinFace }
+
 // Close frees the classifiers; closing twice is harmless.
 func (c *cascadeDetector) Close() error {
 	if c.closed {
@@ -279,6 +316,9 @@ func (c *cascadeDetector) Detect(f Frame) ([]Detection, error) {
 	}
 	if err := checkMat(f.Gray, gocv.MatTypeCV8UC1, "gray frame"); err != nil {
 		return nil, err
+	}
+	if c.opt.ConfirmOnly {
+		return nil, nil
 	}
 	size := f.Size()
 	o := c.opt
@@ -331,24 +371,45 @@ func overlapsAny(b image.Rectangle, dets []Detection) bool {
 
 func area(r image.Rectangle) int { return r.Dx() * r.Dy() }
 
-// verify counts the windows of the complete LBP and Haar cascades that
-// agree with k.box, scanning a region around it over sizes near its own.
-func (c *cascadeDetector) verify(gray gocv.Mat, k *candidate) {
-	b := k.box
+// confirm is the score of a face another stage found at box (f's pixels),
+// and whether it reaches the Confirm option (verifier).
+func (c *cascadeDetector) confirm(f Frame, box image.Rectangle) (float64, bool, error) {
+	if c.closed {
+		return 0, false, errors.New("face: cascade detector is closed")
+	}
+	if c.opt.Confirm <= 0 {
+		return 0, false, nil
+	}
+	if err := checkMat(f.Gray, gocv.MatTypeCV8UC1, "gray frame"); err != nil {
+		return 0, false, err
+	}
+	k := candidate{box: box, propose: c.count(f.Gray, &c.propose, box)}
+	c.verify(f.Gray, &k)
+	k.rescore()
+	return k.score, k.score >= c.opt.Confirm, nil
+}
+
+// count counts the windows of cc that agree with box, in a region around
+// it over sizes near its own.
+func (c *cascadeDetector) count(gray gocv.Mat, cc *gocv.CascadeClassifier, b image.Rectangle) int {
 	w := b.Dx()
 	roi := b.Inset(-w / 3).Intersect(image.Rect(0, 0, gray.Cols(), gray.Rows()))
 	lo, hi := w*3/4, w*4/3
 	if roi.Dx() < lo || roi.Dy() < lo || lo < 1 {
-		return
+		return 0
 	}
 	sub := gray.Region(roi)
 	defer sub.Close()
-	minSz, maxSz := image.Pt(lo, lo), image.Pt(hi, hi)
-	sf := c.opt.ScaleFactor
-	k.lbp = countAgreeing(c.lbp.DetectMultiScaleWithParams(sub, sf, 0, 0, minSz, maxSz), roi.Min, b)
-	k.haar = countAgreeing(c.haar.DetectMultiScaleWithParams(sub, sf, 0, 0, minSz, maxSz), roi.Min, b)
+	return countAgreeing(cc.DetectMultiScaleWithParams(sub, c.opt.ScaleFactor, 0, 0, image.Pt(lo, lo), image.Pt(hi, hi)), roi.Min, b)
+}
+
+// verify counts the windows of the complete LBP and Haar cascades that
+// agree with k.box, scanning a region around it over sizes near its own.
+func (c *cascadeDetector) verify(gray gocv.Mat, k *candidate) {
+	k.lbp = c.count(gray, &c.lbp, k.box)
+	k.haar = c.count(gray, &c.haar, k.box)
 	if c.opt.Alt2 {
-		k.alt2 = countAgreeing(c.alt2.DetectMultiScaleWithParams(sub, sf, 0, 0, minSz, maxSz), roi.Min, b)
+		k.alt2 = c.count(gray, &c.alt2, k.box)
 	}
 }
 

@@ -262,7 +262,9 @@ func TestNewCascadeErrors(t *testing.T) {
 			{MinFace: 36, ScaleFactor: 1, ProposeStages: 13, Verify: 4, Keep: 1},
 			{MinFace: 36, ScaleFactor: 1.1, ProposeStages: 0, Verify: 4, Keep: 1},
 			{MinFace: 36, ScaleFactor: 1.1, ProposeStages: 13, Verify: 0, Keep: 1},
-			{MinFace: 36, ScaleFactor: 1.1, ProposeStages: 13, Verify: 4, Keep: 0},
+			{MinFace: 36, ScaleFactor: 1.1, ProposeStages: 13, Verify: 4, Keep: -0.1},
+			{MinFace: 36, ScaleFactor: 1.1, ProposeStages: 13, Verify: 4, Keep: 1.5},
+			{MinFace: 36, ScaleFactor: 1.1, ProposeStages: 13, Verify: 4, Keep: 1, Confirm: -1},
 		} {
 			if d, err := NewCascadeWith("", o); err == nil {
 				d.Close()
@@ -683,5 +685,52 @@ func BenchmarkCascade(b *testing.B) {
 			b.ReportMetric(float64(b.N)/s, "images/s")
 			b.ReportMetric(s*1000/float64(b.N), "ms/image")
 		})
+	}
+}
+
+// TestCascadeConfirms checks that the stage confirms the true face box of
+// unmasked portraits and not a box of their blurred background, and
+// confirms nothing without the Confirm option.
+func TestCascadeConfirms(t *testing.T) {
+	ps := loadPortraits(t, 20)
+	needCascades(t)
+	opt := SceneCascadeOptions()
+	opt.MinFace = 20
+	c := newTestCascade(t, opt).(*cascadeDetector)
+	off := newTestCascade(t, DefaultCascadeOptions()).(*cascadeDetector)
+	faces, backgrounds := 0, 0
+	for _, p := range ps {
+		if p.masked {
+			continue
+		}
+		f := Frame{BGR: p.bgr, Gray: p.gray}
+		box := scaleRect(p.truth, 0.5)
+		if _, yes, err := c.confirm(f, box); err != nil {
+			t.Fatal(err)
+		} else if yes {
+			faces++
+		}
+		// the same box moved to a corner away from the face
+		bg := box.Sub(box.Min)
+		if box.Min.X < p.gray.Cols()/2 {
+			bg = bg.Add(image.Pt(p.gray.Cols()-bg.Dx(), 0))
+		}
+		if bg.Overlaps(box) {
+			bg = bg.Add(image.Pt(0, p.gray.Rows()-bg.Dy()))
+		}
+		if _, yes, _ := c.confirm(f, bg); yes && !bg.Overlaps(box) {
+			backgrounds++
+		}
+		if _, yes, _ := off.confirm(f, box); yes {
+			t.Fatal("a stage without Confirm confirmed a face")
+		}
+	}
+	// With ConfirmOnly (the scene options) it finds no face of its own.
+	if dets, err := c.Detect(Frame{BGR: ps[0].bgr, Gray: ps[0].gray}); err != nil || len(dets) != 0 {
+		t.Errorf("a confirm-only stage found %v, %v", dets, err)
+	}
+	t.Logf("confirmed %d faces, %d backgrounds", faces, backgrounds)
+	if faces < 8 || backgrounds > 2 {
+		t.Errorf("confirmed %d true face boxes, %d background boxes", faces, backgrounds)
 	}
 }

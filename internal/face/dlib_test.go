@@ -79,6 +79,20 @@ func newDlib(tb testing.TB, pred *dlib.Predictor, upsample int) face.Detector {
 	return d
 }
 
+func TestDlibWeakNeedsALowerThreshold(t *testing.T) {
+	for _, weak := range []float64{-0.3, -0.2, math.NaN()} {
+		if d, err := face.NewDlibWeak(nil, 0, -0.3, weak); err == nil {
+			d.Close()
+			t.Errorf("weak adjustment %v accepted with adjust -0.3", weak)
+		}
+	}
+	d, err := face.NewDlibWeak(nil, 0, -0.3, -0.7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+}
+
 func TestDlibName(t *testing.T) {
 	d := newDlib(t, nil, 0)
 	if d.Name() != "dlib" {

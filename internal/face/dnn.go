@@ -18,12 +18,14 @@ package face
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"image"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -43,14 +45,57 @@ type dnnDetector struct {
 	net       gocv.Net
 	size      int
 	threshold float64
+	tile      bool // NewDNNTiled
 	closed    bool
 }
 
-// NewDNN loads an SSD face detector: model and config are either a Caffe
-// .caffemodel and .prototxt or a TensorFlow .pb and .pbtxt. size is the
-// square input side (DefaultDNNSize when 0), threshold the lowest
-// confidence kept, in (0, 1].
+// DNNMinFace is the smallest face, in the network's input pixels, a tiled
+// DNN stage is given (Sized): about a tenth of the res10 model's 300-pixel
+// input. An assumption, not a measurement: no model file was at hand.
+const DNNMinFace = 32
+
+// NewDNNTiled is NewDNN for scenes (facet-crop --faces all): a frame
+// larger than the network's input is looked at in overlapping tiles of
+// the input's size, at their own resolution, besides the whole frame
+// shrunk to the input's size (for faces larger than the overlap), so that
+// small faces keep their pixels instead of being shrunk with the scene.
+// Its MinFace is DNNMinFace, so a Chain with MinFace scales the scene
+// until its smallest faces are that wide.
+// A YuNet model needs no tiles: it is returned as NewDNN makes it.
+func NewDNNTiled(model, config string, size int, threshold float64) (Detector, error) {
+	d, err := NewDNN(model, config, size, threshold)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := d.(*dnnDetector); !ok {
+		return d, nil
+	}
+	d.(*dnnDetector).tile = true
+	return &tiledDNN{d.(*dnnDetector)}, nil
+}
+
+// tiledDNN is a tiled dnn stage; it is Sized, an untiled one is not.
+type tiledDNN struct{ *dnnDetector }
+
+// MinFace is DNNMinFace.
+func (*tiledDNN) MinFace() int { return DNNMinFace }
+
+// NewDNN loads a face detector network: an SSD (model and config a Caffe
+// .caffemodel and .prototxt or a TensorFlow .pb and .pbtxt), or YuNet
+// (an .onnx model, no config; run by OpenCV's FaceDetectorYN through
+// internal/yunet, at the frame's own size). size is the SSD's square
+// input side (DefaultDNNSize when 0), threshold the lowest confidence
+// kept, in (0, 1].
 func NewDNN(model, config string, size int, threshold float64) (Detector, error) {
+	if strings.EqualFold(filepath.Ext(model), ".onnx") {
+		if config != "" {
+			return nil, fmt.Errorf("face: dnn model %q is YuNet (ONNX), which takes no config (got %q)", model, config)
+		}
+		if !(threshold > 0 && threshold <= 1) {
+			return nil, fmt.Errorf("face: dnn threshold %g: want 0 < t <= 1", threshold)
+		}
+		return newYuNet(model, threshold)
+	}
 	if size == 0 {
 		size = DefaultDNNSize
 	}
@@ -100,7 +145,7 @@ func dnnFormat(model, config string) (string, error) {
 	case me == ".pb" && ce == ".pbtxt":
 		return "tensorflow", nil
 	}
-	return "", fmt.Errorf("face: dnn model %q and config %q: want a .caffemodel with a .prototxt (Caffe) or a .pb with a .pbtxt (TensorFlow)", model, config)
+	return "", fmt.Errorf("face: dnn model %q and config %q: want a .caffemodel with a .prototxt (Caffe), a .pb with a .pbtxt (TensorFlow), or an .onnx (YuNet) alone", model, config)
 }
 
 func readModelFile(what, path string) ([]byte, error) {
@@ -152,7 +197,65 @@ func (d *dnnDetector) Detect(f Frame) ([]Detection, error) {
 	if err := checkMat(f.BGR, gocv.MatTypeCV8UC3, "BGR frame"); err != nil {
 		return nil, err
 	}
-	return d.detect(f.BGR)
+	sz := f.Size()
+	if !d.tile || (sz.X <= d.size*5/4 && sz.Y <= d.size*5/4) {
+		return d.detect(f.BGR)
+	}
+	// The whole frame, then every tile; a face found twice (on a tile
+	// border, or whole and in a tile) is kept once, at its best score.
+	var all []Detection
+	for _, r := range append([]image.Rectangle{{Max: sz}}, Tiles(sz, d.size, d.size/4)...) {
+		part := f.BGR
+		if r.Size() != sz {
+			part = f.BGR.Region(r)
+		}
+		dets, err := d.detect(part)
+		if part.Ptr() != f.BGR.Ptr() {
+			part.Close()
+		}
+		if err != nil {
+			return nil, err
+		}
+		for _, det := range dets {
+			det.Box = det.Box.Add(r.Min)
+			all = append(all, det)
+		}
+	}
+	slices.SortStableFunc(all, func(a, b Detection) int { return cmp.Compare(b.Score, a.Score) })
+	var out []Detection
+	for _, det := range all {
+		if !slices.ContainsFunc(out, func(k Detection) bool { return Overlaps(k.Box, det.Box) }) {
+			out = append(out, det)
+		}
+	}
+	return out, nil
+}
+
+// Tiles covers a frame of size sz with squares of side (or the frame's
+// side, when smaller) that overlap by at least overlap pixels, in rows
+// from the top left; the last of a row or column ends at the frame's
+// edge.
+func Tiles(sz image.Point, side, overlap int) []image.Rectangle {
+	starts := func(n int) []int {
+		if n <= side {
+			return []int{0}
+		}
+		step := max(1, side-overlap)
+		var out []int
+		for p := 0; ; p += step {
+			if p+side >= n {
+				return append(out, n-side)
+			}
+			out = append(out, p)
+		}
+	}
+	var out []image.Rectangle
+	for _, y := range starts(sz.Y) {
+		for _, x := range starts(sz.X) {
+			out = append(out, image.Rect(x, y, x+min(side, sz.X), y+min(side, sz.Y)))
+		}
+	}
+	return out
 }
 
 func (d *dnnDetector) detect(bgr gocv.Mat) ([]Detection, error) {

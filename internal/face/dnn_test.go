@@ -222,7 +222,8 @@ func TestNewDNNErrors(t *testing.T) {
 	}{
 		{"model missing", map[string][]byte{"m.prototxt": proto}, "m.caffemodel", "m.prototxt", 300, 0.5, "model file"},
 		{"config missing", map[string][]byte{"m.caffemodel": model}, "m.caffemodel", "m.prototxt", 300, 0.5, "config file"},
-		{"wrong extensions", map[string][]byte{"m.onnx": model, "m.txt": proto}, "m.onnx", "m.txt", 300, 0.5, "want a .caffemodel"},
+		{"wrong extensions", map[string][]byte{"m.tflite": model, "m.txt": proto}, "m.tflite", "m.txt", 300, 0.5, "want a .caffemodel"},
+		{"onnx with a config", map[string][]byte{"m.onnx": model, "m.txt": proto}, "m.onnx", "m.txt", 300, 0.5, "takes no config"},
 		{"mixed frameworks", map[string][]byte{"m.caffemodel": model, "m.pbtxt": proto}, "m.caffemodel", "m.pbtxt", 300, 0.5, "want a .caffemodel"},
 		{"empty model", map[string][]byte{"m.caffemodel": nil, "m.prototxt": proto}, "m.caffemodel", "m.prototxt", 300, 0.5, "empty"},
 		{"text as model", map[string][]byte{"m.caffemodel": proto, "m.prototxt": proto}, "m.caffemodel", "m.prototxt", 300, 0.5, "not a caffe model"},
@@ -340,4 +341,96 @@ func TestDNNRealModel(t *testing.T) {
 	})
 	t.Logf("dnn masked   %v", m)
 	t.Logf("dnn unmasked %v", u)
+}
+
+func TestTiles(t *testing.T) {
+	for _, tc := range []struct {
+		sz   image.Point
+		want []image.Rectangle
+	}{
+		{image.Pt(200, 100), []image.Rectangle{image.Rect(0, 0, 200, 100)}},
+		{image.Pt(700, 300), []image.Rectangle{image.Rect(0, 0, 300, 300), image.Rect(225, 0, 525, 300), image.Rect(400, 0, 700, 300)}},
+		{image.Pt(300, 525), []image.Rectangle{image.Rect(0, 0, 300, 300), image.Rect(0, 225, 300, 525)}},
+		{image.Pt(400, 200), []image.Rectangle{image.Rect(0, 0, 300, 200), image.Rect(100, 0, 400, 200)}},
+	} {
+		if got := Tiles(tc.sz, 300, 75); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("Tiles(%v) = %v, want %v", tc.sz, got, tc.want)
+		}
+	}
+}
+
+// TestDNNTiled runs the tiny net (one face at the same place of whatever
+// it is shown) tiled over a wide frame: the whole frame's face, and the
+// tiles' faces that do not overlap it, in frame pixels.
+func TestDNNTiled(t *testing.T) {
+	dir := writeFiles(t, map[string][]byte{
+		"tiny.caffemodel": tinyNetModel(),
+		"tiny.prototxt":   []byte(tinyNetPrototxt),
+	})
+	d, err := NewDNNTiled(filepath.Join(dir, "tiny.caffemodel"), filepath.Join(dir, "tiny.prototxt"), 300, 0.5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if s, ok := d.(Sized); !ok || s.MinFace() != DNNMinFace || d.Name() != "dnn" {
+		t.Fatalf("tiled dnn stage %T: not Sized with MinFace %d, or not named dnn", d, DNNMinFace)
+	}
+	f, done := grayFrame(700, 300, 90)
+	defer done()
+	dets, err := d.Detect(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// whole frame: 0.1-0.5 x 700, 0.2-0.6 x 300; the tiles at x 0, 225
+	// and 400 give 30-150, 255-375 and 430-550 across: the first two
+	// overlap the whole frame's face.
+	want := []Detection{{Box: image.Rect(70, 60, 350, 180), Score: float64(float32(0.9))}, {Box: image.Rect(430, 60, 550, 180), Score: float64(float32(0.9))}}
+	if !reflect.DeepEqual(dets, want) {
+		t.Fatalf("detections %v, want %v", dets, want)
+	}
+	// A frame about the input's size is looked at whole, as untiled.
+	small, done2 := grayFrame(320, 240, 90)
+	defer done2()
+	if dets, err := d.Detect(small); err != nil || len(dets) != 1 || dets[0].Box != image.Rect(32, 48, 160, 144) {
+		t.Fatalf("small frame: %v, %v", dets, err)
+	}
+}
+
+// A YuNet (.onnx) model goes to internal/yunet; broken or missing files
+// are refused with their names. No real model is at hand to run.
+func TestNewDNNYuNetRefusals(t *testing.T) {
+	dir := writeFiles(t, map[string][]byte{
+		"html.onnx":  []byte("<html>404</html>"),
+		"empty.onnx": nil,
+	})
+	for _, tc := range []struct {
+		model, config, want string
+		threshold           float64
+	}{
+		{"missing.onnx", "", "not found", 0.6},
+		{"empty.onnx", "", "empty", 0.6},
+		{"html.onnx", "", "Failed to parse ONNX model", 0.6},
+		{"html.onnx", "x.prototxt", "takes no config", 0.6},
+		{"html.onnx", "", "threshold", 0},
+	} {
+		for _, tiled := range []bool{false, true} {
+			newDNN := NewDNN
+			if tiled {
+				newDNN = NewDNNTiled
+			}
+			config := tc.config
+			if config != "" {
+				config = filepath.Join(dir, config)
+			}
+			d, err := newDNN(filepath.Join(dir, tc.model), config, 0, tc.threshold)
+			if err == nil {
+				d.Close()
+				t.Errorf("%s: loaded", tc.model)
+				continue
+			}
+			if !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "dnn") {
+				t.Errorf("%s (tiled %v): err = %v, want one about the dnn model mentioning %q", tc.model, tiled, err, tc.want)
+			}
+		}
+	}
 }

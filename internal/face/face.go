@@ -32,6 +32,13 @@ type Detection struct {
 	// Landmarks are the 68 dlib face points in frame pixels, nil when the
 	// detector does not give them.
 	Landmarks []image.Point
+	// Weak marks a face the detector is unsure of (found below its own
+	// threshold, see NewDlibWeak): a Chain keeps it only when another
+	// stage confirms it (FindAll), or not at all (Find).
+	Weak bool
+	// raw is the detector's own box before any rescaling, for a stage
+	// that places landmarks on it later (landmarker).
+	raw image.Rectangle
 }
 
 // Detector finds faces in a frame.

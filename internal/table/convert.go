@@ -55,6 +55,7 @@ func declaredType(name string) arrow.DataType {
 func init() {
 	Declare(CoreFields...)
 	Declare(arrow.Field{Name: ColFold, Type: arrow.PrimitiveTypes.Int8}, OriginField)
+	Declare(BoxFields...)
 }
 
 // unknownIsNull are the columns whose unknown value is -1 inside facet

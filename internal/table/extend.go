@@ -79,3 +79,50 @@ func Filter(rec arrow.RecordBatch, keep []bool) (arrow.RecordBatch, error) {
 	}
 	return sel, nil
 }
+
+// Take returns the rows of rec at the given indices, in that order; an
+// index may repeat (a row copied) or be left out. Any column type is
+// taken: runs of consecutive rows are sliced and joined. The caller
+// releases the result.
+func Take(rec arrow.RecordBatch, rows []int) (arrow.RecordBatch, error) {
+	n := int(rec.NumRows())
+	type run struct{ lo, hi int64 }
+	var runs []run
+	for _, r := range rows {
+		if r < 0 || r >= n {
+			return nil, fmt.Errorf("table: row %d of a batch of %d", r, n)
+		}
+		if k := len(runs) - 1; k >= 0 && runs[k].hi == int64(r) {
+			runs[k].hi++
+			continue
+		}
+		runs = append(runs, run{int64(r), int64(r) + 1})
+	}
+	cols := make([]arrow.Array, rec.NumCols())
+	defer func() {
+		for _, c := range cols {
+			if c != nil {
+				c.Release()
+			}
+		}
+	}()
+	for i, col := range rec.Columns() {
+		parts := make([]arrow.Array, len(runs))
+		for k, r := range runs {
+			parts[k] = array.NewSlice(col, r.lo, r.hi)
+		}
+		var err error
+		if len(parts) == 0 {
+			cols[i] = array.MakeArrayOfNull(memory.DefaultAllocator, col.DataType(), 0)
+		} else {
+			cols[i], err = array.Concatenate(parts, memory.DefaultAllocator)
+		}
+		for _, p := range parts {
+			p.Release()
+		}
+		if err != nil {
+			return nil, fmt.Errorf("table: taking rows of %s: %w", rec.Schema().Field(i).Name, err)
+		}
+	}
+	return array.NewRecordBatch(rec.Schema(), cols, int64(len(rows))), nil
+}

@@ -86,3 +86,67 @@ func TestFilter(t *testing.T) {
 		t.Error("one mark for four rows accepted")
 	}
 }
+
+func TestTake(t *testing.T) {
+	schema := NewSchema(label.Bins{30, 58})
+	recs := Records(memory.DefaultAllocator, schema, testSamples(4))
+	rec := recs[0]
+	defer rec.Release()
+	// a list column too, as facet-crop's landmarks
+	lf := arrow.Field{Name: "points", Type: arrow.ListOf(arrow.PrimitiveTypes.Int16), Nullable: true}
+	lb := array.NewListBuilder(memory.DefaultAllocator, arrow.PrimitiveTypes.Int16)
+	defer lb.Release()
+	for i := range 4 {
+		if i == 2 {
+			lb.AppendNull()
+			continue
+		}
+		lb.Append(true)
+		lb.ValueBuilder().(*array.Int16Builder).AppendValues([]int16{int16(i), int16(10 * i)}, nil)
+	}
+	list := lb.NewArray()
+	defer list.Release()
+	s := ExtendSchema(rec.Schema(), []arrow.Field{lf})
+	withList, err := Extend(rec, s, []arrow.Field{lf}, []arrow.Array{list})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer withList.Release()
+
+	rows := []int{1, 1, 1, 2, 0, 3, 3}
+	got, err := Take(withList, rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer got.Release()
+	if got.NumRows() != int64(len(rows)) || !got.Schema().Equal(withList.Schema()) {
+		t.Fatalf("took %d rows of schema %v", got.NumRows(), got.Schema())
+	}
+	in, out := Samples(withList), Samples(got)
+	pts := got.Column(len(CoreFields)).(*array.List)
+	for i, r := range rows {
+		if out[i] != in[r] {
+			t.Errorf("row %d is %+v, want row %d %+v", i, out[i], r, in[r])
+		}
+		if pts.IsNull(i) != (r == 2) {
+			t.Errorf("row %d: points null %v, want %v", i, pts.IsNull(i), r == 2)
+		}
+		if r != 2 {
+			lo, _ := pts.ValueOffsets(i)
+			if v := pts.ListValues().(*array.Int16).Value(int(lo) + 1); v != int16(10*r) {
+				t.Errorf("row %d: points[1] = %d, want %d", i, v, 10*r)
+			}
+		}
+	}
+	none, err := Take(withList, nil)
+	if err != nil || none.NumRows() != 0 {
+		t.Fatalf("taking no row: %v rows, %v", none.NumRows(), err)
+	}
+	none.Release()
+	for _, bad := range [][]int{{4}, {-1}} {
+		if r, err := Take(withList, bad); err == nil {
+			r.Release()
+			t.Errorf("rows %v of 4 accepted", bad)
+		}
+	}
+}

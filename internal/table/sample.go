@@ -1,6 +1,8 @@
 package table
 
 import (
+	"image"
+
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -15,6 +17,9 @@ type Sample struct {
 	Mask, Gender, AgeGroup, Label          int8
 	Age                                    int16
 	Origin                                 Origin
+	// Box is a given face box in photo pixels (the BoxFields columns,
+	// when the schema has them); empty for none.
+	Box image.Rectangle
 }
 
 // NewSample is a sample with every label part unknown.
@@ -40,7 +45,7 @@ const BatchRows = 1 << 14
 
 // Records turns samples into record batches of schema (which must start
 // with the core columns, as NewSchema's does, and may have an origin
-// column after them). The caller releases them.
+// column and the BoxFields after them). The caller releases them.
 func Records(mem memory.Allocator, schema *arrow.Schema, samples []Sample) []arrow.RecordBatch {
 	var out []arrow.RecordBatch
 	b := array.NewRecordBuilder(mem, schema)
@@ -49,12 +54,22 @@ func Records(mem memory.Allocator, schema *arrow.Schema, samples []Sample) []arr
 	if idx := schema.FieldIndices(ColOrigin); len(idx) == 1 {
 		origin = idx[0]
 	}
+	box := boxColumns(schema)
 	for start := 0; start < len(samples); start += BatchRows {
 		end := min(start+BatchRows, len(samples))
 		for _, s := range samples[start:end] {
 			appendSample(b, s)
 			if origin >= 0 {
 				b.Field(origin).(*array.Int8Builder).Append(int8(s.Origin))
+			}
+			if box != nil {
+				v := [4]int32{-1, -1, -1, -1}
+				if !s.Box.Empty() {
+					v = [4]int32{int32(s.Box.Min.X), int32(s.Box.Min.Y), int32(s.Box.Max.X), int32(s.Box.Max.Y)}
+				}
+				for k, x := range v {
+					b.Field(box[k]).(*array.Int32Builder).Append(x)
+				}
 			}
 		}
 		out = append(out, b.NewRecordBatch())
@@ -78,8 +93,22 @@ func appendSample(b *array.RecordBuilder, s Sample) {
 	b.Field(10).(*array.Int16Builder).Append(s.Age)
 }
 
-// Samples reads the core columns and the origin (Origins) of a record
-// batch back into samples. Columns the batch lacks stay empty / unknown.
+// boxColumns are the indices of the BoxFields in schema, nil unless it
+// has all four.
+func boxColumns(schema *arrow.Schema) []int {
+	out := make([]int, len(BoxFields))
+	for k, f := range BoxFields {
+		idx := schema.FieldIndices(f.Name)
+		if len(idx) != 1 || !arrow.TypeEqual(schema.Field(idx[0]).Type, f.Type) {
+			return nil
+		}
+		out[k] = idx[0]
+	}
+	return out
+}
+
+// Samples reads the core columns, the origin (Origins) and the box
+// (BoxFields) of a record batch back into samples. Columns the batch lacks stay empty / unknown.
 func Samples(rec arrow.RecordBatch) []Sample {
 	n := int(rec.NumRows())
 	out := make([]Sample, n)
@@ -124,6 +153,23 @@ func Samples(rec arrow.RecordBatch) []Sample {
 		for i := range out {
 			if a.IsValid(i) {
 				out[i].Age = a.Value(i)
+			}
+		}
+	}
+	var box [4]*array.Int32
+	for k, f := range BoxFields {
+		box[k], _ = col(f.Name).(*array.Int32)
+	}
+	if box[0] != nil && box[1] != nil && box[2] != nil && box[3] != nil {
+		for i := range out {
+			v := [4]int{}
+			ok := true
+			for k, a := range box {
+				v[k] = int(a.Value(i))
+				ok = ok && a.IsValid(i) && v[k] >= 0
+			}
+			if ok {
+				out[i].Box = image.Rect(v[0], v[1], v[2], v[3])
 			}
 		}
 	}

@@ -59,6 +59,16 @@ var CoreFields = []arrow.Field{
 	{Name: ColAge, Type: arrow.PrimitiveTypes.Int16},
 }
 
+// BoxFields are the columns of a given face box in photo pixels (x1, y1
+// exclusive), which facet-prep writes for a source of annotated boxes and
+// facet-crop --boxes crops; -1 where a row has no box.
+var BoxFields = []arrow.Field{
+	{Name: "box_x0", Type: arrow.PrimitiveTypes.Int32},
+	{Name: "box_y0", Type: arrow.PrimitiveTypes.Int32},
+	{Name: "box_x1", Type: arrow.PrimitiveTypes.Int32},
+	{Name: "box_y1", Type: arrow.PrimitiveTypes.Int32},
+}
+
 // NewSchema is the core schema with its metadata (version, age bins),
 // and the extra fields after the core ones.
 func NewSchema(bins label.Bins, extra ...arrow.Field) *arrow.Schema {
