@@ -247,35 +247,34 @@ func convertArray(a arrow.Array, to arrow.DataType, fill int64) (arrow.Array, er
 	return nil, fmt.Errorf("cannot convert %s to %s", a.DataType(), to)
 }
 
+// stringValues reads the strings of any string-like array (a
+// dictionary's through its indices); a null array's are "".
+func stringValues(a arrow.Array) (func(i int) string, bool) {
+	switch v := a.(type) {
+	case *array.String:
+		return v.Value, true
+	case *array.LargeString:
+		return v.Value, true
+	case *array.StringView:
+		return v.Value, true
+	case *array.Null:
+		return func(int) string { return "" }, true
+	case *array.Dictionary:
+		dv, ok := stringValues(v.Dictionary())
+		if !ok {
+			return nil, false
+		}
+		return func(i int) string { return dv(v.GetValueIndex(i)) }, true
+	}
+	return nil, false
+}
+
 func toStrings(mem memory.Allocator, a arrow.Array) (arrow.Array, error) {
 	b := array.NewStringBuilder(mem)
 	defer b.Release()
 	b.Reserve(a.Len())
-	var value func(i int) string
-	switch v := a.(type) {
-	case *array.String:
-		value = v.Value
-	case *array.LargeString:
-		value = v.Value
-	case *array.StringView:
-		value = v.Value
-	case *array.Dictionary:
-		dict := v.Dictionary()
-		var dv func(i int) string
-		switch d := dict.(type) {
-		case *array.String:
-			dv = d.Value
-		case *array.LargeString:
-			dv = d.Value
-		case *array.StringView:
-			dv = d.Value
-		default:
-			return nil, fmt.Errorf("cannot convert %s to utf8", a.DataType())
-		}
-		value = func(i int) string { return dv(v.GetValueIndex(i)) }
-	case *array.Null:
-		value = func(int) string { return "" }
-	default:
+	value, ok := stringValues(a)
+	if !ok {
 		return nil, fmt.Errorf("cannot convert %s to utf8", a.DataType())
 	}
 	for i := range a.Len() {
@@ -397,27 +396,36 @@ func toNumbers(mem memory.Allocator, a arrow.Array, to arrow.DataType, fill int6
 			}
 			return nil, valueError{i, fmt.Sprintf("value %d does not fit %s", n.i, to)}
 		}
-		v := n.i
-		switch bb := b.(type) {
-		case *array.Int8Builder:
-			bb.Append(int8(v))
-		case *array.Int16Builder:
-			bb.Append(int16(v))
-		case *array.Int32Builder:
-			bb.Append(int32(v))
-		case *array.Int64Builder:
-			bb.Append(v)
-		case *array.Uint8Builder:
-			bb.Append(uint8(v))
-		case *array.Uint16Builder:
-			bb.Append(uint16(v))
-		case *array.Uint32Builder:
-			bb.Append(uint32(v))
-		case *array.Uint64Builder:
-			bb.Append(uint64(v))
-		}
+		appendInt(b, n.i)
 	}
 	return b.NewArray(), nil
+}
+
+// appendInt appends v (in range: the callers check) to an integer
+// builder of any width; false for another builder. A uint64 above
+// MaxInt64 comes as its bits.
+func appendInt(b array.Builder, v int64) bool {
+	switch bb := b.(type) {
+	case *array.Int8Builder:
+		bb.Append(int8(v))
+	case *array.Int16Builder:
+		bb.Append(int16(v))
+	case *array.Int32Builder:
+		bb.Append(int32(v))
+	case *array.Int64Builder:
+		bb.Append(v)
+	case *array.Uint8Builder:
+		bb.Append(uint8(v))
+	case *array.Uint16Builder:
+		bb.Append(uint16(v))
+	case *array.Uint32Builder:
+		bb.Append(uint32(v))
+	case *array.Uint64Builder:
+		bb.Append(uint64(v))
+	default:
+		return false
+	}
+	return true
 }
 
 // toList converts any list-like array to a list of to's values.

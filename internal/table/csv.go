@@ -252,16 +252,7 @@ func appendCSV(b array.Builder, v string, emptyNull bool) error {
 		if x > max {
 			return fmt.Errorf("value %d does not fit %s", x, b.Type())
 		}
-		switch bb := b.(type) {
-		case *array.Uint64Builder:
-			bb.Append(x)
-		case *array.Uint32Builder:
-			bb.Append(uint32(x))
-		case *array.Uint16Builder:
-			bb.Append(uint16(x))
-		case *array.Uint8Builder:
-			bb.Append(uint8(x))
-		}
+		appendInt(b, int64(x))
 		return nil
 	}
 	x, err := strconv.ParseInt(v, 10, 64)
@@ -273,16 +264,7 @@ func appendCSV(b array.Builder, v string, emptyNull bool) error {
 	if x < lo || x > hi {
 		return fmt.Errorf("value %d does not fit %s", x, b.Type())
 	}
-	switch bb := b.(type) {
-	case *array.Int8Builder:
-		bb.Append(int8(x))
-	case *array.Int16Builder:
-		bb.Append(int16(x))
-	case *array.Int32Builder:
-		bb.Append(int32(x))
-	case *array.Int64Builder:
-		bb.Append(x)
-	default:
+	if !appendInt(b, x) {
 		return fmt.Errorf("cannot read %s from CSV", b.Type())
 	}
 	return nil

@@ -160,16 +160,7 @@ func minusOneAsNull(a arrow.Array) (arrow.Array, error) {
 			b.AppendNull()
 			continue
 		}
-		switch bb := b.(type) {
-		case *array.Int8Builder:
-			bb.Append(int8(n.i))
-		case *array.Int16Builder:
-			bb.Append(int16(n.i))
-		case *array.Int32Builder:
-			bb.Append(int32(n.i))
-		case *array.Int64Builder:
-			bb.Append(n.i)
-		default:
+		if !appendInt(b, n.i) {
 			return nil, fmt.Errorf("writing table: unknowns of %s cannot be nulls", a.DataType())
 		}
 	}
