@@ -26,7 +26,6 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/boostershot/facet/internal/label"
 	"github.com/boostershot/facet/internal/table"
@@ -65,21 +64,11 @@ func hostilePhotos(t *testing.T, dir string, n int) []byte {
 func hostileStream(t *testing.T, ss []table.Sample) []byte {
 	t.Helper()
 	schema := table.NewSchema(label.DefaultBins)
-	var buf bytes.Buffer
-	w, err := table.NewWriter(&buf, schema, table.Stream)
+	data, err := table.Encode(schema, ss, table.Stream)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, rec := range table.Records(memory.DefaultAllocator, schema, ss) {
-		if err := w.Write(rec); err != nil {
-			t.Fatal(err)
-		}
-		rec.Release()
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return data
 }
 
 // hostileMount mounts a tmpfs of size (with ro: read-only) in a fresh

@@ -26,7 +26,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/boostershot/facet/internal/checkpoint"
 	"github.com/boostershot/facet/internal/label"
@@ -223,21 +222,11 @@ func photoJPEG(t *testing.T, below uint8) []byte {
 func writeTable(t *testing.T, samples []table.Sample) []byte {
 	t.Helper()
 	schema := table.NewSchema(label.DefaultBins)
-	var buf bytes.Buffer
-	w, err := table.NewWriter(&buf, schema, table.Stream)
+	data, err := table.Encode(schema, samples, table.Stream)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, rec := range table.Records(memory.DefaultAllocator, schema, samples) {
-		if err := w.Write(rec); err != nil {
-			t.Fatal(err)
-		}
-		rec.Release()
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return data
 }
 
 // A checkpoint of NaN weights is refused by facet-infer (it used to

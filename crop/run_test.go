@@ -645,21 +645,11 @@ func boxTable(t *testing.T, photo []byte, boxes map[string]image.Rectangle) []by
 	}
 	slices.SortFunc(samples, func(a, b table.Sample) int { return strings.Compare(a.ID, b.ID) })
 	schema := table.ExtendSchema(table.NewSchema(label.DefaultBins), table.BoxFields)
-	var buf bytes.Buffer
-	w, err := table.NewWriter(&buf, schema, table.Stream)
+	data, err := table.Encode(schema, samples, table.Stream)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, rec := range table.Records(memory.DefaultAllocator, schema, samples) {
-		if err := w.Write(rec); err != nil {
-			t.Fatal(err)
-		}
-		rec.Release()
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return data
 }
 
 func TestBoxes(t *testing.T) {

@@ -11,7 +11,6 @@ import (
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/boostershot/facet/internal/fold"
 	"github.com/boostershot/facet/internal/label"
@@ -183,19 +182,9 @@ func streamOf(t testing.TB, samples []table.Sample, bins label.Bins) []byte {
 			schema = table.NewSchema(bins, table.OriginField)
 		}
 	}
-	var buf bytes.Buffer
-	w, err := table.NewWriter(&buf, schema, table.Stream)
+	data, err := table.Encode(schema, samples, table.Stream)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, rec := range table.Records(memory.DefaultAllocator, schema, samples) {
-		if err := w.Write(rec); err != nil {
-			t.Fatal(err)
-		}
-		rec.Release()
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return data
 }

@@ -23,27 +23,34 @@ type File struct {
 	rows   int64
 }
 
+// RandomAccess is a file format's input with random access: a regular
+// file (orig) in place, anything else (a pipe) read into memory from
+// buffered, which reads orig's bytes from the start (a bufio.Reader that
+// peeked at them); and its size.
+func RandomAccess(orig, buffered io.Reader) (ipc.ReadAtSeeker, int64, error) {
+	if f, ok := orig.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+			if _, err := f.Seek(0, io.SeekStart); err == nil {
+				return f, st.Size(), nil
+			}
+		}
+	}
+	data, err := io.ReadAll(buffered)
+	if err != nil {
+		return nil, 0, err
+	}
+	return bytes.NewReader(data), int64(len(data)), nil
+}
+
 // NewFile opens the IPC file format, which needs random access: a regular
 // file (orig) is read in place, anything else (a pipe) is read into
 // memory from buffered, which reads orig's bytes from the start (a
 // bufio.Reader that peeked at them). The footer and
 // the dictionaries are verified before arrow-go reads them.
 func NewFile(orig, buffered io.Reader) (fr *File, err error) {
-	var ras ipc.ReadAtSeeker
-	var size int64
-	if f, ok := orig.(*os.File); ok {
-		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
-			if _, err := f.Seek(0, io.SeekStart); err == nil {
-				ras, size = f, st.Size()
-			}
-		}
-	}
-	if ras == nil {
-		data, err := io.ReadAll(buffered)
-		if err != nil {
-			return nil, fmt.Errorf("reading Arrow file: %w", err)
-		}
-		ras, size = bytes.NewReader(data), int64(len(data))
+	ras, size, err := RandomAccess(orig, buffered)
+	if err != nil {
+		return nil, fmt.Errorf("reading Arrow file: %w", err)
 	}
 	footer, err := readFooter(ras, size)
 	if err != nil {

@@ -1,6 +1,7 @@
 package table
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"sync"
@@ -201,7 +202,7 @@ func (c *conversion) apply(rec arrow.RecordBatch, first int64) (arrow.RecordBatc
 		out, err := convertArray(a, f.Type, fill)
 		if err != nil {
 			var ve valueError
-			if asValueError(err, &ve) {
+			if errors.As(err, &ve) {
 				return nil, fmt.Errorf("column %q, row %d: %s", f.Name, first+int64(ve.row)+1, ve.msg)
 			}
 			return nil, fmt.Errorf("column %q: %w", f.Name, err)
@@ -218,14 +219,6 @@ type valueError struct {
 }
 
 func (e valueError) Error() string { return fmt.Sprintf("row %d: %s", e.row, e.msg) }
-
-func asValueError(err error, ve *valueError) bool {
-	v, ok := err.(valueError)
-	if ok {
-		*ve = v
-	}
-	return ok
-}
 
 // convertArray makes a into an array of type to; with fill other than
 // math.MinInt64, nulls of an integer column become fill.
@@ -474,7 +467,8 @@ func toList(mem memory.Allocator, a arrow.Array, to *arrow.ListType) (arrow.Arra
 		}
 		defer joined.Release()
 		if values, err = convertArray(joined, to.Elem(), math.MinInt64); err != nil {
-			if ve, ok := err.(valueError); ok {
+			var ve valueError
+			if errors.As(err, &ve) {
 				return nil, fmt.Errorf("list value %d: %s", ve.row, ve.msg)
 			}
 			return nil, err

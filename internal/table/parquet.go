@@ -2,12 +2,10 @@ package table
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -31,24 +29,12 @@ var parquetMagic = []byte("PAR1")
 // parquetBatch is the rows of one record batch read from Parquet.
 const parquetBatch = 64 << 10
 
-// newParquetReader opens a Parquet file, which needs random access: a
-// regular file is read in place, anything else (a pipe) is read into
-// memory first.
+// newParquetReader opens a Parquet file, which needs random access
+// (arrowcheck.RandomAccess: a pipe is read into memory first).
 func newParquetReader(orig io.Reader, br *bufio.Reader) (tr *Reader, err error) {
-	var ras parquet.ReaderAtSeeker
-	if f, ok := orig.(*os.File); ok {
-		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
-			if _, err := f.Seek(0, io.SeekStart); err == nil {
-				ras = f
-			}
-		}
-	}
-	if ras == nil {
-		data, err := io.ReadAll(br)
-		if err != nil {
-			return nil, fmt.Errorf("reading Parquet file: %w", err)
-		}
-		ras = bytes.NewReader(data)
+	ras, _, err := arrowcheck.RandomAccess(orig, br)
+	if err != nil {
+		return nil, fmt.Errorf("reading Parquet file: %w", err)
 	}
 	defer arrowcheck.RecoverDamage(&err)
 	pf, err := file.NewParquetReader(ras)

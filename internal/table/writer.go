@@ -1,6 +1,8 @@
 package table
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -223,4 +225,22 @@ func (w *Writer) Close() error {
 		return fmt.Errorf("closing table: %w", err)
 	}
 	return nil
+}
+
+// Encode is samples as a whole table of schema (NewSchema's, extended
+// with the columns Records fills) in format f.
+func Encode(schema *arrow.Schema, samples []Sample, f Format) ([]byte, error) {
+	var buf bytes.Buffer
+	w, err := NewWriter(&buf, schema, f)
+	if err != nil {
+		return nil, err
+	}
+	for _, rec := range Records(memory.DefaultAllocator, schema, samples) {
+		err = errors.Join(err, w.Write(rec))
+		rec.Release()
+	}
+	if err = errors.Join(err, w.Close()); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
