@@ -61,6 +61,12 @@ func sh(t *testing.T, dir, script string, stdin []byte) (stdout []byte, stderr s
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"))
 	cmd.Stdin = bytes.NewReader(stdin)
+	return runCmd(t, cmd)
+}
+
+// runCmd runs cmd and returns its output and exit status.
+func runCmd(t *testing.T, cmd *exec.Cmd) (stdout []byte, stderr string, code int) {
+	t.Helper()
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
@@ -70,7 +76,7 @@ func sh(t *testing.T, dir, script string, stdin []byte) (stdout []byte, stderr s
 	case errors.As(err, &ee):
 		code = ee.ExitCode()
 	default:
-		t.Fatalf("%s: %v", script, err)
+		t.Fatalf("%s: %v", cmd.Args, err)
 	}
 	return out.Bytes(), errb.String(), code
 }

@@ -56,18 +56,8 @@ func run(t *testing.T, dir string, args ...string) (stdout, stderr string, code 
 	}
 	cmd := exec.Command(filepath.Join(bin, args[0]), args[1:]...)
 	cmd.Dir = dir
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &ee):
-		code = ee.ExitCode()
-	default:
-		t.Fatalf("%s: %v", args, err)
-	}
-	return out.String(), errb.String(), code
+	out, errs, code := runCmd(t, cmd)
+	return string(out), errs, code
 }
 
 // docText is the help text of a command in its doc.go.
