@@ -23,7 +23,8 @@ next to the new images made from them. --shard i/n writes only part of the
 rows, for several machines.
 
 The image augmented is the crop (crop_path) when the table has one, else
-the photo (path).
+the photo (path); a relative path is found from the working directory, or
+else from the table's folder.
 
 A new image that cannot be made (its source image is unreadable) is left
 out and reported; when more than --max-failed of them fail, the run fails

@@ -21,6 +21,7 @@ import (
 	"github.com/boostershot/facet/internal/augment"
 	"github.com/boostershot/facet/internal/cli"
 	"github.com/boostershot/facet/internal/crop"
+	"github.com/boostershot/facet/internal/croptable"
 	"github.com/boostershot/facet/internal/cvimage"
 	"github.com/boostershot/facet/internal/label"
 	"github.com/boostershot/facet/internal/outfile"
@@ -92,7 +93,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return err
 	}
 	defer all.Release()
-	src, err := newSource(all, bal)
+	src, err := newSource(all, bal, croptable.TableDir(name))
 	if err != nil {
 		return err
 	}
@@ -218,29 +219,18 @@ func concat(schema *arrow.Schema, recs []arrow.RecordBatch) (arrow.RecordBatch, 
 type source struct {
 	rec          arrow.RecordBatch
 	rows         []rowInfo
-	photos       []string // each row's photo (path)
-	images       []string // the image each row's copies start from
-	fromCrop     []bool   // images[i] is the crop, not the photo
-	landmarks    [][]image.Point
-	box, region  []image.Rectangle
-	angle        []float64
+	crops        []croptable.Row // each row's photo, crop and crop geometry
+	dir          string          // the table's folder, for relative paths (croptable.Resolve)
 	hasLandmarks bool
-	hasCrop      bool
 }
 
-func newSource(rec arrow.RecordBatch, bal *balanceSpec) (*source, error) {
-	n := int(rec.NumRows())
-	s := &source{rec: rec, rows: make([]rowInfo, n), photos: make([]string, n), images: make([]string, n), fromCrop: make([]bool, n),
-		landmarks: make([][]image.Point, n), box: make([]image.Rectangle, n), region: make([]image.Rectangle, n), angle: make([]float64, n)}
-	samples := table.Samples(rec)
-	cropPath, _ := column[*array.String](rec, "crop_path")
-	lms, _ := column[*array.List](rec, "landmarks")
-	s.hasCrop, s.hasLandmarks = cropPath != nil, lms != nil
-	ints := map[string]*array.Int32{}
-	for _, name := range []string{"x0", "y0", "x1", "y1", "crop_x0", "crop_y0", "crop_side"} {
-		ints[name], _ = column[*array.Int32](rec, name)
+func newSource(rec arrow.RecordBatch, bal *balanceSpec, dir string) (*source, error) {
+	crops, err := croptable.Read(rec)
+	if err != nil {
+		return nil, err
 	}
-	angle, _ := column[*array.Float32](rec, "crop_angle")
+	s := &source{rec: rec, rows: make([]rowInfo, len(crops)), crops: crops, dir: dir,
+		hasLandmarks: rec.Schema().HasField(croptable.ColLandmarks)}
 	var balCol arrow.Array
 	if bal != nil {
 		idx := rec.Schema().FieldIndices(bal.column)
@@ -249,54 +239,22 @@ func newSource(rec arrow.RecordBatch, bal *balanceSpec) (*source, error) {
 		}
 		balCol = rec.Column(idx[0])
 	}
-	for i, smp := range samples {
+	for i, smp := range table.Samples(rec) {
 		s.rows[i] = rowInfo{id: smp.ID, mask: smp.Mask, gender: smp.Gender, ageGroup: smp.AgeGroup}
 		if balCol != nil && balCol.IsValid(i) {
 			if v := balCol.ValueStr(i); v != "-1" && v != "" {
 				s.rows[i].class = v
 			}
 		}
-		s.photos[i], s.images[i] = smp.Path, smp.Path
-		if cropPath != nil && cropPath.IsValid(i) && cropPath.Value(i) != "" {
-			s.images[i], s.fromCrop[i] = cropPath.Value(i), true
-		}
-		if lms != nil && lms.IsValid(i) {
-			start, end := lms.ValueOffsets(i)
-			vals, ok := lms.ListValues().(*array.Int16)
-			if ok && end-start == 136 {
-				pts := make([]image.Point, 68)
-				for k := range pts {
-					pts[k] = image.Pt(int(vals.Value(int(start)+2*k)), int(vals.Value(int(start)+2*k+1)))
-				}
-				s.landmarks[i] = pts
-			}
-		}
-		if ints["x0"] != nil && ints["y1"] != nil && ints["x1"] != nil && ints["y0"] != nil {
-			s.box[i] = image.Rect(int(ints["x0"].Value(i)), int(ints["y0"].Value(i)), int(ints["x1"].Value(i)), int(ints["y1"].Value(i)))
-		}
-		if c := ints["crop_side"]; c != nil && c.Value(i) > 0 {
-			x0, y0, side := int(ints["crop_x0"].Value(i)), int(ints["crop_y0"].Value(i)), int(c.Value(i))
-			s.region[i] = image.Rect(x0, y0, x0+side, y0+side)
-		}
-		if angle != nil {
-			s.angle[i] = float64(angle.Value(i))
-		}
 		// Landmarks can carry a mask only where they map onto the image.
-		s.rows[i].landmarks = s.landmarks[i] != nil && (!s.fromCrop[i] || !s.region[i].Empty())
+		c := crops[i]
+		s.rows[i].landmarks = c.Landmarks != nil && (!c.Cropped() || !c.Region.Empty())
 	}
 	return s, nil
 }
 
-// column is the named column as type A, or nil when absent or of another type.
-func column[A arrow.Array](rec arrow.RecordBatch, name string) (A, bool) {
-	var zero A
-	idx := rec.Schema().FieldIndices(name)
-	if len(idx) != 1 {
-		return zero, false
-	}
-	a, ok := rec.Column(idx[0]).(A)
-	return a, ok
-}
+// image is the file row p's new images start from.
+func (s *source) image(p int) string { return s.crops[p].Image(s.dir) }
 
 // result is what became of a job.
 type result struct {
@@ -339,18 +297,19 @@ func one(s *source, j job, pipe augment.Pipeline, o options, dir *outfile.Dir) (
 	if err != nil {
 		return result{err: err.Error()}, nil
 	}
-	img, err := cvimage.Load(s.images[j.parent], 0)
+	img, err := cvimage.Load(s.image(j.parent), 0)
 	if err != nil {
 		return result{err: err.Error()}, nil
 	}
 	rng := rand.New(rand.NewPCG(j.seed, 0x5eed))
 	var ops string
 	if j.masked {
-		lm := s.landmarks[j.parent]
-		if s.fromCrop[j.parent] {
+		c := s.crops[j.parent]
+		lm := c.Landmarks
+		if c.Cropped() {
 			lm = make([]image.Point, len(lm))
-			for k, p := range s.landmarks[j.parent] {
-				x, y := crop.ToCrop(p, s.box[j.parent], s.region[j.parent], s.angle[j.parent], img.W)
+			for k, p := range c.Landmarks {
+				x, y := crop.ToCrop(p, c.Box, c.Region, c.Angle, img.W)
 				lm[k] = image.Pt(int(x+0.5), int(y+0.5))
 			}
 		}
@@ -434,7 +393,8 @@ func (s *source) newRows(outSchema *arrow.Schema, jobs []job, results []result) 
 		}
 		var err error
 		switch f.Name {
-		case table.ColID, table.ColSource, "crop_path", table.ColPath, table.ColMask, table.ColLabel, "landmarks", "crop_x0", "crop_y0", "crop_side", "crop_angle":
+		case table.ColID, table.ColSource, croptable.ColCrop, table.ColPath, table.ColMask, table.ColLabel,
+			croptable.ColLandmarks, croptable.ColRegionX0, croptable.ColRegionY0, croptable.ColSide, croptable.ColAngle:
 			cols[i], err = s.replace(f, ok, jobs, results)
 		default:
 			cols[i], err = compute.TakeArray(context.Background(), s.rec.Column(in.FieldIndices(f.Name)[0]), indices)
@@ -453,6 +413,7 @@ func (s *source) replace(f arrow.Field, ok []int, jobs []job, results []result) 
 	defer b.Release()
 	for _, i := range ok {
 		j, p := jobs[i], jobs[i].parent
+		c := s.crops[p]
 		moved := !j.masked // the ops move pixels; a drawn mask does not
 		switch f.Name {
 		case table.ColID:
@@ -460,13 +421,13 @@ func (s *source) replace(f arrow.Field, ok []int, jobs []job, results []result) 
 		case table.ColSource:
 			b.(*array.StringBuilder).Append("augment")
 		case table.ColPath:
-			if s.fromCrop[p] {
-				b.(*array.StringBuilder).Append(s.photos[p]) // the photo stays; the crop is new
+			if c.Cropped() {
+				b.(*array.StringBuilder).Append(c.Photo) // the photo stays; the crop is new
 				continue
 			}
 			b.(*array.StringBuilder).Append(results[i].path)
-		case "crop_path":
-			if s.fromCrop[p] {
+		case croptable.ColCrop:
+			if c.Cropped() {
 				b.(*array.StringBuilder).Append(results[i].path)
 			} else {
 				b.AppendNull()
@@ -483,38 +444,38 @@ func (s *source) replace(f arrow.Field, ok []int, jobs []job, results []result) 
 				m = maskLabel(j.fit)
 			}
 			b.(*array.Int8Builder).Append(label.Join(m, s.rows[p].gender, s.rows[p].ageGroup))
-		case "landmarks":
+		case croptable.ColLandmarks:
 			lb, okType := b.(*array.ListBuilder)
 			vb, okVals := lb.ValueBuilder().(*array.Int16Builder)
 			if !okType || !okVals {
 				return nil, errors.New("want list<int16>")
 			}
-			if moved || s.landmarks[p] == nil {
+			if moved || c.Landmarks == nil {
 				lb.AppendNull()
 				continue
 			}
 			lb.Append(true)
-			for _, pt := range s.landmarks[p] {
+			for _, pt := range c.Landmarks {
 				vb.Append(int16(pt.X))
 				vb.Append(int16(pt.Y))
 			}
-		case "crop_x0", "crop_y0", "crop_side":
+		case croptable.ColRegionX0, croptable.ColRegionY0, croptable.ColSide:
 			ib, okType := b.(*array.Int32Builder)
 			if !okType {
 				return nil, errors.New("want int32")
 			}
-			r := s.region[p]
-			v := map[string]int{"crop_x0": r.Min.X, "crop_y0": r.Min.Y, "crop_side": r.Dx()}[f.Name]
+			r := c.Region
+			v := map[string]int{croptable.ColRegionX0: r.Min.X, croptable.ColRegionY0: r.Min.Y, croptable.ColSide: r.Dx()}[f.Name]
 			if moved || r.Empty() {
 				v = -1
 			}
 			ib.Append(int32(v))
-		case "crop_angle":
+		case croptable.ColAngle:
 			fb, okType := b.(*array.Float32Builder)
 			if !okType {
 				return nil, errors.New("want float32")
 			}
-			fb.Append(float32(s.angle[p]))
+			fb.Append(float32(c.Angle))
 		}
 	}
 	return b.NewArray(), nil

@@ -18,6 +18,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/boostershot/facet/internal/croptable"
 	"github.com/boostershot/facet/internal/label"
 	"github.com/boostershot/facet/internal/table"
 )
@@ -405,5 +406,84 @@ func TestFailures(t *testing.T) {
 		if fails != (err != nil) || (fails && !strings.Contains(err.Error(), "2 of 4 new images failed")) {
 			t.Errorf("--max-failed %q: %v", limit, err)
 		}
+	}
+}
+
+// column is the named column as type A, or nil when absent or of another type.
+func column[A arrow.Array](rec arrow.RecordBatch, name string) (A, bool) {
+	var zero A
+	idx := rec.Schema().FieldIndices(name)
+	if len(idx) != 1 {
+		return zero, false
+	}
+	a, ok := rec.Column(idx[0]).(A)
+	return a, ok
+}
+
+// A table whose photo and crop paths are relative to its own folder is
+// augmented from any working directory (croptable.Resolve), the rule
+// train, infer and merge follow too.
+func TestPathsRelativeToTheTable(t *testing.T) {
+	root := t.TempDir()
+	img := image.NewRGBA(image.Rect(0, 0, 64, 64))
+	for i := range img.Pix {
+		img.Pix[i] = 150
+	}
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"photos/a.jpg", "crops/a.jpg"} {
+		p := filepath.Join(root, "data", f)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s := table.NewSample("a", "photos/a.jpg", "pa", "test", "train")
+	recs := table.Records(memory.DefaultAllocator, table.NewSchema(label.DefaultBins), []table.Sample{s})
+	rec, err := croptable.Extend(recs[0], []croptable.Row{{Crop: "crops/a.jpg", Box: image.Rect(8, 8, 56, 56), Stage: "dlib", Region: image.Rect(0, 0, 64, 64), Face: 0}})
+	recs[0].Release()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rec.Release()
+	tablePath := filepath.Join(root, "data", "cropped.arrow")
+	f, err := os.Create(tablePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := table.NewWriter(f, rec.Schema(), table.File)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write(rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(t.TempDir())
+	var stdout, stderr bytes.Buffer
+	err = run(context.Background(), []string{"--out", filepath.Join(root, "aug"), "--copies", "1", "--ops", "flip", tablePath}, strings.NewReader(""), &stdout, &stderr)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr.String())
+	}
+	r, err := table.NewReader(&stdout, "id", "aug_ops")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Release()
+	var rows int64
+	for r.Next() {
+		rows += r.RecordBatch().NumRows()
+	}
+	if rows != 2 {
+		t.Errorf("%d rows out, want the photo and its copy\n%s", rows, stderr.String())
 	}
 }

@@ -41,14 +41,14 @@ func pickSheet(s *source, jobs []job, results []result) []sheetPair {
 			continue
 		}
 		if j.masked {
-			masked = append(masked, sheetPair{s.images[j.parent], r.path, strings.TrimPrefix(r.ops, "mask:")})
+			masked = append(masked, sheetPair{s.image(j.parent), r.path, strings.TrimPrefix(r.ops, "mask:")})
 			continue
 		}
 		caption := opParams.ReplaceAllString(r.ops, "") // the op names fit, their settings would not
 		if caption == "" {
 			caption = "no op applied"
 		}
-		copies = append(copies, sheetPair{s.images[j.parent], r.path, strings.TrimPrefix(j.suffix, "~") + ": " + caption})
+		copies = append(copies, sheetPair{s.image(j.parent), r.path, strings.TrimPrefix(j.suffix, "~") + ": " + caption})
 	}
 	pairs := append(masked, copies...)
 	return pairs[:min(len(pairs), sheetPairs)]

@@ -18,9 +18,9 @@ import (
 
 	"github.com/boostershot/facet/internal/cli"
 	"github.com/boostershot/facet/internal/crop"
+	"github.com/boostershot/facet/internal/croptable"
 	"github.com/boostershot/facet/internal/dataset"
 	"github.com/boostershot/facet/internal/dlib"
-	"github.com/boostershot/facet/internal/dup"
 	"github.com/boostershot/facet/internal/face"
 	"github.com/boostershot/facet/internal/label"
 	"github.com/boostershot/facet/internal/shard"
@@ -175,7 +175,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return err
 		}
 		defer w.Abort()
-		if err := w.Begin(table.ExtendSchema(src.schema(), cropFields)); err != nil {
+		if err := w.Begin(croptable.Schema(src.schema())); err != nil {
 			return err
 		}
 	}
@@ -192,7 +192,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	// cropChunk crops rows of a batch and writes them on.
 	cropChunk := func(rec arrow.RecordBatch) error {
-		jobs, err := jobsOf(rec, o.boxes)
+		jobs, err := jobsOf(rec, o.boxes, src.dir())
 		if err != nil {
 			return err
 		}
@@ -299,39 +299,6 @@ func sameDir(a, b string) bool {
 	return errA == nil && errB == nil && absA == absB
 }
 
-// cropFields are the columns facet-crop adds (or replaces).
-var cropFields = []arrow.Field{
-	{Name: "crop_path", Type: arrow.BinaryTypes.String, Nullable: true},
-	{Name: "x0", Type: arrow.PrimitiveTypes.Int32},
-	{Name: "y0", Type: arrow.PrimitiveTypes.Int32},
-	{Name: "x1", Type: arrow.PrimitiveTypes.Int32},
-	{Name: "y1", Type: arrow.PrimitiveTypes.Int32},
-	{Name: "crop_stage", Type: arrow.BinaryTypes.String, Nullable: true},
-	{Name: "crop_score", Type: arrow.PrimitiveTypes.Float32},
-	{Name: "crop_faces", Type: arrow.PrimitiveTypes.Int16},
-	{Name: "landmarks", Type: arrow.ListOf(arrow.PrimitiveTypes.Int16), Nullable: true},
-	{Name: "crop_x0", Type: arrow.PrimitiveTypes.Int32},
-	{Name: "crop_y0", Type: arrow.PrimitiveTypes.Int32},
-	{Name: "crop_side", Type: arrow.PrimitiveTypes.Int32},
-	{Name: "crop_angle", Type: arrow.PrimitiveTypes.Float32},
-	{Name: "crop_error", Type: arrow.BinaryTypes.String, Nullable: true},
-	// crop_hash: the crop's 64-bit perceptual hash (internal/dup), null
-	// without a crop; facet-split links rows whose hashes are near.
-	{Name: dup.ColHash, Type: arrow.PrimitiveTypes.Uint64, Nullable: true},
-	// crop_hash_edges: the hashes of the crop with a little cut off each
-	// edge (dup.Edges), by which a copy cropped tighter still links.
-	{Name: dup.ColEdges, Type: dup.EdgesType, Nullable: true},
-	cropFaceField,
-}
-
-// cropFaceField is crop_face: the face's index in its photo (0 with
-// --faces one, K of the id ROW#K with --faces all), -1 when the photo
-// gave no crop.
-var cropFaceField = arrow.Field{Name: "crop_face", Type: arrow.PrimitiveTypes.Int16}
-
-// A table read back (CSV, Parquet) keeps crop_face an int16.
-func init() { table.Declare(cropFaceField) }
-
 // extend adds the crop columns for outcomes to rec: a row per outcome,
 // the row of its job, with the outcome's id (ROW#K for the faces of a
 // photo with --faces all).
@@ -341,78 +308,17 @@ func extend(rec arrow.RecordBatch, outcomes []crop.Outcome) (arrow.RecordBatch, 
 		return nil, err
 	}
 	defer rec.Release()
-	mem := memory.DefaultAllocator
-	b := array.NewRecordBuilder(mem, arrow.NewSchema(cropFields, nil))
-	defer b.Release()
-	path := b.Field(0).(*array.StringBuilder)
-	coords := []*array.Int32Builder{b.Field(1).(*array.Int32Builder), b.Field(2).(*array.Int32Builder), b.Field(3).(*array.Int32Builder), b.Field(4).(*array.Int32Builder)}
-	stage := b.Field(5).(*array.StringBuilder)
-	score := b.Field(6).(*array.Float32Builder)
-	faces := b.Field(7).(*array.Int16Builder)
-	lms := b.Field(8).(*array.ListBuilder)
-	lmv := lms.ValueBuilder().(*array.Int16Builder)
-	region := []*array.Int32Builder{b.Field(9).(*array.Int32Builder), b.Field(10).(*array.Int32Builder), b.Field(11).(*array.Int32Builder)}
-	angle := b.Field(12).(*array.Float32Builder)
-	errs := b.Field(13).(*array.StringBuilder)
-	hash := b.Field(14).(*array.Uint64Builder)
-	edges := b.Field(15).(*array.ListBuilder)
-	edgev := edges.ValueBuilder().(*array.Uint64Builder)
-	index := b.Field(16).(*array.Int16Builder)
-	for _, oc := range outcomes {
-		index.Append(int16(oc.Face))
+	rows := make([]croptable.Row, len(outcomes))
+	for i, oc := range outcomes {
 		if oc.Reason != "" {
-			path.AppendNull()
-			for _, c := range coords {
-				c.Append(-1)
-			}
-			stage.AppendNull()
-			score.Append(0)
-			faces.Append(0)
-			lms.AppendNull()
-			for _, c := range region {
-				c.Append(-1)
-			}
-			angle.Append(0)
-			errs.Append(oc.Reason + ": " + oc.Detail)
-			hash.AppendNull()
-			edges.AppendNull()
+			rows[i] = croptable.Row{Error: oc.Reason + ": " + oc.Detail, Face: oc.Face}
 			continue
 		}
 		m := oc.Meta
-		path.Append(oc.CropPath)
-		for i, v := range []int{m.Box.Min.X, m.Box.Min.Y, m.Box.Max.X, m.Box.Max.Y} {
-			coords[i].Append(int32(v))
-		}
-		stage.Append(m.Stage)
-		score.Append(float32(m.Score))
-		faces.Append(int16(m.Faces))
-		if len(m.Landmarks) == 0 {
-			lms.AppendNull()
-		} else {
-			lms.Append(true)
-			for _, p := range m.Landmarks {
-				lmv.Append(int16(p.X))
-				lmv.Append(int16(p.Y))
-			}
-		}
-		region[0].Append(int32(m.Region.Min.X))
-		region[1].Append(int32(m.Region.Min.Y))
-		region[2].Append(int32(m.Region.Dx()))
-		angle.Append(float32(m.Angle))
-		errs.AppendNull()
-		hash.Append(m.Hash)
-		if m.Edges == nil {
-			edges.AppendNull()
-		} else {
-			edges.Append(true)
-			for _, h := range m.Edges {
-				edgev.Append(uint64(h))
-			}
-		}
+		rows[i] = croptable.Row{Crop: oc.CropPath, Box: m.Box, Stage: m.Stage, Score: float32(m.Score), Faces: m.Faces,
+			Landmarks: m.Landmarks, Region: m.Region, Angle: m.Angle, Hash: m.Hash, Edges: m.Edges, Face: oc.Face}
 	}
-	cols := b.NewRecordBatch()
-	defer cols.Release()
-	return table.Extend(rec, table.ExtendSchema(rec.Schema(), cropFields), cropFields, cols.Columns())
+	return croptable.Extend(rec, rows)
 }
 
 // rowsOf is rec with one row per outcome: its job's row, under the
@@ -443,9 +349,10 @@ func rowsOf(rec arrow.RecordBatch, outcomes []crop.Outcome) (arrow.RecordBatch, 
 	return table.Extend(taken, taken.Schema(), []arrow.Field{idField}, []arrow.Array{col})
 }
 
-// jobsOf reads the id and path columns of a batch, and with boxes the
+// jobsOf reads the id and path columns of a batch (a relative path found
+// from the working directory or else from tableDir), and with boxes the
 // box columns (a null or -1 coordinate is no box).
-func jobsOf(rec arrow.RecordBatch, boxes bool) ([]crop.Job, error) {
+func jobsOf(rec arrow.RecordBatch, boxes bool, tableDir string) ([]crop.Job, error) {
 	ids, ok1 := rec.Column(rec.Schema().FieldIndices(table.ColID)[0]).(*array.String)
 	paths, ok2 := rec.Column(rec.Schema().FieldIndices(table.ColPath)[0]).(*array.String)
 	if !ok1 || !ok2 {
@@ -464,7 +371,7 @@ func jobsOf(rec arrow.RecordBatch, boxes bool) ([]crop.Job, error) {
 	}
 	jobs := make([]crop.Job, rec.NumRows())
 	for i := range jobs {
-		jobs[i] = crop.Job{ID: ids.Value(i), Path: paths.Value(i)}
+		jobs[i] = crop.Job{ID: ids.Value(i), Path: croptable.Resolve(paths.Value(i), tableDir)}
 		if boxes {
 			var v [4]int
 			for k, c := range coords {
@@ -485,11 +392,15 @@ func jobsOf(rec arrow.RecordBatch, boxes bool) ([]crop.Job, error) {
 type source interface {
 	schema() *arrow.Schema
 	each(func(arrow.RecordBatch) error) error
-	total() int // rows in all, -1 when not known ahead
+	total() int  // rows in all, -1 when not known ahead
+	dir() string // the folder relative photo paths may be relative to (croptable.Resolve)
 	close()
 }
 
-type tableInput struct{ r *table.Reader }
+type tableInput struct {
+	r    *table.Reader
+	name string
+}
 
 // tableSource opens the input table; with boxes it must have the box
 // columns too.
@@ -511,11 +422,12 @@ func tableSource(args []string, stdin io.Reader, boxes bool) (source, error) {
 		}
 		return nil, err
 	}
-	return &tableInput{r: r}, nil
+	return &tableInput{r: r, name: name}, nil
 }
 
 func (t *tableInput) schema() *arrow.Schema { return t.r.Schema() }
 func (t *tableInput) total() int            { return -1 }
+func (t *tableInput) dir() string           { return croptable.TableDir(t.name) }
 func (t *tableInput) close()                { t.r.Release() }
 func (t *tableInput) each(fn func(arrow.RecordBatch) error) error {
 	for t.r.Next() {
@@ -566,6 +478,7 @@ func folderSource(dir string, stderr io.Writer) (source, error) {
 
 func (f *folderInput) schema() *arrow.Schema { return f.sch }
 func (f *folderInput) total() int            { return len(f.samples) }
+func (f *folderInput) dir() string           { return "" } // the paths are absolute
 func (f *folderInput) close()                {}
 func (f *folderInput) each(fn func(arrow.RecordBatch) error) error {
 	for _, rec := range table.Records(memory.DefaultAllocator, f.sch, f.samples) {

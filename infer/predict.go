@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -14,6 +12,7 @@ import (
 
 	"github.com/boostershot/facet/internal/augment"
 	"github.com/boostershot/facet/internal/cli"
+	"github.com/boostershot/facet/internal/croptable"
 	"github.com/boostershot/facet/internal/cvimage"
 	"github.com/boostershot/facet/internal/model"
 	"github.com/boostershot/facet/internal/pred"
@@ -68,22 +67,6 @@ func (p *predictor) warnf(format string, args ...any) {
 	}
 }
 
-// resolve finds a relative path from the working directory, or else from
-// the input table's folder.
-func (p *predictor) resolve(path string) string {
-	if path == "" || filepath.IsAbs(path) || p.dir == "" {
-		return path
-	}
-	if _, err := os.Stat(path); err != nil {
-		if alt := filepath.Join(p.dir, path); fileExists(alt) {
-			return alt
-		}
-	}
-	return path
-}
-
-func fileExists(path string) bool { _, err := os.Stat(path); return err == nil }
-
 // load decodes the images of rec's rows into a chunk (rec is kept).
 func (p *predictor) load(ctx context.Context, rec arrow.RecordBatch) (*chunk, error) {
 	n := int(rec.NumRows())
@@ -95,9 +78,12 @@ func (p *predictor) load(ctx context.Context, rec arrow.RecordBatch) (*chunk, er
 	}
 	c := &chunk{rec: rec, images: make([]float32, copies*n*per), errs: make([]string, n), fromPhoto: make([]bool, n)}
 	ids := rec.Column(rec.Schema().FieldIndices(table.ColID)[0]).(*array.String)
-	crops, photos := table.ImageFiles(rec)
-	err := work.Each(ctx, n, p.workers, func(_, i int) {
-		img, fromPhoto, err := p.image(crops[i], photos[i], size)
+	rows, err := croptable.Read(rec)
+	if err != nil {
+		return nil, err
+	}
+	err = work.Each(ctx, n, p.workers, func(_, i int) {
+		img, fromPhoto, err := p.image(rows[i], size)
 		if err != nil {
 			c.errs[i] = err.Error()
 			p.warnf("row %s: no prediction of its own: %v", ids.Value(i), err)
@@ -105,7 +91,7 @@ func (p *predictor) load(ctx context.Context, rec arrow.RecordBatch) (*chunk, er
 		}
 		if fromPhoto {
 			c.fromPhoto[i] = true
-			p.warnf("row %s: crop %s could not be read, predicted from the photo", ids.Value(i), crops[i])
+			p.warnf("row %s: crop %s could not be read, predicted from the photo", ids.Value(i), rows[i].Crop)
 		}
 		if err := in.Tensor(img, c.images[i*per:(i+1)*per]); err != nil {
 			c.errs[i] = err.Error()
@@ -123,16 +109,17 @@ func (p *predictor) load(ctx context.Context, rec arrow.RecordBatch) (*chunk, er
 
 // image decodes a row's image at size x size: the crop when it has one
 // and it can be read, else the photo.
-func (p *predictor) image(crop, photo string, size int) (img *augment.Image, fromPhoto bool, err error) {
+func (p *predictor) image(r croptable.Row, size int) (img *augment.Image, fromPhoto bool, err error) {
+	crop, photo := croptable.Resolve(r.Crop, p.dir), croptable.Resolve(r.Photo, p.dir)
 	if crop != "" {
-		img, err = cvimage.Load(p.resolve(crop), size)
+		img, err = cvimage.Load(crop, size)
 		if err == nil {
 			return img, false, nil
 		}
 		if photo == "" || photo == crop {
 			return nil, false, fmt.Errorf("crop: %w", err)
 		}
-		img, err2 := cvimage.Load(p.resolve(photo), size)
+		img, err2 := cvimage.Load(photo, size)
 		if err2 != nil {
 			return nil, false, fmt.Errorf("crop: %w; photo: %w", err, err2)
 		}
@@ -141,7 +128,7 @@ func (p *predictor) image(crop, photo string, size int) (img *augment.Image, fro
 	if photo == "" {
 		return nil, false, errors.New("no path and no crop_path")
 	}
-	img, err = cvimage.Load(p.resolve(photo), size)
+	img, err = cvimage.Load(photo, size)
 	return img, false, err
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -13,6 +12,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/boostershot/facet/internal/cli"
+	"github.com/boostershot/facet/internal/croptable"
 	"github.com/boostershot/facet/internal/label"
 	"github.com/boostershot/facet/internal/model"
 	"github.com/boostershot/facet/internal/pred"
@@ -76,11 +76,6 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return err
 	}
 	defer r.Release()
-	dir := ""
-	if name != "-" {
-		dir = filepath.Dir(name)
-	}
-
 	w := &o.table
 	if err := w.Open(stdout); err != nil {
 		return err
@@ -102,7 +97,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		sub = &submissionRows{}
 	}
 
-	p := &predictor{m: m, flip: o.tta == "flip", workers: o.workers, dir: dir, fallback: o.fallback, stderr: stderr}
+	p := &predictor{m: m, flip: o.tta == "flip", workers: o.workers, dir: croptable.TableDir(name), fallback: o.fallback, stderr: stderr}
 	update, finish := cli.Progress(stderr, "infer")
 	start := time.Now()
 	var st stats

@@ -5,7 +5,6 @@ import (
 	"io"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/boostershot/facet/internal/cli"
 	"github.com/boostershot/facet/internal/pred"
@@ -18,10 +17,8 @@ import (
 type submissionRows []submission.Row
 
 func (s *submissionRows) add(rec arrow.RecordBatch, p *pred.Probs) {
-	ids := rec.Column(rec.Schema().FieldIndices(table.ColID)[0]).(*array.String)
-	_, photos := table.ImageFiles(rec)
-	for i := range int(rec.NumRows()) {
-		*s = append(*s, submission.Row{ID: ids.Value(i), Path: photos[i], Class: p.Pred18[i]})
+	for i, smp := range table.Samples(rec) {
+		*s = append(*s, submission.Row{ID: smp.ID, Path: smp.Path, Class: p.Pred18[i]})
 	}
 }
 

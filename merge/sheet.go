@@ -43,7 +43,7 @@ func writeSheet(path string, d *oof, s []suspect.Suspect) error {
 		x0, y0 := cellPad+(k%sheetCols)*cellW, cellPad+(k/sheetCols)*cellH
 		box := image.Rect(x0, y0, x0+thumbSide, y0+thumbSide)
 		row := x.ShownRow(d.Probs)
-		file := d.imagePath(row)
+		file := d.images[row]
 		img, _, err := imagefile.Decode(file)
 		if err != nil {
 			draw.Draw(sheet, box, image.NewUniform(color.RGBA{90, 90, 90, 255}), image.Point{}, draw.Src)
@@ -61,17 +61,6 @@ func writeSheet(path string, d *oof, s []suspect.Suspect) error {
 		text(x0, yText+2*lineHeight, clip(fmt.Sprintf("p %.2f (given %.2f)", x.Conf, x.Self), 26), color.RGBA{180, 220, 255, 255})
 	}
 	return outfile.WritePNG(path, sheet)
-}
-
-// imagePath is the face crop of a row when it has one, else its photo.
-func (d *oof) imagePath(row int) string {
-	if d.crops != nil && d.crops[row] != "" {
-		return d.crops[row]
-	}
-	if d.paths != nil {
-		return d.paths[row]
-	}
-	return ""
 }
 
 // fitBox is the largest rectangle of src's shape centred in box.

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/boostershot/facet/internal/cli"
+	"github.com/boostershot/facet/internal/croptable"
 	"github.com/boostershot/facet/internal/dup"
 	"github.com/boostershot/facet/internal/label"
 	"github.com/boostershot/facet/internal/suspect"
@@ -151,8 +152,8 @@ func runSuspects(ctx context.Context, args []string, stdin io.Reader, stdout, st
 // Derived), and what the sheet and the duplicate check need.
 type oof struct {
 	suspect.Input
-	paths, crops []string // nil when absent
-	ages         []int16
+	images []string // each row's crop, else its photo (croptable.Row.Image)
+	ages   []int16
 }
 
 func readOOF(in *input, withPreds bool) (*oof, error) {
@@ -167,10 +168,15 @@ func readOOF(in *input, withPreds bool) (*oof, error) {
 		}
 	}
 	d.Persons = in.optionalStrings(table.ColPerson)
-	d.paths = in.optionalStrings(table.ColPath)
-	d.crops = in.optionalStrings("crop_path")
 	d.Skip = make([]bool, 0, in.rows)
 	for _, rec := range in.recs {
+		crops, err := croptable.Read(rec)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", in.name, err)
+		}
+		for _, c := range crops {
+			d.images = append(d.images, c.Image(in.dir))
+		}
 		for _, o := range table.Origins(rec) {
 			d.Skip = append(d.Skip, o.Derived())
 		}

@@ -9,12 +9,14 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/boostershot/facet/internal/cli"
+	"github.com/boostershot/facet/internal/croptable"
 	"github.com/boostershot/facet/internal/table"
 )
 
 // input is one table, read whole.
 type input struct {
 	name   string // as named on the command line, "stdin" for -
+	dir    string // its folder, for relative paths (croptable.Resolve); "" for stdin
 	schema *arrow.Schema
 	recs   []arrow.RecordBatch
 	rows   int
@@ -59,6 +61,7 @@ func readInputs(names []string, stdin io.Reader, required ...string) ([]*input, 
 
 func readInput(name string, stdin io.Reader, required []string) (*input, error) {
 	r, err := table.Open(name, stdin, required...)
+	dir := croptable.TableDir(name)
 	if name == "-" || name == "" {
 		name = "stdin"
 		if err != nil {
@@ -73,7 +76,7 @@ func readInput(name string, stdin io.Reader, required []string) (*input, error) 
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	return &input{name: name, schema: r.Schema(), recs: recs, rows: int(r.Rows())}, nil
+	return &input{name: name, dir: dir, schema: r.Schema(), recs: recs, rows: int(r.Rows())}, nil
 }
 
 // strings reads a utf8 column of every batch; a null is an error.

@@ -5,7 +5,6 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strconv"
 	"sync/atomic"
@@ -13,6 +12,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 
 	"github.com/boostershot/facet/internal/augment"
+	"github.com/boostershot/facet/internal/croptable"
 	"github.com/boostershot/facet/internal/cvimage"
 	"github.com/boostershot/facet/internal/outfile"
 	"github.com/boostershot/facet/internal/table"
@@ -44,9 +44,7 @@ func (d *dataset) Release() {
 }
 
 // readTable reads an Arrow table (file or stream) and its label columns.
-// The image of a row is crop_path when present and not empty, else path;
-// a relative path that does not exist from the working directory is tried
-// relative to the table's folder. A validation table (val) keeps its
+// The image of a row is its crop, else its photo (croptable.Row.Image). A validation table (val) keeps its
 // original rows only (table.Origin): what a stage made (augmented copies,
 // synthetic masks, pseudo labels) is never scored nor written to
 // oof.arrow; made counts the rows left out.
@@ -62,21 +60,15 @@ func readTable(path string, val bool) (d *dataset, made int, err error) {
 			return nil, 0, fmt.Errorf("%s: %w", path, err)
 		}
 	}
-	dir := filepath.Dir(path)
+	dir := croptable.TableDir(path)
 	for _, rec := range d.recs {
-		crops, _ := table.ImageFiles(rec)
+		crops, err := croptable.Read(rec)
+		if err != nil {
+			d.Release()
+			return nil, made, fmt.Errorf("%s: %w", path, err)
+		}
 		for i, s := range table.Samples(rec) {
-			img := s.Path
-			if crops[i] != "" {
-				img = crops[i]
-			}
-			if !filepath.IsAbs(img) {
-				if _, err := os.Stat(img); err != nil {
-					if _, err2 := os.Stat(filepath.Join(dir, img)); err2 == nil {
-						img = filepath.Join(dir, img)
-					}
-				}
-			}
+			img := crops[i].Image(dir)
 			d.ids = append(d.ids, s.ID)
 			d.images = append(d.images, img)
 			d.mask = append(d.mask, s.Mask)

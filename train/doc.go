@@ -26,7 +26,8 @@ class weights); flags given beside --preset win. --seed fixes the weights,
 the shuffling and the augmentation.
 
 The image of a row is its crop (crop_path) when the table has one, else
-the photo (path). Validation data are the original rows of the
+the photo (path); a relative path is found from the working directory,
+or else from the table's folder. Validation data are the original rows of the
 validation table: rows a stage made (an origin column other than 0:
 facet-augment's copies and synthetic masks, pseudo labels) are left out,
 never scored nor in oof.arrow. Images are decoded once by --workers,

@@ -178,32 +178,3 @@ func Samples(rec arrow.RecordBatch) []Sample {
 	}
 	return out
 }
-
-// ColCropPath is the column facet-crop writes each row's crop file to.
-const ColCropPath = "crop_path"
-
-// ImageFiles returns, for each row of rec, its crop (crop_path, "" when
-// the table has no such column or the row's value is null or empty) and
-// its photo (path). A stage that reads images uses the crop when there is
-// one.
-func ImageFiles(rec arrow.RecordBatch) (crops, photos []string) {
-	n := int(rec.NumRows())
-	crops, photos = make([]string, n), make([]string, n)
-	if idx := rec.Schema().FieldIndices(ColPath); len(idx) == 1 {
-		if p, ok := rec.Column(idx[0]).(*array.String); ok {
-			for i := range n {
-				photos[i] = p.Value(i)
-			}
-		}
-	}
-	if idx := rec.Schema().FieldIndices(ColCropPath); len(idx) == 1 {
-		if c, ok := rec.Column(idx[0]).(*array.String); ok {
-			for i := range n {
-				if c.IsValid(i) {
-					crops[i] = c.Value(i)
-				}
-			}
-		}
-	}
-	return crops, photos
-}
