@@ -58,17 +58,17 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return err
 	}
 	stderr = cli.Stderr(fs, stderr)
-	pipe, masks, bal, err := o.check(fs.NArg())
+	name, err := cli.InputTable(fs.Args())
+	if err != nil {
+		return err
+	}
+	pipe, masks, bal, err := o.check()
 	if err != nil {
 		return err
 	}
 	part, err := shard.Parse(o.shard)
 	if err != nil {
 		return cli.UsageError{Err: err}
-	}
-	name := "-"
-	if fs.NArg() == 1 {
-		name = fs.Arg(0)
 	}
 	r, err := table.Open(name, stdin, table.ColID, table.ColPath)
 	if err != nil {
@@ -150,12 +150,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	return o.table.Commit()
 }
 
-func (o *options) check(nargs int) (augment.Pipeline, []string, *balanceSpec, error) {
+func (o *options) check() (augment.Pipeline, []string, *balanceSpec, error) {
 	switch {
 	case o.out == "":
 		return nil, nil, nil, cli.Usagef("--out DIR is required: the folder new images go to")
-	case nargs > 1:
-		return nil, nil, nil, cli.Usagef("one TABLE at most, got %d", nargs)
 	case o.sheet != "" && !strings.HasSuffix(strings.ToLower(o.sheet), ".png"):
 		return nil, nil, nil, cli.Usagef("--sheet %s: want a .png file", o.sheet)
 	}

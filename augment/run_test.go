@@ -106,15 +106,11 @@ func inputTable(t *testing.T, rows []testRow) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var tbl bytes.Buffer
-	w, _ := table.NewWriter(&tbl, out, table.Stream)
-	if err := w.Write(rec); err != nil {
+	data, err := table.EncodeRecords(out, table.Stream, rec)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return tbl.Bytes()
+	return data
 }
 
 type outRow struct {
@@ -266,14 +262,11 @@ func TestUsage(t *testing.T) {
 	in := inputTable(t, []testRow{{"a", "a.jpg", 2, 0, 30, 0, false}})
 	// A table straight from facet-prep has no landmarks to draw masks with.
 	schema := table.NewSchema(label.DefaultBins)
-	var plain bytes.Buffer
-	w, _ := table.NewWriter(&plain, schema, table.Stream)
-	for _, rec := range table.Records(memory.DefaultAllocator, schema, []table.Sample{table.NewSample("a", "/a.jpg", "a", "x", "train")}) {
-		w.Write(rec)
-		rec.Release()
+	plain, err := table.Encode(schema, []table.Sample{table.NewSample("a", "/a.jpg", "a", "x", "train")}, table.Stream)
+	if err != nil {
+		t.Fatal(err)
 	}
-	w.Close()
-	if _, _, err := runAugment(t, plain.Bytes(), "--out", t.TempDir(), "--masks", "wear"); err == nil || !strings.Contains(err.Error(), "landmarks") {
+	if _, _, err := runAugment(t, plain, "--out", t.TempDir(), "--masks", "wear"); err == nil || !strings.Contains(err.Error(), "landmarks") {
 		t.Errorf("--masks without landmarks: err = %v", err)
 	}
 	for name, args := range map[string][]string{
@@ -450,22 +443,12 @@ func TestPathsRelativeToTheTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rec.Release()
+	data, err := table.EncodeRecords(rec.Schema(), table.File, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
 	tablePath := filepath.Join(root, "data", "cropped.arrow")
-	f, err := os.Create(tablePath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := table.NewWriter(f, rec.Schema(), table.File)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Write(rec); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Close(); err != nil {
+	if err := os.WriteFile(tablePath, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	t.Chdir(t.TempDir())

@@ -2,13 +2,13 @@ package main
 
 import (
 	"image/color"
-	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/boostershot/facet/internal/label"
+	"github.com/boostershot/facet/internal/testdata"
 )
 
 // TestSheetCopies: a contact sheet of augmented copies (no masks) shows
@@ -19,15 +19,7 @@ func TestSheetCopies(t *testing.T) {
 	if _, stderr, err := runAugment(t, in, "--out", t.TempDir(), "--copies", "2", "--sheet", sheet); err != nil {
 		t.Fatalf("%v\n%s", err, stderr)
 	}
-	f, err := os.Open(sheet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	img := testdata.DecodePNG(t, sheet)
 	// 4 pairs (2 rows x 2 copies): one row of four pairs.
 	b := img.Bounds()
 	if b.Dx() != 4*2*sheetCell || b.Dy() != sheetCell+14 {

@@ -11,11 +11,11 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/boostershot/facet/internal/label"
 	"github.com/boostershot/facet/internal/table"
+	"github.com/boostershot/facet/internal/testdata"
 )
 
 // polarsTable is a sample table as Polars, pyarrow or DuckDB write one:
@@ -63,18 +63,7 @@ func polarsTable(t *testing.T, n int) []byte {
 	}
 	rec := b.NewRecordBatch()
 	defer rec.Release()
-	var buf bytes.Buffer
-	w, err := ipc.NewFileWriter(&buf, ipc.WithSchema(schema))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Write(rec); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return testdata.ForeignArrow(t, rec, true)
 }
 
 // TestOtherToolsTables runs every table-reading program on a table with

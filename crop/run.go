@@ -248,6 +248,9 @@ const chunkRows = 512
 
 // check validates the options and the arguments.
 func (o *options) check(args []string) (stages []string, center face.Center, err error) {
+	if _, err := cli.InputTable(args); err != nil {
+		return nil, center, err
+	}
 	switch {
 	case o.out == "":
 		return nil, center, cli.Usagef("--out DIR is required: the folder the crops go to")
@@ -255,8 +258,6 @@ func (o *options) check(args []string) (stages []string, center face.Center, err
 		return nil, center, cli.Usagef("give either --in DIR or a TABLE, not both")
 	case o.in != "" && sameDir(o.in, o.out):
 		return nil, center, cli.Usagef("--out %s is the --in folder: the crops would replace the photos (give a folder of their own, inside --in if you like)", o.out)
-	case len(args) > 1:
-		return nil, center, cli.Usagef("one TABLE at most, got %d", len(args))
 	case o.format != "jpg" && o.format != "png":
 		return nil, center, cli.Usagef("--format %q: want jpg or png", o.format)
 	case o.detectSide > 0 && o.detectSide < 32:
@@ -405,9 +406,9 @@ type tableInput struct {
 // tableSource opens the input table; with boxes it must have the box
 // columns too.
 func tableSource(args []string, stdin io.Reader, boxes bool) (source, error) {
-	name := "-"
-	if len(args) == 1 {
-		name = args[0]
+	name, err := cli.InputTable(args)
+	if err != nil {
+		return nil, err
 	}
 	required := []string{table.ColID, table.ColPath}
 	if boxes {

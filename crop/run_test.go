@@ -681,13 +681,13 @@ func TestBoxes(t *testing.T) {
 		}
 		// The same geometry as a detected box: the box grown by the
 		// margin, then to a square.
-		m, err := crop.Extract(mustRead(t, r.cropPath))
+		m, err := crop.Extract(testdata.ReadFile(t, r.cropPath))
 		if err != nil || m.Region != (crop.Geometry{Margin: 0.25, Size: 32}).Region(want) {
 			t.Errorf("%s: region %v, %v", id, m.Region, err)
 		}
 	}
 	// Top half of the crop of s#0 is white, bottom half black.
-	img, err := jpeg.Decode(bytes.NewReader(mustRead(t, res["s#0"].cropPath)))
+	img, err := jpeg.Decode(bytes.NewReader(testdata.ReadFile(t, res["s#0"].cropPath)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -708,15 +708,6 @@ func TestBoxes(t *testing.T) {
 	if _, _, err := runCrop(t, plain, "--out", out, "--boxes"); err == nil || !strings.Contains(err.Error(), "box_x0") {
 		t.Errorf("a table without boxes: err = %v", err)
 	}
-}
-
-func mustRead(t *testing.T, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
 
 // A dnn stage needs a model the user brings: a missing or broken one is

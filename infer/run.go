@@ -49,7 +49,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return err
 	}
 	stderr = cli.Stderr(fs, stderr)
-	if err := o.check(fs.Args()); err != nil {
+	name, err := cli.InputTable(fs.Args())
+	if err != nil {
+		return err
+	}
+	if err := o.check(); err != nil {
 		return err
 	}
 	part, err := shard.Parse(o.shard)
@@ -67,10 +71,6 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	// A chunk's tensors (two with --tta flip) stay within maxChunkValues.
 	o.chunk = min(o.chunk, max(1, maxChunkValues/(2*m.Input().Len())))
 
-	name := "-"
-	if fs.NArg() == 1 {
-		name = fs.Arg(0)
-	}
 	r, err := table.Open(name, stdin, table.ColID, table.ColPath)
 	if err != nil {
 		return err
@@ -149,13 +149,11 @@ const (
 	maxChunkValues = 1 << 26
 )
 
-// check validates the options and the arguments.
-func (o *options) check(args []string) error {
+// check validates the options.
+func (o *options) check() error {
 	switch {
 	case o.model == "":
 		return cli.Usagef("--model RUNDIR_OR_CHECKPOINT is required")
-	case len(args) > 1:
-		return cli.Usagef("one TABLE at most, got %d", len(args))
 	case o.tta != "" && o.tta != "flip":
 		return cli.Usagef("--tta %q: want flip (or nothing)", o.tta)
 	case (o.submission == "") != (o.info == ""):

@@ -288,14 +288,11 @@ func TestUnreadableImages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var buf bytes.Buffer
-	w, _ := table.NewWriter(&buf, schema, table.Stream)
-	if err := w.Write(rec); err != nil {
+	data, err := table.EncodeRecords(schema, table.Stream, rec)
+	if err != nil {
 		t.Fatal(err)
 	}
-	w.Close()
-
-	out, stderr, err := runInfer(buf.Bytes(), "--model", dir, "--fallback", "7")
+	out, stderr, err := runInfer(data, "--model", dir, "--fallback", "7")
 	if err != nil {
 		t.Fatalf("%v\n%s", err, stderr)
 	}
@@ -448,7 +445,7 @@ func TestUsageAndBadInput(t *testing.T) {
 		t.Errorf("all-folds run folder: %v", err)
 	}
 	damaged := t.TempDir()
-	os.WriteFile(filepath.Join(damaged, "best.json"), mustRead(t, filepath.Join(dir, "best.json")), 0o644)
+	os.WriteFile(filepath.Join(damaged, "best.json"), testdata.ReadFile(t, filepath.Join(dir, "best.json")), 0o644)
 	os.WriteFile(filepath.Join(damaged, "best.safetensors"), []byte("garbage"), 0o644)
 	if _, _, err := runInfer(in, "--model", damaged); err == nil {
 		t.Error("damaged checkpoint accepted")
@@ -461,15 +458,6 @@ func TestUsageAndBadInput(t *testing.T) {
 	if _, err := os.Stat(outFile); !os.IsNotExist(err) {
 		t.Error("a failed run left its output file")
 	}
-}
-
-func mustRead(t *testing.T, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
 
 // The shards of a run predict disjoint rows that together are the whole

@@ -26,21 +26,14 @@ func runMerge(t *testing.T, stdin []byte, args ...string) ([]byte, string, error
 // writeRecords writes record batches as an Arrow file and releases them.
 func writeRecords(t *testing.T, path string, schema *arrow.Schema, recs []arrow.RecordBatch) string {
 	t.Helper()
-	var buf bytes.Buffer
-	w, err := table.NewWriter(&buf, schema, table.File)
+	data, err := table.EncodeRecords(schema, table.File, recs...)
+	for _, rec := range recs {
+		rec.Release()
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, rec := range recs {
-		if err := w.Write(rec); err != nil {
-			t.Fatal(err)
-		}
-		rec.Release()
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(path, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return path

@@ -2,9 +2,7 @@ package main
 
 import (
 	"encoding/json"
-	imagepng "image/png"
 	"math"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -17,6 +15,7 @@ import (
 	"github.com/boostershot/facet/internal/metrics"
 	"github.com/boostershot/facet/internal/pred"
 	"github.com/boostershot/facet/internal/table"
+	"github.com/boostershot/facet/internal/testdata"
 )
 
 // scoreRows are the hand-checked table of TestScore: each row's true
@@ -204,15 +203,7 @@ func TestScoreConfusion(t *testing.T) {
 	if _, stderr, err := runMerge(t, nil, "score", "--confusion", png, writeScoreTable(t)); err != nil {
 		t.Fatalf("%v\n%s", err, stderr)
 	}
-	f, err := os.Open(png)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, err := imagepng.Decode(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	img := testdata.DecodePNG(t, png)
 	if b := img.Bounds(); b.Dx() < 1000 || b.Dy() < 1500 {
 		t.Errorf("confusion chart %v, want the three heads and the 18 classes", b)
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/boostershot/facet/internal/label"
 	"github.com/boostershot/facet/internal/pred"
 	"github.com/boostershot/facet/internal/table"
+	"github.com/boostershot/facet/internal/testdata"
 )
 
 // softmaxInto writes the softmax of z into p.
@@ -295,15 +296,7 @@ func TestSuspectsByPerson(t *testing.T) {
 		}
 	}
 	// The sheet: one cell per suspect, the flipped (red) photos drawn.
-	f, err := os.Open(sheet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	img := testdata.DecodePNG(t, sheet)
 	cellW, cellH := thumbSide+cellPad, thumbSide+captionLines*lineHeight+cellPad
 	rows := (len(cs) + sheetCols - 1) / sheetCols
 	if b := img.Bounds(); b.Dx() != sheetCols*cellW+cellPad || b.Dy() != rows*cellH+cellPad {

@@ -57,16 +57,13 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err != nil {
 		return err
 	}
-	if fs.NArg() > 1 {
-		return cli.Usagef("one TABLE at most, got %d", fs.NArg())
+	name, err := cli.InputTable(fs.Args())
+	if err != nil {
+		return err
 	}
 	strat := strings.Split(o.stratify, ",")
 	for i := range strat {
 		strat[i] = strings.TrimSpace(strat[i])
-	}
-	name := "-"
-	if fs.NArg() == 1 {
-		name = fs.Arg(0)
 	}
 	r, err := table.Open(name, stdin, append([]string{o.by}, strat...)...)
 	if err != nil {

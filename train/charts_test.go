@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"image/png"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,6 +11,7 @@ import (
 	"github.com/boostershot/facet/internal/label"
 	"github.com/boostershot/facet/internal/pred"
 	"github.com/boostershot/facet/internal/table"
+	"github.com/boostershot/facet/internal/testdata"
 )
 
 // maskOnlyMetrics are epochs of a run whose validation rows have a mask
@@ -64,15 +64,7 @@ func TestLearningCurve(t *testing.T) {
 	if err := writeLearningCurve(path, maskOnlyMetrics()); err != nil {
 		t.Fatal(err)
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	img := testdata.DecodePNG(t, path)
 	if b := img.Bounds(); b.Dx() != 1536 || b.Dy() != 528 {
 		t.Errorf("learning.png %v, want 1536x528 (16 x 5.5 inches at 96 dpi)", b)
 	}

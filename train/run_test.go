@@ -19,7 +19,6 @@ import (
 	"github.com/boostershot/facet/internal/pred"
 
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/boostershot/facet/internal/checkpoint"
 	"github.com/boostershot/facet/internal/cli"
@@ -59,22 +58,12 @@ func colourTable(t testing.TB, dir, name string, n int, seed uint64) string {
 		s.Relabel()
 		samples = append(samples, s)
 	}
-	var buf bytes.Buffer
-	w, err := table.NewWriter(&buf, schema, table.File)
+	data, err := table.Encode(schema, samples, table.File)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, rec := range table.Records(memory.DefaultAllocator, schema, samples) {
-		if err := w.Write(rec); err != nil {
-			t.Fatal(err)
-		}
-		rec.Release()
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
 	path := filepath.Join(dir, name+".arrow")
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(path, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return path

@@ -273,3 +273,15 @@ func CheckDir(path string) error {
 	}
 	return nil
 }
+
+// InputTable is the table a program that reads one is given: its one
+// argument, or "-" (standard input) without one; more is a usage error.
+func InputTable(args []string) (string, error) {
+	switch len(args) {
+	case 0:
+		return "-", nil
+	case 1:
+		return args[0], nil
+	}
+	return "", Usagef("one TABLE at most, got %d", len(args))
+}

@@ -34,6 +34,18 @@ type Folder struct {
 	Age    int
 }
 
+// genderOf reads a gender a file name writes as male or female (the
+// layout's words for them); the error quotes name.
+func genderOf(name, v, male, female string) (int8, error) {
+	switch v {
+	case male:
+		return label.Male, nil
+	case female:
+		return label.Female, nil
+	}
+	return 0, fmt.Errorf("%q: gender %q is not %s or %s", name, v, male, female)
+}
+
 // ParseFolder parses a competition person folder name.
 func ParseFolder(name string) (Folder, error) {
 	parts := strings.Split(name, "_")
@@ -44,13 +56,9 @@ func ParseFolder(name string) (Folder, error) {
 	if f.ID == "" || f.Race == "" {
 		return Folder{}, fmt.Errorf("%q has an empty id or race", name)
 	}
-	switch parts[1] {
-	case "male":
-		f.Gender = label.Male
-	case "female":
-		f.Gender = label.Female
-	default:
-		return Folder{}, fmt.Errorf("%q: gender %q is not male or female", name, parts[1])
+	var err error
+	if f.Gender, err = genderOf(name, parts[1], "male", "female"); err != nil {
+		return Folder{}, err
 	}
 	age, err := strconv.Atoi(parts[3])
 	if err != nil || strings.TrimLeft(parts[3], "0123456789") != "" {
@@ -141,6 +149,20 @@ func checkUTF8(row []string) error {
 	return nil
 }
 
+// rowPath is the path column of a CSV row (line names it); a row that
+// is not UTF-8 or has no path is a problem of r, and ok is false.
+func (r *Result) rowPath(src Source, line string, row []string, header map[string]int) (path string, ok bool) {
+	if err := checkUTF8(row); err != nil {
+		r.problem(src, line, ReasonBadRow, "%v", err)
+		return "", false
+	}
+	if path = field(row, header, "path"); path == "" {
+		r.problem(src, line, ReasonBadRow, "empty path")
+		return "", false
+	}
+	return path, true
+}
+
 func field(row []string, header map[string]int, name string) string {
 	if i, ok := header[name]; ok && i < len(row) {
 		return strings.TrimSpace(row[i])
@@ -186,13 +208,8 @@ func loadCompetitionTrain(src Source, dir string, bins label.Bins, res *Result) 
 	listed := map[string]bool{}
 	for n, row := range rows {
 		line := fmt.Sprintf("train.csv line %d", n+2)
-		if err := checkUTF8(row); err != nil {
-			res.problem(src, line, ReasonBadRow, "%v", err)
-			continue
-		}
-		folder := field(row, header, "path")
-		if folder == "" {
-			res.problem(src, line, ReasonBadRow, "empty path")
+		folder, ok := res.rowPath(src, line, row, header)
+		if !ok {
 			continue
 		}
 		if listed[folder] {

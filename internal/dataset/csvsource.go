@@ -23,13 +23,8 @@ func loadCSV(src Source, file string, bins label.Bins, res *Result) error {
 	stem := filepath.Base(file)
 	for n, row := range rows {
 		line := fmt.Sprintf("%s line %d", stem, n+2)
-		if err := checkUTF8(row); err != nil {
-			res.problem(src, line, ReasonBadRow, "%v", err)
-			continue
-		}
-		p := field(row, header, "path")
-		if p == "" {
-			res.problem(src, line, ReasonBadRow, "empty path")
+		p, ok := res.rowPath(src, line, row, header)
+		if !ok {
 			continue
 		}
 		if !filepath.IsAbs(p) {

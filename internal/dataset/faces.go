@@ -103,13 +103,9 @@ func ParseUTKFace(name string) (UTKFace, error) {
 	if err := label.CheckAge(u.Age); err != nil {
 		return UTKFace{}, fmt.Errorf("%q: age %w", name, err)
 	}
-	switch parts[1] {
-	case "0":
-		u.Gender = label.Male
-	case "1":
-		u.Gender = label.Female
-	default:
-		return UTKFace{}, fmt.Errorf("%q: gender %q is not 0 or 1", name, parts[1])
+	var err error
+	if u.Gender, err = genderOf(name, parts[1], "0", "1"); err != nil {
+		return UTKFace{}, err
 	}
 	if len(parts) == 4 {
 		r, err := strconv.Atoi(parts[2])

@@ -68,6 +68,19 @@ const (
 	MaxFramePixels = 24 << 20
 )
 
+// detect runs stage st on its frame of fs (at scale s), timed.
+func (c *Chain) detect(fs *frames, st Detector) (dets []Detection, frame Frame, s float64, err error) {
+	s = fs.scale(st)
+	frame = fs.frame(s)
+	t := time.Now()
+	dets, err = st.Detect(frame)
+	c.clock(st.Name(), t)
+	if err != nil {
+		return nil, frame, s, fmt.Errorf("%s: %w", st.Name(), err)
+	}
+	return dets, frame, s, nil
+}
+
 func (c *Chain) clock(name string, since time.Time) {
 	if c.Time != nil {
 		c.Time[name] += time.Since(since)
@@ -188,13 +201,9 @@ func (c *Chain) Find(bgr gocv.Mat) (res Result, ok bool, err error) {
 	}
 	defer fs.close()
 	for _, st := range c.Stages {
-		s := fs.scale(st)
-		frame := fs.frame(s)
-		t := time.Now()
-		dets, err := st.Detect(frame)
-		c.clock(st.Name(), t)
+		dets, frame, s, err := c.detect(fs, st)
 		if err != nil {
-			return Result{}, false, fmt.Errorf("%s: %w", st.Name(), err)
+			return Result{}, false, err
 		}
 		i := Pick(dets, frame.Size())
 		if i < 0 {
@@ -231,13 +240,9 @@ func (c *Chain) FindAll(bgr gocv.Mat) ([]Result, error) {
 		if _, fixed := st.(Center); fixed {
 			continue
 		}
-		s := fs.scale(st)
-		frame := fs.frame(s)
-		t := time.Now()
-		dets, err := st.Detect(frame)
-		c.clock(st.Name(), t)
+		dets, frame, s, err := c.detect(fs, st)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", st.Name(), err)
+			return nil, err
 		}
 		slices.SortStableFunc(dets, func(a, b Detection) int { return cmp.Compare(b.Score, a.Score) })
 		for _, d := range dets {

@@ -12,6 +12,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/boostershot/facet/internal/label"
+	"github.com/boostershot/facet/internal/testdata"
 )
 
 // foreignTable writes one batch with arrow-go's own IPC writer (not
@@ -28,28 +29,7 @@ func foreignTable(t *testing.T, fields []arrow.Field, build []func(array.Builder
 	}
 	rec := b.NewRecordBatch()
 	defer rec.Release()
-	var buf bytes.Buffer
-	if file {
-		w, err := ipc.NewFileWriter(&buf, ipc.WithSchema(schema))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := w.Write(rec); err != nil {
-			t.Fatal(err)
-		}
-		if err := w.Close(); err != nil {
-			t.Fatal(err)
-		}
-		return buf.Bytes()
-	}
-	w := ipc.NewWriter(&buf, ipc.WithSchema(schema))
-	if err := w.Write(rec); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	return testdata.ForeignArrow(t, rec, file)
 }
 
 // TestReadOtherWritersTypes reads a table written the way Polars, pyarrow
@@ -242,22 +222,12 @@ func TestUnknownsWrittenAsNulls(t *testing.T) {
 	s := NewSample("a", "/a.jpg", "p", "csv", "train")
 	s.Mask = 1 // gender, age group, label and age unknown
 	schema := NewSchema(label.DefaultBins)
-	var buf bytes.Buffer
-	w, err := NewWriter(&buf, schema, Stream)
+	data, err := Encode(schema, []Sample{s}, Stream)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, rec := range Records(memory.DefaultAllocator, schema, []Sample{s}) {
-		if err := w.Write(rec); err != nil {
-			t.Fatal(err)
-		}
-		rec.Release()
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
 	// What any Arrow reader sees.
-	raw, err := ipc.NewReader(bytes.NewReader(buf.Bytes()))
+	raw, err := ipc.NewReader(bytes.NewReader(data))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -279,7 +249,7 @@ func TestUnknownsWrittenAsNulls(t *testing.T) {
 		t.Errorf("mask %v, want 1", m)
 	}
 	// What facet reads back.
-	got, _, err := readSamples(t, buf.Bytes())
+	got, _, err := readSamples(t, data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -296,24 +266,14 @@ func TestParquetRoundTrip(t *testing.T) {
 	samples := testSamples(5)
 	samples[1].Gender, samples[1].Label = -1, -1
 	schema := NewSchema(bins)
-	var buf bytes.Buffer
-	w, err := NewWriter(&buf, schema, FormatFor("x.parquet", false))
+	data, err := Encode(schema, samples, FormatFor("x.parquet", false))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, rec := range Records(memory.DefaultAllocator, schema, samples) {
-		if err := w.Write(rec); err != nil {
-			t.Fatal(err)
-		}
-		rec.Release()
+	if !bytes.HasPrefix(data, []byte("PAR1")) {
+		t.Fatalf("not Parquet: starts % x", data[:8])
 	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.HasPrefix(buf.Bytes(), []byte("PAR1")) {
-		t.Fatalf("not Parquet: starts % x", buf.Bytes()[:8])
-	}
-	got, gotSchema, err := readSamples(t, buf.Bytes())
+	got, gotSchema, err := readSamples(t, data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -392,23 +352,16 @@ func TestCSVRoundTrip(t *testing.T) {
 	recs[0].Release()
 	defer rec.Release()
 
-	var buf bytes.Buffer
-	w, err := NewWriter(&buf, schema, FormatFor("t.csv", false))
+	data, err := EncodeRecords(schema, FormatFor("t.csv", false), rec)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := w.Write(rec); err != nil {
-		t.Fatal(err)
+	if !strings.Contains(string(data), `"[1,-2,300]"`) {
+		t.Errorf("lists not written as JSON arrays:\n%s", data)
 	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(buf.String(), `"[1,-2,300]"`) {
-		t.Errorf("lists not written as JSON arrays:\n%s", buf.String())
-	}
-	r, err := NewReader(bytes.NewReader(buf.Bytes()), ColID, ColPath)
+	r, err := NewReader(bytes.NewReader(data), ColID, ColPath)
 	if err != nil {
-		t.Fatalf("%v\n%s", err, buf.String())
+		t.Fatalf("%v\n%s", err, data)
 	}
 	defer r.Release()
 	if !r.Next() {

@@ -107,6 +107,18 @@ func boxColumns(schema *arrow.Schema) []int {
 	return out
 }
 
+// fill sets each sample's field from a's valid values (set).
+func fill[T any, A interface {
+	IsValid(int) bool
+	Value(int) T
+}](out []Sample, a A, set func(*Sample, T)) {
+	for i := range out {
+		if a.IsValid(i) {
+			set(&out[i], a.Value(i))
+		}
+	}
+}
+
 // Samples reads the core columns, the origin (Origins) and the box
 // (BoxFields) of a record batch back into samples. Columns the batch lacks stay empty / unknown.
 func Samples(rec arrow.RecordBatch) []Sample {
@@ -129,11 +141,7 @@ func Samples(rec arrow.RecordBatch) []Sample {
 	}
 	for name, set := range strs {
 		if a, ok := col(name).(*array.String); ok {
-			for i := range out {
-				if a.IsValid(i) {
-					set(&out[i], a.Value(i))
-				}
-			}
+			fill(out, a, set)
 		}
 	}
 	i8s := map[string]func(*Sample, int8){
@@ -142,19 +150,11 @@ func Samples(rec arrow.RecordBatch) []Sample {
 	}
 	for name, set := range i8s {
 		if a, ok := col(name).(*array.Int8); ok {
-			for i := range out {
-				if a.IsValid(i) {
-					set(&out[i], a.Value(i))
-				}
-			}
+			fill(out, a, set)
 		}
 	}
 	if a, ok := col(ColAge).(*array.Int16); ok {
-		for i := range out {
-			if a.IsValid(i) {
-				out[i].Age = a.Value(i)
-			}
-		}
+		fill(out, a, func(s *Sample, v int16) { s.Age = v })
 	}
 	var box [4]*array.Int32
 	for k, f := range BoxFields {

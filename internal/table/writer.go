@@ -230,14 +230,24 @@ func (w *Writer) Close() error {
 // Encode is samples as a whole table of schema (NewSchema's, extended
 // with the columns Records fills) in format f.
 func Encode(schema *arrow.Schema, samples []Sample, f Format) ([]byte, error) {
+	recs := Records(memory.DefaultAllocator, schema, samples)
+	defer func() {
+		for _, rec := range recs {
+			rec.Release()
+		}
+	}()
+	return EncodeRecords(schema, f, recs...)
+}
+
+// EncodeRecords is recs as a whole table of schema in format f.
+func EncodeRecords(schema *arrow.Schema, f Format, recs ...arrow.RecordBatch) ([]byte, error) {
 	var buf bytes.Buffer
 	w, err := NewWriter(&buf, schema, f)
 	if err != nil {
 		return nil, err
 	}
-	for _, rec := range Records(memory.DefaultAllocator, schema, samples) {
+	for _, rec := range recs {
 		err = errors.Join(err, w.Write(rec))
-		rec.Release()
 	}
 	if err = errors.Join(err, w.Close()); err != nil {
 		return nil, err

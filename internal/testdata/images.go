@@ -7,6 +7,7 @@ import (
 	"image"
 	"image/jpeg"
 	"image/png"
+	"os"
 	"testing"
 )
 
@@ -39,4 +40,24 @@ func PNGBomb(tb testing.TB, side uint32) []byte {
 	binary.BigEndian.PutUint32(data[20:], side)
 	binary.BigEndian.PutUint32(data[29:], crc32.ChecksumIEEE(data[12:29]))
 	return data
+}
+
+// ReadFile is the file's bytes, or fails the test.
+func ReadFile(tb testing.TB, path string) []byte {
+	tb.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}
+
+// DecodePNG decodes the PNG file a program wrote, or fails the test.
+func DecodePNG(tb testing.TB, path string) image.Image {
+	tb.Helper()
+	img, err := png.Decode(bytes.NewReader(ReadFile(tb, path)))
+	if err != nil {
+		tb.Fatalf("%s: %v", path, err)
+	}
+	return img
 }
