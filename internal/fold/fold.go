@@ -254,14 +254,23 @@ func (s *state) search(steps int) {
 		if to >= f {
 			to++
 		}
+		// improved keeps the folds as they are now when they are better.
+		improved := func() bool {
+			if !s.sizeOK(f) || !s.sizeOK(to) {
+				return false
+			}
+			w, q := s.score()
+			if !better(w, q, worst, sumsq) {
+				return false
+			}
+			worst, sumsq = w, q
+			return true
+		}
 		// Try the move g: f -> to.
 		s.remove(g)
 		s.place(g, to)
-		if s.sizeOK(f) && s.sizeOK(to) {
-			if w, q := s.score(); better(w, q, worst, sumsq) {
-				worst, sumsq = w, q
-				continue
-			}
+		if improved() {
+			continue
 		}
 		// Try swapping g with a random group h of fold to.
 		if len(s.members[to]) > 1 {
@@ -269,11 +278,8 @@ func (s *state) search(steps int) {
 			if h != g {
 				s.remove(h)
 				s.place(h, f)
-				if s.sizeOK(f) && s.sizeOK(to) {
-					if w, q := s.score(); better(w, q, worst, sumsq) {
-						worst, sumsq = w, q
-						continue
-					}
+				if improved() {
+					continue
 				}
 				s.remove(h)
 				s.place(h, to)

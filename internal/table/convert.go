@@ -290,22 +290,27 @@ type number struct {
 	big   bool // a uint64 above MaxInt64
 }
 
+// intNumber is an integer that fits an int64.
+func intNumber[T int8 | int16 | int32 | int64 | uint8 | uint16 | uint32](v T) number {
+	return number{f: float64(v), i: int64(v), isInt: true}
+}
+
 func numberAt(a arrow.Array, i int) (number, bool) {
 	switch v := a.(type) {
 	case *array.Int8:
-		return number{f: float64(v.Value(i)), i: int64(v.Value(i)), isInt: true}, true
+		return intNumber(v.Value(i)), true
 	case *array.Int16:
-		return number{f: float64(v.Value(i)), i: int64(v.Value(i)), isInt: true}, true
+		return intNumber(v.Value(i)), true
 	case *array.Int32:
-		return number{f: float64(v.Value(i)), i: int64(v.Value(i)), isInt: true}, true
+		return intNumber(v.Value(i)), true
 	case *array.Int64:
-		return number{f: float64(v.Value(i)), i: v.Value(i), isInt: true}, true
+		return intNumber(v.Value(i)), true
 	case *array.Uint8:
-		return number{f: float64(v.Value(i)), i: int64(v.Value(i)), isInt: true}, true
+		return intNumber(v.Value(i)), true
 	case *array.Uint16:
-		return number{f: float64(v.Value(i)), i: int64(v.Value(i)), isInt: true}, true
+		return intNumber(v.Value(i)), true
 	case *array.Uint32:
-		return number{f: float64(v.Value(i)), i: int64(v.Value(i)), isInt: true}, true
+		return intNumber(v.Value(i)), true
 	case *array.Uint64:
 		u := v.Value(i)
 		return number{f: float64(u), i: int64(u), isInt: true, big: u > math.MaxInt64}, true
