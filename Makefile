@@ -51,7 +51,7 @@ REAL_EPOCHS ?=
 # How long `make fuzz` runs each fuzz target.
 FUZZTIME ?= 5s
 
-.PHONY: deps test-deps bench-deps build test vet fuzz interop demo real bench bench-split bench-score bench-train bench-infer bench-gpu bench-crowds side-by-side load clean
+.PHONY: deps test-deps bench-deps build test vet fuzz interop demo real bench bench-split bench-score bench-train bench-infer bench-gpu bench-crowds side-by-side load house clean
 
 # apt-install installs the Debian packages $(1) that are missing, saying so
 # as $(2); it does nothing (and no apt-get update) when all are there.
@@ -93,6 +93,10 @@ vet:
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:" $$unformatted; exit 1; fi
 	$(GO) vet ./...
 	$(GO) vet -tags '$(GOTAGS)' ./internal/nn
+
+## house: docs/house.md, the picture of the programs and packages (a test fails when it is out of date)
+house:
+	$(GO) run ./tools/house > docs/house.md.tmp && mv docs/house.md.tmp docs/house.md
 
 ## interop: the npm apache-arrow and @duckdb/node-api packages, for the tests that facet tables read in another Arrow implementation and in DuckDB (Parquet both ways)
 interop:

@@ -12,6 +12,7 @@ import (
 	"github.com/boostershot/facet/internal/augment"
 	"github.com/boostershot/facet/internal/cli"
 	"github.com/boostershot/facet/internal/label"
+	"github.com/boostershot/facet/internal/numrange"
 )
 
 // job is one new row to make from a parent row.
@@ -82,14 +83,14 @@ func parseBalance(s string) (balanceSpec, error) {
 	}
 	// A whole number is a row count, anything else a share.
 	if _, err := strconv.Atoi(strings.TrimSpace(target)); err == nil {
-		n, err := cli.ParseInt(target, 1, maxBalanceRows)
+		n, err := numrange.ParseInt(target, 1, maxBalanceRows)
 		if err != nil {
 			return b, fmt.Errorf("--balance %q: row count %w", s, err)
 		}
 		b.count = n
 		return b, nil
 	}
-	f, err := cli.ParseFloat(target, cli.Range{Min: 0, Max: 1, MinOpen: true})
+	f, err := numrange.ParseFloat(target, numrange.Range{Min: 0, Max: 1, MinOpen: true})
 	if err != nil {
 		return b, fmt.Errorf("--balance %q: target is a row count (e.g. 2000) or a share of the largest class: %w", s, err)
 	}

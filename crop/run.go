@@ -23,6 +23,7 @@ import (
 	"github.com/boostershot/facet/internal/dlib"
 	"github.com/boostershot/facet/internal/face"
 	"github.com/boostershot/facet/internal/label"
+	"github.com/boostershot/facet/internal/numrange"
 	"github.com/boostershot/facet/internal/shard"
 	"github.com/boostershot/facet/internal/table"
 )
@@ -67,19 +68,19 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	o.table.AddFlags(fs)
 	fs.StringVar(&o.detectors, "detectors", "dlib,cascade,dlib-fine,center", "detector chain, tried in order (default dlib,cascade with --faces all)")
 	cli.IntVar(fs, &o.size, "size", 224, 8, 4096, "side of the square crops in pixels")
-	cli.FloatVar(fs, &o.margin, "margin", defaultMargin, cli.Between(0, 2), "grow the face box by this fraction of its size on every side")
+	cli.FloatVar(fs, &o.margin, "margin", defaultMargin, numrange.Between(0, 2), "grow the face box by this fraction of its size on every side")
 	fs.StringVar(&o.format, "format", "jpg", "crop file format: jpg or png")
 	cli.IntVar(fs, &o.quality, "quality", 95, 1, 100, "JPEG quality")
 	fs.BoolVar(&o.align, "align", false, "rotate each face so its eyes are level (needs dlib landmarks)")
 	cli.IntVar(fs, &o.detectSide, "detect-side", 256, 0, 16384, "detect on a copy whose longest side is this many pixels (0: full size; else at least 32; default 0 with --faces all)")
 	cli.IntVar(fs, &o.upsample, "upsample", 0, 0, 2, "dlib: upsample the detection copy this many times (finds smaller faces, slower)")
-	cli.FloatVar(fs, &o.dlibAdjust, "dlib-adjust", face.DlibAdjust, cli.Between(-3, 3), "dlib: added to the detection threshold (lower finds more faces, and more false ones; default -0.3 with --faces all)")
+	cli.FloatVar(fs, &o.dlibAdjust, "dlib-adjust", face.DlibAdjust, numrange.Between(-3, 3), "dlib: added to the detection threshold (lower finds more faces, and more false ones; default -0.3 with --faces all)")
 	fs.StringVar(&o.center, "center", "0.2,0.15,0.8,0.65", "fixed-crop box as fractions x0,y0,x1,y1 of the photo")
 	fs.StringVar(&o.cascadeDir, "cascades", face.DefaultCascadeDir, "folder of OpenCV's Haar cascades")
 	fs.StringVar(&o.landmark, "landmarks", "/usr/share/dlib/shape_predictor_68_face_landmarks.dat", "dlib 68-point model (\"\" for none)")
 	fs.StringVar(&o.dnnModel, "dnn-model", "", "DNN face detector weights (.caffemodel or .pb, or YuNet's .onnx) for the dnn stage")
 	fs.StringVar(&o.dnnConfig, "dnn-config", "", "DNN face detector config (deploy.prototxt or .pbtxt)")
-	cli.FloatVar(fs, &o.dnnThreshold, "dnn-threshold", 0.5, cli.Between(0, 1), "DNN detector confidence threshold")
+	cli.FloatVar(fs, &o.dnnThreshold, "dnn-threshold", 0.5, numrange.Between(0, 1), "DNN detector confidence threshold")
 	cli.WorkersVar(fs, &o.workers, "parallel workers")
 	fs.BoolVar(&o.resume, "resume", false, "keep crops that already exist, are valid and were made with the same settings")
 	fs.StringVar(&o.shard, "shard", "", "crop only part `i/n` of the rows (by id hash); facet-merge join puts the parts together")

@@ -15,6 +15,7 @@ import (
 	"github.com/boostershot/facet/internal/croptable"
 	"github.com/boostershot/facet/internal/label"
 	"github.com/boostershot/facet/internal/model"
+	"github.com/boostershot/facet/internal/numrange"
 	"github.com/boostershot/facet/internal/pred"
 	"github.com/boostershot/facet/internal/shard"
 	"github.com/boostershot/facet/internal/table"
@@ -38,7 +39,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.StringVar(&o.tta, "tta", "", "test-time augmentation: '' (none) or flip")
 	fs.StringVar(&o.submission, "submission", "", "write the competition submission CSV to `FILE` (needs --info)")
 	fs.StringVar(&o.info, "info", "", "the competition's eval/info.csv: the rows and order of --submission")
-	cli.FloatVar(fs, &o.pseudo, "pseudo", 0, cli.Range{Min: 0, Max: 1, MinOpen: true}, "write rows with 18-class confidence >= `T` to --pseudo-out")
+	cli.FloatVar(fs, &o.pseudo, "pseudo", 0, numrange.Range{Min: 0, Max: 1, MinOpen: true}, "write rows with 18-class confidence >= `T` to --pseudo-out")
 	fs.StringVar(&o.pseudoOut, "pseudo-out", "", "the pseudo-label table `FILE`, in the format its name says, as -o")
 	o.table.AddFlags(fs)
 	cli.WorkersVar(fs, &o.workers, "image decoding workers")

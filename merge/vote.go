@@ -14,6 +14,7 @@ import (
 
 	"github.com/boostershot/facet/internal/cli"
 	"github.com/boostershot/facet/internal/label"
+	"github.com/boostershot/facet/internal/numrange"
 	"github.com/boostershot/facet/internal/pred"
 	"github.com/boostershot/facet/internal/submission"
 	"github.com/boostershot/facet/internal/table"
@@ -46,7 +47,7 @@ func runVote(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	fs.StringVar(&weights, "weights", "", "one weight per table, comma separated (default equal)")
 	fs.StringVar(&subPath, "submission", "", "also write the competition submission to `FILE`")
 	fs.StringVar(&info, "info", "", "the competition's eval `info.csv` (with --submission)")
-	cli.FloatVar(fs, &pseudo, "pseudo", 0, cli.Range{Min: 0, Max: 1, MinOpen: true}, "write rows with combined 18-class confidence >= `T` to --pseudo-out")
+	cli.FloatVar(fs, &pseudo, "pseudo", 0, numrange.Range{Min: 0, Max: 1, MinOpen: true}, "write rows with combined 18-class confidence >= `T` to --pseudo-out")
 	fs.StringVar(&pseudoOut, "pseudo-out", "", "the pseudo-label table `FILE`, in the format its name says, as -o")
 	out.flags(fs)
 	if err := cli.Parse(fs, args); err != nil {
@@ -198,7 +199,7 @@ func parseWeights(s string, n int) ([]float64, error) {
 	}
 	sum := 0.0
 	for i, p := range parts {
-		v, err := cli.ParseFloat(p, cli.Between(0, maxWeight))
+		v, err := numrange.ParseFloat(p, numrange.Between(0, maxWeight))
 		if err != nil {
 			return nil, cli.Usagef("--weights %s: weight %d: %v", s, i+1, err)
 		}

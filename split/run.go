@@ -16,6 +16,7 @@ import (
 
 	"github.com/boostershot/facet/internal/cli"
 	"github.com/boostershot/facet/internal/fold"
+	"github.com/boostershot/facet/internal/numrange"
 	"github.com/boostershot/facet/internal/table"
 )
 
@@ -35,7 +36,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	var o options
 	fs := cli.NewFlags("facet-split", doc, stdout, stderr)
 	cli.IntVarP(fs, &o.k, "num-folds", "k", 5, 2, 100, "number of folds")
-	cli.FloatVar(fs, &o.val, "val-share", 0, cli.Range{Min: 0, Max: 1, MinOpen: true, MaxOpen: true}, "instead of folds, one train/validation split with this validation `SHARE`")
+	cli.FloatVar(fs, &o.val, "val-share", 0, numrange.Range{Min: 0, Max: 1, MinOpen: true, MaxOpen: true}, "instead of folds, one train/validation split with this validation `SHARE`")
 	cli.Renamed(fs, "folds", "num-folds")
 	cli.Renamed(fs, "val", "val-share")
 	fs.StringVar(&o.by, "by", table.ColPerson, "group column: rows with one value never cross folds")

@@ -15,6 +15,7 @@ import (
 	"github.com/boostershot/facet/internal/fold"
 	"github.com/boostershot/facet/internal/label"
 	"github.com/boostershot/facet/internal/nn"
+	"github.com/boostershot/facet/internal/numrange"
 	"github.com/boostershot/facet/internal/outfile"
 )
 
@@ -81,14 +82,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.StringVar(&o.heads, "head-layout", def.Heads, "head layout: three or single18")
 	cli.Renamed(fs, "heads", "head-layout")
 	fs.StringVar(&o.preset, "preset", "", "named settings for the flags not given: seed (the competition team's, for fine-tuning a pretrained model)")
-	cli.FloatVar(fs, &o.lr, "lr", def.LR, cli.Range{Min: 0, Max: 10, MinOpen: true}, "Adam learning rate")
+	cli.FloatVar(fs, &o.lr, "lr", def.LR, numrange.Range{Min: 0, Max: 10, MinOpen: true}, "Adam learning rate")
 	fs.StringVar(&o.schedule, "schedule", def.Schedule, "learning-rate schedule after the warm-up: exp (lr * lr-decay^epoch) or cosine (towards 0 at the last epoch)")
-	cli.FloatVar(fs, &o.lrDecay, "lr-decay", def.LRDecay, cli.Range{Min: 0, Max: 1, MinOpen: true}, "the exp schedule's factor per epoch")
+	cli.FloatVar(fs, &o.lrDecay, "lr-decay", def.LRDecay, numrange.Range{Min: 0, Max: 1, MinOpen: true}, "the exp schedule's factor per epoch")
 	cli.IntVar(fs, &o.warmup, "warmup", def.Warmup, 0, maxEpochs, "epochs of linear learning-rate warm-up")
-	cli.FloatVar(fs, &o.weightDecay, "weight-decay", def.WeightDecay, cli.Between(0, 1), "L2 weight decay of conv and linear weights")
+	cli.FloatVar(fs, &o.weightDecay, "weight-decay", def.WeightDecay, numrange.Between(0, 1), "L2 weight decay of conv and linear weights")
 	fs.StringVar(&o.loss, "loss", def.Loss, "loss: ce or focal")
-	cli.FloatVar(fs, &o.ageSmoothing, "age-smoothing", def.AgeSmoothing, cli.Range{Min: 0, Max: 1, MaxOpen: true}, "label smoothing of the age head towards the neighbouring age class")
-	cli.FloatVar(fs, &o.labelSmoothing, "label-smoothing", def.LabelSmoothing, cli.Range{Min: 0, Max: 1, MaxOpen: true}, "uniform label smoothing of the mask and gender heads")
+	cli.FloatVar(fs, &o.ageSmoothing, "age-smoothing", def.AgeSmoothing, numrange.Range{Min: 0, Max: 1, MaxOpen: true}, "label smoothing of the age head towards the neighbouring age class")
+	cli.FloatVar(fs, &o.labelSmoothing, "label-smoothing", def.LabelSmoothing, numrange.Range{Min: 0, Max: 1, MaxOpen: true}, "uniform label smoothing of the mask and gender heads")
 	fs.StringVar(&o.classWeights, "class-weights", defaultClassWeights, "class weights: '' (none) or auto (inverse training frequency)")
 	cli.IntVar(fs, &o.patience, "patience", defaultPatience, 0, maxEpochs, "stop after N epochs without a better validation score (0: never)")
 	fs.StringVar(&o.ops, "ops", augment.DefaultSpec, "online augmentation `SPEC` ('' for none)")

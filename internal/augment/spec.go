@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/boostershot/facet/internal/cli"
+	"github.com/boostershot/facet/internal/numrange"
 )
 
 // Step is an op applied with probability P.
@@ -64,7 +64,7 @@ func Parse(spec string) (Pipeline, error) {
 		prob := 1.0
 		head := item
 		if i := strings.LastIndex(item, ":"); i > strings.LastIndex(item, ")") {
-			v, err := cli.ParseFloat(item[i+1:], cli.Between(0, 1))
+			v, err := numrange.ParseFloat(item[i+1:], numrange.Between(0, 1))
 			if err != nil {
 				return nil, fmt.Errorf("augment op %q: probability %w", item, err)
 			}
@@ -128,13 +128,13 @@ func parseArgs(s string) (map[string]Range, error) {
 			return nil, fmt.Errorf("argument %s given twice", k)
 		}
 		lo, hi, isRange := strings.Cut(v, "..")
-		a, err := cli.ParseFloat(lo, cli.Finite)
+		a, err := numrange.ParseFloat(lo, numrange.Finite)
 		if err != nil {
 			return nil, fmt.Errorf("argument %s=%q: %w", k, v, err)
 		}
 		b := a
 		if isRange {
-			if b, err = cli.ParseFloat(hi, cli.Finite); err != nil || b < a {
+			if b, err = numrange.ParseFloat(hi, numrange.Finite); err != nil || b < a {
 				return nil, fmt.Errorf("argument %s=%q is not a range lo..hi of finite numbers", k, v)
 			}
 		}

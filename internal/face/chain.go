@@ -12,7 +12,7 @@ import (
 
 	"gocv.io/x/gocv"
 
-	"github.com/boostershot/facet/internal/cli"
+	"github.com/boostershot/facet/internal/numrange"
 )
 
 // Result is a face a Chain settled on, in the original image's pixels.
@@ -381,7 +381,7 @@ type Center struct {
 var PortraitCenter = Center{X0: 0.2, Y0: 0.15, X1: 0.8, Y1: 0.65}
 
 // ParseCenter reads "x0,y0,x1,y1" fractions (finite numbers in 0..1,
-// read by cli.ParseFloat like every number of a command line).
+// read by numrange.ParseFloat like every number of a command line).
 func ParseCenter(s string) (Center, error) {
 	parts := strings.Split(s, ",")
 	if len(parts) != 4 {
@@ -390,7 +390,7 @@ func ParseCenter(s string) (Center, error) {
 	var v [4]float64
 	for i, p := range parts {
 		var err error
-		if v[i], err = cli.ParseFloat(p, cli.Between(0, 1)); err != nil {
+		if v[i], err = numrange.ParseFloat(p, numrange.Between(0, 1)); err != nil {
 			return Center{}, fmt.Errorf("center box %q: %w", s, err)
 		}
 	}

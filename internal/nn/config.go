@@ -92,8 +92,8 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/boostershot/facet/internal/cli"
 	"github.com/boostershot/facet/internal/label"
+	"github.com/boostershot/facet/internal/numrange"
 	"github.com/boostershot/facet/internal/pred"
 )
 
@@ -250,24 +250,24 @@ func (c Config) Validate() error {
 	default:
 		return fmt.Errorf("nn: heads %q: want %q or %q", c.Heads, HeadsThree, HeadsSingle18)
 	}
-	// Every number through cli.Range, which holds no NaN or infinity
+	// Every number through numrange.Range, which holds no NaN or infinity
 	// (a plain v < lo || v > hi lets NaN through).
 	for _, f := range []struct {
 		name string
 		v    float64
-		r    cli.Range
+		r    numrange.Range
 	}{
-		{"lr", c.LR, cli.Range{Min: 0, Max: 10, MinOpen: true}},
-		{"lr_decay", c.LRDecay, cli.Range{Min: 0, Max: 1, MinOpen: true}},
-		{"weight_decay", c.WeightDecay, cli.Between(0, 1)},
-		{"beta1", c.Beta1, cli.Range{Min: 0, Max: 1, MaxOpen: true}},
-		{"beta2", c.Beta2, cli.Range{Min: 0, Max: 1, MaxOpen: true}},
-		{"epsilon", c.Epsilon, cli.Range{Min: 0, Max: 1, MinOpen: true}},
-		{"bn_epsilon", c.BNEpsilon, cli.Range{Min: 0, Max: 1, MinOpen: true}},
-		{"bn_momentum", c.BNMomentum, cli.Range{Min: 0, Max: 1, MinOpen: true}},
-		{"focal_gamma", c.FocalGamma, cli.Between(0, 100)},
-		{"label_smoothing", c.LabelSmoothing, cli.Range{Min: 0, Max: 1, MaxOpen: true}},
-		{"age_smoothing", c.AgeSmoothing, cli.Range{Min: 0, Max: 1, MaxOpen: true}},
+		{"lr", c.LR, numrange.Range{Min: 0, Max: 10, MinOpen: true}},
+		{"lr_decay", c.LRDecay, numrange.Range{Min: 0, Max: 1, MinOpen: true}},
+		{"weight_decay", c.WeightDecay, numrange.Between(0, 1)},
+		{"beta1", c.Beta1, numrange.Range{Min: 0, Max: 1, MaxOpen: true}},
+		{"beta2", c.Beta2, numrange.Range{Min: 0, Max: 1, MaxOpen: true}},
+		{"epsilon", c.Epsilon, numrange.Range{Min: 0, Max: 1, MinOpen: true}},
+		{"bn_epsilon", c.BNEpsilon, numrange.Range{Min: 0, Max: 1, MinOpen: true}},
+		{"bn_momentum", c.BNMomentum, numrange.Range{Min: 0, Max: 1, MinOpen: true}},
+		{"focal_gamma", c.FocalGamma, numrange.Between(0, 100)},
+		{"label_smoothing", c.LabelSmoothing, numrange.Range{Min: 0, Max: 1, MaxOpen: true}},
+		{"age_smoothing", c.AgeSmoothing, numrange.Range{Min: 0, Max: 1, MaxOpen: true}},
 	} {
 		if !f.r.Contains(f.v) {
 			return fmt.Errorf("nn: %s %g: want %s", f.name, f.v, f.r)
@@ -290,7 +290,7 @@ func (c Config) Validate() error {
 	if c.Warmup < 0 {
 		return fmt.Errorf("nn: warmup %d: want >= 0 epochs", c.Warmup)
 	}
-	weight := cli.Between(0, 1e6)
+	weight := numrange.Between(0, 1e6)
 	for _, w := range []struct {
 		name string
 		w    []float64
