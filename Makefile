@@ -28,6 +28,9 @@ PYTHON ?= /usr/bin/python3
 # and facet-merge score comparisons), GNU time (peak memory of the load test).
 BENCH_PACKAGES := python3-sklearn time
 
+# make vet's linter, run at this version from the Go module proxy.
+STATICCHECK = honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
 # Training's matrix multiplies (internal/nn) go to OpenBLAS (-tags openblas,
 # cgo) when pkg-config finds it, as after `make deps`; without it they go to
 # internal/nn's own AVX2/AVX-512 kernel, about 10% slower. `make GOTAGS=`
@@ -87,12 +90,14 @@ bin/facet-split bin/facet-merge: export CGO_ENABLED = 0
 .PHONY: FORCE
 FORCE:
 
-## vet: formatting and go vet
+## vet: formatting, go vet and staticcheck (unused code, suspicious constructs; a pinned version run from the Go module proxy, not a dependency of facet's)
 vet:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:" $$unformatted; exit 1; fi
 	$(GO) vet ./...
 	$(GO) vet -tags '$(GOTAGS)' ./internal/nn
+	$(GO) run $(STATICCHECK) ./...
+	$(GO) run $(STATICCHECK) -tags '$(GOTAGS)' ./internal/nn
 
 ## house: docs/house.md, the picture of the programs and packages (a test fails when it is out of date)
 house:

@@ -43,9 +43,6 @@ var commands = []struct{ name, dir string }{
 	{"facet-merge score", "merge"},
 }
 
-// programs are the eight programs.
-var programs = []string{"facet-prep", "facet-crop", "facet-split", "facet-augment", "facet-train", "facet-infer", "facet-merge", "facet-demodata"}
-
 // run runs a program (its name and arguments as words) in dir, without
 // a shell, with stdin empty.
 func run(t *testing.T, dir string, args ...string) (stdout, stderr string, code int) {

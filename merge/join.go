@@ -11,12 +11,6 @@ import (
 	"github.com/boostershot/facet/internal/table"
 )
 
-// unknownColumns are the columns a table without them fills with -1
-// (label.Unknown) instead of null, when they are integers.
-var unknownColumns = map[string]bool{
-	table.ColMask: true, table.ColGender: true, table.ColAgeGroup: true, table.ColLabel: true, table.ColAge: true,
-}
-
 func runJoin(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	var (
 		out    output

@@ -46,7 +46,6 @@ type graphInfo struct {
 	Inputs  []valueInfo // graph inputs that are not initializers
 	Outputs []string    // graph outputs (as named before cleaning)
 	alias   map[string]string
-	opTypes map[string]int
 }
 
 // valueInfo is a graph input: its name and declared shape (unknownDim for a
@@ -108,7 +107,6 @@ type node struct {
 	op      string
 	domain  string
 	drop    bool
-	changed bool
 }
 
 func parseNode(b []byte, i int) (*node, error) {

@@ -245,5 +245,3 @@ func (h *house) programs() []string {
 
 // id is a Mermaid node id for a package path.
 func id(name string) string { return strings.NewReplacer("/", "_", "-", "_").Replace(name) }
-
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
