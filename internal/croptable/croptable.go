@@ -124,7 +124,7 @@ func Resolve(path, tableDir string) string {
 	if path == "" || filepath.IsAbs(path) || tableDir == "" {
 		return path
 	}
-	if _, err := os.Stat(path); err == nil {
+	if exists(path) {
 		return path
 	}
 	if alt := filepath.Join(tableDir, path); exists(alt) {
@@ -143,9 +143,6 @@ func TableDir(name string) string {
 	}
 	return filepath.Dir(name)
 }
-
-// Has reports whether the schema has a crop_path column.
-func Has(s *arrow.Schema) bool { return s.HasField(ColCrop) }
 
 // Read returns the crop columns of rec's rows and their photos. A table
 // without some of the columns (not cropped, or cropped by an older
@@ -325,10 +322,10 @@ func edgesOf(c *array.List, i int) (*dup.Edges, error) {
 	return &e, nil
 }
 
-// Columns builds the crop columns (in the order of Fields) of rows. A row
+// columns builds the crop columns (in the order of Fields) of rows. A row
 // with an Error is a photo without a crop: nulls and -1s. The caller
 // releases them.
-func Columns(rows []Row) []arrow.Array {
+func columns(rows []Row) []arrow.Array {
 	b := array.NewRecordBuilder(memory.DefaultAllocator, arrow.NewSchema(Fields, nil))
 	defer b.Release()
 	crop := b.Field(0).(*array.StringBuilder)
@@ -417,7 +414,7 @@ func Extend(rec arrow.RecordBatch, rows []Row) (arrow.RecordBatch, error) {
 	if len(rows) != int(rec.NumRows()) {
 		return nil, fmt.Errorf("croptable: %d rows of crop columns for %d rows", len(rows), rec.NumRows())
 	}
-	cols := Columns(rows)
+	cols := columns(rows)
 	defer func() {
 		for _, c := range cols {
 			c.Release()

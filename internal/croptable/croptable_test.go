@@ -56,9 +56,6 @@ func TestExtendReadRoundTrip(t *testing.T) {
 	want := testRows()
 	rec := cropped(t, want)
 	defer rec.Release()
-	if !Has(rec.Schema()) {
-		t.Fatal("Has: no crop_path in an extended table")
-	}
 	for _, f := range Fields {
 		if idx := rec.Schema().FieldIndices(f.Name); len(idx) != 1 || !arrow.TypeEqual(rec.Schema().Field(idx[0]).Type, f.Type) {
 			t.Errorf("column %s missing or of another type in %s", f.Name, rec.Schema())
@@ -112,9 +109,6 @@ func TestReadUncropped(t *testing.T) {
 	samples := []table.Sample{table.NewSample("a", "p/a.jpg", "x", "test", "train")}
 	recs := table.Records(memory.DefaultAllocator, table.NewSchema(label.DefaultBins), samples)
 	defer recs[0].Release()
-	if Has(recs[0].Schema()) {
-		t.Error("Has: crop_path in a table without one")
-	}
 	got, err := Read(recs[0])
 	if err != nil {
 		t.Fatal(err)
