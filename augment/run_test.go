@@ -79,9 +79,7 @@ func inputTable(t *testing.T, rows []testRow) []byte {
 			}
 		}
 		s := table.NewSample(r.id, path, "person-"+r.id, "test", "train")
-		s.Mask, s.Gender = r.mask, r.gender
-		s.SetAge(r.age, label.DefaultBins)
-		s.Relabel()
+		s.SetLabels(r.mask, r.gender, r.age, label.DefaultBins)
 		samples = append(samples, s)
 	}
 	schema := table.NewSchema(label.DefaultBins)

@@ -16,9 +16,8 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
-	"github.com/boostershot/facet/internal/checkpoint"
 	"github.com/boostershot/facet/internal/label"
-	"github.com/boostershot/facet/internal/nn"
+	"github.com/boostershot/facet/internal/nntest"
 	"github.com/boostershot/facet/internal/table"
 )
 
@@ -120,16 +119,7 @@ func sampleTable(t *testing.T, n int, end bool) []byte {
 // modelDir saves a small untrained model as a run folder.
 func modelDir(t *testing.T) string {
 	t.Helper()
-	cfg := nn.DefaultConfig()
-	cfg.InputSize, cfg.Width, cfg.Blocks = 16, 4, []int{1}
-	m, err := nn.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	if err := checkpoint.Save(filepath.Join(dir, "best.safetensors"), cfg, m.Tensors(false), nil); err != nil {
-		t.Fatal(err)
-	}
+	dir, _ := nntest.Dir(t, nntest.Tiny())
 	return dir
 }
 

@@ -3,7 +3,6 @@ package cmdtest
 import (
 	"bytes"
 	"encoding/csv"
-	"image"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -31,21 +30,14 @@ type damagedImage struct {
 // the damaged ones.
 func damagedImages(t *testing.T, dir string) []damagedImage {
 	t.Helper()
-	face := testdata.FaceJPEG(t)
-	cut := face[:len(face)*3/10]
-	eoi := []byte{0xff, 0xd9}
-	thumb := testdata.JPEG(t, image.NewGray(image.Rect(0, 0, 16, 16)))
-	exif := testdata.WithEXIF(t, face, 1, thumb)
-	exifCut := exif[:len(exif)*3/10]
-	if !bytes.Contains(exifCut[max(0, len(exifCut)-4096):], eoi) {
-		t.Fatal("the thumbnail's end marker is not at the cut file's tail: the case tests nothing")
-	}
+	jpg := testdata.CutFaceJPEGs(t)
+	face := jpg.Face
 	png := facePNG(t, face)
 	bad := []damagedImage{
-		{"cut30.jpg", cut, "truncated JPEG", "truncated image"},
-		{"cut30-eoi.jpg", append(bytes.Clone(cut), eoi...), "truncated JPEG", "truncated image"},
-		{"thumb-cut30.jpg", exifCut, "truncated JPEG", "truncated image"},
-		{"thumb-cut30-eoi.jpg", append(bytes.Clone(exifCut), eoi...), "truncated JPEG", "truncated image"},
+		{"cut30.jpg", jpg.Cut, "truncated JPEG", "truncated image"},
+		{"cut30-eoi.jpg", jpg.CutEOI, "truncated JPEG", "truncated image"},
+		{"thumb-cut30.jpg", jpg.ThumbCut, "truncated JPEG", "truncated image"},
+		{"thumb-cut30-eoi.jpg", jpg.ThumbCutEOI, "truncated JPEG", "truncated image"},
 		{"cut.png", png[:len(png)/2], "truncated PNG", "truncated image"},
 		{"bomb.png", testdata.PNGBomb(t, 20000), "20000x20000 png is over the 100-megapixel limit", "image too large"},
 		{"anim.gif", testdata.GIF(t), "GIF is not supported", "not a decodable image"},

@@ -27,9 +27,9 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/array"
 
-	"github.com/boostershot/facet/internal/checkpoint"
 	"github.com/boostershot/facet/internal/label"
 	"github.com/boostershot/facet/internal/nn"
+	"github.com/boostershot/facet/internal/nntest"
 	"github.com/boostershot/facet/internal/table"
 	"github.com/boostershot/facet/internal/testdata"
 )
@@ -248,9 +248,7 @@ func TestNonFiniteModelRefused(t *testing.T) {
 		v    float32
 		want string
 	}{{"NaN", float32(math.NaN()), "not finite"}, {"overflow", 3e38, "model outputs are not finite"}} {
-		cfg := nn.DefaultConfig()
-		cfg.InputSize, cfg.Width, cfg.Blocks = 16, 4, []int{1}
-		m, err := nn.New(cfg)
+		m, err := nn.New(nntest.Tiny())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -262,12 +260,7 @@ func TestNonFiniteModelRefused(t *testing.T) {
 			}
 		}
 		run := filepath.Join(dir, tc.name)
-		if err := os.MkdirAll(run, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := checkpoint.Save(filepath.Join(run, "best.safetensors"), cfg, m.Tensors(false), nil); err != nil {
-			t.Fatal(err)
-		}
+		nntest.Save(t, run, m)
 		out := filepath.Join(dir, "pred.arrow")
 		_, stderr, code := sh(t, dir, "facet-infer --model "+run+" -o "+out, in)
 		checkFailure(t, tc.name+" weights", "facet-infer", code, 1, stderr, out)
@@ -315,9 +308,7 @@ func TestHostileLabelsRefused(t *testing.T) {
 		var ss []table.Sample
 		for i := range 40 {
 			s := table.NewSample(fmt.Sprintf("p%d/%d", i/4, i), filepath.Join(dir, "x.jpg"), fmt.Sprintf("p%d", i/4), "test", "train")
-			s.Mask, s.Gender = int8(i%3), int8(i/4%2)
-			s.SetAge(20+i, label.DefaultBins)
-			s.Relabel()
+			s.SetLabels(int8(i%3), int8(i/4%2), 20+i, label.DefaultBins)
 			ss = append(ss, s)
 		}
 		return ss

@@ -12,10 +12,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/boostershot/facet/internal/checkpoint"
 	"github.com/boostershot/facet/internal/cvimage"
 	"github.com/boostershot/facet/internal/model"
 	"github.com/boostershot/facet/internal/nn"
+	"github.com/boostershot/facet/internal/nntest"
 	"github.com/boostershot/facet/internal/table"
 	"github.com/boostershot/facet/internal/testdata"
 	"github.com/boostershot/facet/internal/work"
@@ -57,15 +57,7 @@ func BenchmarkDecodeFloor(b *testing.B) {
 // predict with the default model, write the table) on real face crops.
 func BenchmarkInfer(b *testing.B) {
 	ss, in := realFaces(b)
-	cfg := nn.DefaultConfig()
-	m, err := nn.New(cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	dir := b.TempDir()
-	if err := checkpoint.Save(filepath.Join(dir, "best.safetensors"), cfg, m.Tensors(false), nil); err != nil {
-		b.Fatal(err)
-	}
+	dir, _ := nntest.Dir(b, nn.DefaultConfig())
 	b.ResetTimer()
 	for range b.N {
 		if err := run(context.Background(), []string{"--model", dir}, bytes.NewReader(in), io.Discard, io.Discard); err != nil {

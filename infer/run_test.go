@@ -21,11 +21,11 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/boostershot/facet/internal/augment"
-	"github.com/boostershot/facet/internal/checkpoint"
 	"github.com/boostershot/facet/internal/cli"
 	"github.com/boostershot/facet/internal/cvimage"
 	"github.com/boostershot/facet/internal/label"
 	"github.com/boostershot/facet/internal/nn"
+	"github.com/boostershot/facet/internal/nntest"
 	"github.com/boostershot/facet/internal/pred"
 	"github.com/boostershot/facet/internal/table"
 	"github.com/boostershot/facet/internal/testdata"
@@ -35,17 +35,9 @@ import (
 // run folder's best checkpoint and returns the folder.
 func tinyModel(t *testing.T, heads string) (string, *nn.Model) {
 	t.Helper()
-	cfg := nn.DefaultConfig()
-	cfg.InputSize, cfg.Width, cfg.Blocks, cfg.PredictBatch, cfg.Heads = 16, 4, []int{1, 1}, 5, heads
-	m, err := nn.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	if err := checkpoint.Save(filepath.Join(dir, "best.safetensors"), cfg, m.Tensors(false), nil); err != nil {
-		t.Fatal(err)
-	}
-	return dir, m
+	cfg := nntest.Tiny()
+	cfg.Blocks, cfg.PredictBatch, cfg.Heads = []int{1, 1}, 5, heads
+	return nntest.Dir(t, cfg)
 }
 
 // photos writes n random 20x24 JPEGs (left and right halves differ, so a

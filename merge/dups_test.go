@@ -32,9 +32,7 @@ func writeDupTable(t *testing.T, rows []dupRowSpec, withGroup bool) string {
 	var samples []table.Sample
 	for _, r := range rows {
 		s := table.NewSample(r.id, "/x/"+r.id+".jpg", r.id, "utkface", "train")
-		s.Gender, s.Mask = r.gender, r.mask
-		s.SetAge(r.age, bins)
-		s.Relabel()
+		s.SetLabels(r.mask, r.gender, r.age, bins)
 		samples = append(samples, s)
 	}
 	schema := table.NewSchema(bins)

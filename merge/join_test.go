@@ -22,9 +22,7 @@ func samplesTable(t *testing.T, path string, bins label.Bins, ids []string, fold
 	var samples []table.Sample
 	for i, id := range ids {
 		s := table.NewSample(id, "/img/"+id+".jpg", "p"+id, "competition", "train")
-		s.Mask, s.Gender = int8(i%3), 1
-		s.SetAge(40, bins)
-		s.Relabel()
+		s.SetLabels(int8(i%3), 1, 40, bins)
 		samples = append(samples, s)
 	}
 	schema := table.NewSchema(bins)

@@ -27,9 +27,7 @@ func hashedTable(t *testing.T, n int, plants [][3]int) []byte {
 	hashes := make([]uint64, n)
 	for i := range n {
 		s := table.NewSample(fmt.Sprintf("r%04d", i), "/x.jpg", fmt.Sprintf("p%04d", i), "utkface", "train")
-		s.Mask, s.Gender = 2, int8(i%2)
-		s.SetAge(5+i*13%70, bins)
-		s.Relabel()
+		s.SetLabels(2, int8(i%2), 5+i*13%70, bins)
 		samples = append(samples, s)
 		hashes[i] = rng.Uint64()
 	}

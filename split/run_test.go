@@ -25,9 +25,7 @@ func sampleTable(t *testing.T, persons int) []byte {
 	for p := range persons {
 		for i, m := range []int8{0, 0, 0, 0, 0, 1, 2} {
 			s := table.NewSample(fmt.Sprintf("%06d/%d", p, i), "/x.jpg", fmt.Sprintf("%06d", p), "competition", "train")
-			s.Mask, s.Gender = m, int8(p%2)
-			s.SetAge(20+p*7%50, bins)
-			s.Relabel()
+			s.SetLabels(m, int8(p%2), 20+p*7%50, bins)
 			samples = append(samples, s)
 		}
 	}

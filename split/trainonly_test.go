@@ -30,9 +30,7 @@ func mixedTable(t *testing.T, persons, extra, shared int, withExtra bool) []byte
 			return
 		}
 		s := table.NewSample(id, "/x.jpg", person, "aaf", "train")
-		s.Mask, s.Gender = label.NoMask, int8(n%2)
-		s.SetAge(5+n*13%70, bins)
-		s.Relabel()
+		s.SetLabels(label.NoMask, int8(n%2), 5+n*13%70, bins)
 		samples = append(samples, s)
 	}
 	for n := range extra / 2 {
@@ -41,9 +39,7 @@ func mixedTable(t *testing.T, persons, extra, shared int, withExtra bool) []byte
 	for p := range persons {
 		for i, m := range []int8{0, 0, 0, 0, 0, 1, 2} {
 			s := table.NewSample(fmt.Sprintf("%06d/%d", p, i), "/x.jpg", fmt.Sprintf("%06d", p), "competition", "train")
-			s.Mask, s.Gender = m, int8(p%2)
-			s.SetAge(20+p*7%50, bins)
-			s.Relabel()
+			s.SetLabels(m, int8(p%2), 20+p*7%50, bins)
 			samples = append(samples, s)
 		}
 		if p < shared {

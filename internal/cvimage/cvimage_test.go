@@ -71,12 +71,8 @@ func pngChunk(typ string, data []byte) []byte {
 // Damaged files are refused with the kind and a reason naming the file,
 // the cases OpenCV alone decodes into a picture among them.
 func TestDamaged(t *testing.T) {
-	face := testdata.FaceJPEG(t)
-	cut := face[:len(face)*3/10]
+	jpg := testdata.CutFaceJPEGs(t)
 	eoi := []byte{0xff, 0xd9}
-	thumb := testdata.JPEG(t, image.NewGray(image.Rect(0, 0, 16, 16)))
-	exif := testdata.WithEXIF(t, face, 1, thumb)
-	exifCut := exif[:len(exif)*3/10]
 	prog := progressive(t)
 	var scans []int // where each start-of-scan marker begins
 	for i := 0; i+1 < len(prog); i++ {
@@ -96,10 +92,10 @@ func TestDamaged(t *testing.T) {
 		want   string
 		opencv bool // OpenCV alone returns a picture for it
 	}{
-		{"jpeg cut at 30%", cut, imagefile.ErrTruncated, "truncated JPEG", true},
-		{"jpeg cut at 30% with an end marker", append(bytes.Clone(cut), eoi...), imagefile.ErrTruncated, "truncated JPEG", true},
-		{"jpeg with EXIF thumbnail cut at 30%", exifCut, imagefile.ErrTruncated, "truncated JPEG", true},
-		{"jpeg with EXIF thumbnail cut at 30% with an end marker", append(bytes.Clone(exifCut), eoi...), imagefile.ErrTruncated, "truncated JPEG", true},
+		{"jpeg cut at 30%", jpg.Cut, imagefile.ErrTruncated, "truncated JPEG", true},
+		{"jpeg cut at 30% with an end marker", jpg.CutEOI, imagefile.ErrTruncated, "truncated JPEG", true},
+		{"jpeg with EXIF thumbnail cut at 30%", jpg.ThumbCut, imagefile.ErrTruncated, "truncated JPEG", true},
+		{"jpeg with EXIF thumbnail cut at 30% with an end marker", jpg.ThumbCutEOI, imagefile.ErrTruncated, "truncated JPEG", true},
 		{"progressive jpeg cut between scans with an end marker", append(bytes.Clone(prog[:scans[len(scans)/2]]), eoi...), imagefile.ErrTruncated, "truncated JPEG", true},
 		{"png cut", png[:len(png)*2/3], imagefile.ErrTruncated, "truncated PNG", false},
 		{"png cut with IEND appended", append(bytes.Clone(png[:idat+20]), pngChunk("IEND", nil)...), imagefile.ErrTruncated, "truncated PNG", false},

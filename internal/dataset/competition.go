@@ -301,10 +301,7 @@ func loadPerson(src Source, dir, folder string, f Folder, bins label.Bins, res *
 		}
 		s := table.NewSample(folder+"/"+img.Stem, filepath.Join(dir, files[0]), f.ID, KindCompetition, "train")
 		s.Race = f.Race
-		s.Mask = img.Mask
-		s.Gender = f.Gender
-		s.SetAge(f.Age, bins)
-		s.Relabel()
+		s.SetLabels(img.Mask, f.Gender, f.Age, bins)
 		res.Samples = append(res.Samples, s)
 	}
 	if len(missing) > 0 {

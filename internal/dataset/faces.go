@@ -69,10 +69,7 @@ func loadAAF(src Source, dir string, bins label.Bins, res *Result) error {
 		}
 		s := table.NewSample("aaf/"+rel, filepath.Join(dir, filepath.FromSlash(rel)), "aaf/"+rel, KindAAF, "train")
 		s.Race = "Asian"
-		s.Mask = label.NoMask
-		s.Gender = a.Gender
-		s.SetAge(a.Age, bins)
-		s.Relabel()
+		s.SetLabels(label.NoMask, a.Gender, a.Age, bins)
 		res.Samples = append(res.Samples, s)
 	}
 	return nil
@@ -132,10 +129,7 @@ func loadUTKFace(src Source, dir string, bins label.Bins, res *Result) error {
 		}
 		s := table.NewSample("utkface/"+rel, filepath.Join(dir, filepath.FromSlash(rel)), "utkface/"+rel, KindUTKFace, "train")
 		s.Race = u.Race
-		s.Mask = label.NoMask
-		s.Gender = u.Gender
-		s.SetAge(u.Age, bins)
-		s.Relabel()
+		s.SetLabels(label.NoMask, u.Gender, u.Age, bins)
 		res.Samples = append(res.Samples, s)
 	}
 	return nil

@@ -23,9 +23,7 @@ func persons() []table.Sample {
 			mask int8
 		}{{"mask1", label.Wear}, {"incorrect_mask", label.Incorrect}, {"normal", label.NoMask}} {
 			s := table.NewSample(p.id+"_x/"+img.stem, "/x.jpg", p.id, "competition", "train")
-			s.Mask, s.Gender = img.mask, p.gender
-			s.SetAge(p.age, bins)
-			s.Relabel()
+			s.SetLabels(img.mask, p.gender, p.age, bins)
 			out = append(out, s)
 		}
 	}

@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"github.com/boostershot/facet/internal/augment"
-	"github.com/boostershot/facet/internal/checkpoint"
 	"github.com/boostershot/facet/internal/nn"
+	"github.com/boostershot/facet/internal/nntest"
 )
 
 func touch(t *testing.T, path string) {
@@ -89,16 +89,7 @@ func TestTensorBGR(t *testing.T) {
 
 // Open loads both kinds and says what they want as input.
 func TestOpen(t *testing.T) {
-	cfg := nn.DefaultConfig()
-	cfg.InputSize, cfg.Width, cfg.Blocks = 16, 4, []int{1}
-	m, err := nn.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	if err := checkpoint.Save(filepath.Join(dir, Safetensors), cfg, m.Tensors(false), nil); err != nil {
-		t.Fatal(err)
-	}
+	dir, _ := nntest.Dir(t, nntest.Tiny())
 	onnxFile := filepath.Join("..", "onnx", "testdata", "three.onnx")
 	for _, c := range []struct {
 		path, kind string
@@ -131,8 +122,7 @@ func TestOpen(t *testing.T) {
 // NaN by the checkpoint reader, finite weights that overflow to NaN on
 // the probe image by Open itself.
 func TestNonFiniteModelRefused(t *testing.T) {
-	cfg := nn.DefaultConfig()
-	cfg.InputSize, cfg.Width, cfg.Blocks = 16, 4, []int{1}
+	cfg := nntest.Tiny()
 	for _, tc := range []struct {
 		name string
 		v    float32
@@ -153,9 +143,7 @@ func TestNonFiniteModelRefused(t *testing.T) {
 			}
 		}
 		dir := t.TempDir()
-		if err := checkpoint.Save(filepath.Join(dir, Safetensors), cfg, m.Tensors(false), nil); err != nil {
-			t.Fatal(err)
-		}
+		nntest.Save(t, dir, m)
 		if got, err := Open(dir); err == nil || !strings.Contains(err.Error(), tc.want) {
 			if got != nil {
 				got.Close()

@@ -37,6 +37,14 @@ func (s *Sample) SetAge(age int, bins label.Bins) {
 	s.AgeGroup = bins.Group(age)
 }
 
+// SetLabels sets the mask, the gender and the age (with its group in
+// bins), and the 18-class label they make.
+func (s *Sample) SetLabels(mask, gender int8, age int, bins label.Bins) {
+	s.Mask, s.Gender = mask, gender
+	s.SetAge(age, bins)
+	s.Relabel()
+}
+
 // Relabel recomputes the 18-class label from the three parts.
 func (s *Sample) Relabel() { s.Label = label.Join(s.Mask, s.Gender, s.AgeGroup) }
 

@@ -21,10 +21,7 @@ func testSamples(n int) []Sample {
 	out := make([]Sample, n)
 	for i := range out {
 		s := NewSample("p"+itoa(i/7)+"/img"+itoa(i%7), "/data/"+itoa(i)+".jpg", "p"+itoa(i/7), "competition", "train")
-		s.Mask = int8(i % 3)
-		s.Gender = int8(i / 7 % 2)
-		s.SetAge(20+i%50, bins)
-		s.Relabel()
+		s.SetLabels(int8(i%3), int8(i/7%2), 20+i%50, bins)
 		out[i] = s
 	}
 	return out

@@ -54,6 +54,31 @@ func FaceJPEG(tb testing.TB) []byte {
 	return JPEG(tb, img)
 }
 
+// CutFaces are FaceJPEG whole and cut at 30% of its bytes, the ways a
+// download or a full disk leaves a JPEG: the cut alone, the cut with an
+// end-of-image marker appended, and the same two of the face with an
+// EXIF thumbnail, whose own end marker then lies near the cut file's end
+// (a check for "ends with an end marker" passes them all).
+type CutFaces struct {
+	Face, Cut, CutEOI, ThumbCut, ThumbCutEOI []byte
+}
+
+// CutFaceJPEGs makes the CutFaces.
+func CutFaceJPEGs(tb testing.TB) CutFaces {
+	tb.Helper()
+	face := FaceJPEG(tb)
+	eoi := []byte{0xff, 0xd9}
+	thumb := JPEG(tb, image.NewGray(image.Rect(0, 0, 16, 16)))
+	exif := WithEXIF(tb, face, 1, thumb)
+	c := CutFaces{Face: face, Cut: face[:len(face)*3/10], ThumbCut: exif[:len(exif)*3/10]}
+	if !bytes.Contains(c.ThumbCut[max(0, len(c.ThumbCut)-4096):], eoi) {
+		tb.Fatal("the thumbnail's end marker is not at the cut file's tail: the case tests nothing")
+	}
+	c.CutEOI = append(bytes.Clone(c.Cut), eoi...)
+	c.ThumbCutEOI = append(bytes.Clone(c.ThumbCut), eoi...)
+	return c
+}
+
 // WithEXIF inserts an EXIF APP1 segment right after a JPEG's start
 // marker, holding IFD0's Orientation tag and, when thumb is not nil, a
 // thumbnail JPEG (IFD1) at the end of the segment, so the segment's last

@@ -217,7 +217,7 @@ func run(w io.Writer) error {
 		case len(h.programs()):
 			u = "every program"
 		case 0:
-			u = "no program (benchmarks)"
+			u = "no program (tests, benchmarks)"
 		}
 		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", label(n), c, u)
 	}
