@@ -32,9 +32,9 @@ import (
 	"image"
 	"math"
 	"os"
-	"runtime"
-	"sync"
 	"unsafe"
+
+	"github.com/boostershot/facet/internal/owned"
 )
 
 // MaxUpsample is the largest upsample Detect accepts; each step doubles
@@ -117,9 +117,7 @@ type Face struct {
 // It keeps scratch buffers between calls, so it is meant for one goroutine:
 // make one per worker (concurrent calls are serialized, not parallel).
 type Detector struct {
-	mu      sync.Mutex
-	p       *C.facet_dlib_detector
-	cleanup runtime.Cleanup
+	c *owned.Ptr[*C.facet_dlib_detector]
 }
 
 // NewDetector makes a detector with the given poses of dlib's frontal
@@ -146,23 +144,12 @@ func NewDetector(poses ...int) (*Detector, error) {
 	if err := cerr(C.facet_dlib_detector_new(ptr, C.int(len(cposes)), &p)); err != nil {
 		return nil, err
 	}
-	d := &Detector{p: p}
-	d.cleanup = runtime.AddCleanup(d, func(p *C.facet_dlib_detector) { C.facet_dlib_detector_free(p) }, p)
-	return d, nil
+	return &Detector{c: owned.New(p, func(p *C.facet_dlib_detector) { C.facet_dlib_detector_free(p) }, "dlib: detector")}, nil
 }
 
 // Close frees the detector; later calls return an error. Closing twice is
 // harmless.
-func (d *Detector) Close() {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.p == nil {
-		return
-	}
-	d.cleanup.Stop()
-	C.facet_dlib_detector_free(d.p)
-	d.p = nil
-}
+func (d *Detector) Close() { d.c.Close() }
 
 // Detect finds faces with dlib's default threshold after upsampling img
 // upsample times (0 to MaxUpsample; each step doubles the size and lets
@@ -188,26 +175,28 @@ func (d *Detector) DetectAdjusted(img Gray, upsample int, adjust float64) ([]Fac
 	if math.IsNaN(adjust) || math.IsInf(adjust, 0) {
 		return nil, fmt.Errorf("dlib: threshold adjustment %v", adjust)
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.p == nil {
-		return nil, errors.New("dlib: detector is closed")
-	}
-	pix, stride, w, h := img.args()
-	if err := cerr(C.facet_dlib_detect(d.p, pix, stride, w, h, C.int(upsample), C.double(adjust))); err != nil {
-		return nil, err
-	}
-	n := int(C.facet_dlib_detector_count(d.p))
-	if n == 0 {
-		return nil, nil
-	}
-	faces := make([]Face, n)
-	for i, f := range unsafe.Slice(C.facet_dlib_detector_faces(d.p), n) {
-		faces[i] = Face{
-			Box:   image.Rect(int(f.x0), int(f.y0), int(f.x1), int(f.y1)),
-			Score: float64(f.score),
-			Pose:  int(f.pose),
+	var faces []Face
+	err := d.c.Use(func(p *C.facet_dlib_detector) error {
+		pix, stride, w, h := img.args()
+		if err := cerr(C.facet_dlib_detect(p, pix, stride, w, h, C.int(upsample), C.double(adjust))); err != nil {
+			return err
 		}
+		n := int(C.facet_dlib_detector_count(p))
+		if n == 0 {
+			return nil
+		}
+		faces = make([]Face, n)
+		for i, f := range unsafe.Slice(C.facet_dlib_detector_faces(p), n) {
+			faces[i] = Face{
+				Box:   image.Rect(int(f.x0), int(f.y0), int(f.x1), int(f.y1)),
+				Score: float64(f.score),
+				Pose:  int(f.pose),
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return faces, nil
 }
@@ -216,10 +205,8 @@ func (d *Detector) DetectAdjusted(img Gray, upsample int, adjust float64) ([]Fac
 // model. Load it once (the 68-point .dat is about 100 MB and takes about
 // half a second) and share it: Landmarks is safe for concurrent use.
 type Predictor struct {
-	mu      sync.RWMutex
-	p       *C.facet_dlib_predictor
-	parts   int
-	cleanup runtime.Cleanup
+	c     *owned.Ptr[*C.facet_dlib_predictor]
+	parts int
 }
 
 // DefaultModel is where Debian's libdlib-data puts the 68-point landmark model.
@@ -251,9 +238,8 @@ func loadPredictor(path string, reference bool) (*Predictor, error) {
 		C.facet_dlib_free_error(e)
 		return nil, fmt.Errorf("dlib: %s: %s", path, msg)
 	}
-	pr := &Predictor{p: p, parts: int(C.facet_dlib_predictor_parts(p))}
-	pr.cleanup = runtime.AddCleanup(pr, func(p *C.facet_dlib_predictor) { C.facet_dlib_predictor_free(p) }, p)
-	return pr, nil
+	parts := int(C.facet_dlib_predictor_parts(p))
+	return &Predictor{c: owned.New(p, func(p *C.facet_dlib_predictor) { C.facet_dlib_predictor_free(p) }, "dlib: predictor"), parts: parts}, nil
 }
 
 // Parts is the number of points Landmarks returns (68 for DefaultModel).
@@ -261,16 +247,7 @@ func (p *Predictor) Parts() int { return p.parts }
 
 // Close frees the model; later calls return an error. Closing twice is
 // harmless.
-func (p *Predictor) Close() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.p == nil {
-		return
-	}
-	p.cleanup.Stop()
-	C.facet_dlib_predictor_free(p.p)
-	p.p = nil
-}
+func (p *Predictor) Close() { p.c.Close() }
 
 // Landmarks places the model's points (68 for DefaultModel, in dlib's
 // order: jaw 0-16, brows 17-26, nose 27-35, eyes 36-47, mouth 48-67) for
@@ -282,18 +259,15 @@ func (p *Predictor) Landmarks(img Gray, box image.Rectangle) ([]image.Point, err
 	if box.Empty() || !box.Overlaps(image.Rect(0, 0, img.Width, img.Height)) {
 		return nil, fmt.Errorf("dlib: face box %v empty or outside the %dx%d image", box, img.Width, img.Height)
 	}
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	if p.p == nil {
-		return nil, errors.New("dlib: predictor is closed")
-	}
 	pts := make([]image.Point, p.parts)
 	// image.Point is two ints and Go's int has the size of C's intptr_t,
 	// so dlib writes the points straight into pts.
 	xy := (*C.intptr_t)(unsafe.Pointer(unsafe.SliceData(pts)))
 	pix, stride, w, h := img.args()
-	err := cerr(C.facet_dlib_landmarks(p.p, pix, stride, w, h,
-		C.long(box.Min.X), C.long(box.Min.Y), C.long(box.Max.X), C.long(box.Max.Y), xy))
+	err := p.c.Share(func(c *C.facet_dlib_predictor) error {
+		return cerr(C.facet_dlib_landmarks(c, pix, stride, w, h,
+			C.long(box.Min.X), C.long(box.Min.Y), C.long(box.Max.X), C.long(box.Max.Y), xy))
+	})
 	if err != nil {
 		return nil, err
 	}

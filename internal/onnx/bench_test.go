@@ -129,10 +129,8 @@ func BenchmarkForward(b *testing.B) {
 		x := inputs(n, benchSize)
 		b.Run(fmt.Sprintf("batch=%d/opencv", n), func(b *testing.B) {
 			b.ReportAllocs()
-			m.mu.Lock()
-			defer m.mu.Unlock()
 			for b.Loop() {
-				if err := m.forward(x, n); err != nil {
+				if err := m.forwardPass(x, n); err != nil {
 					b.Fatal(err)
 				}
 			}

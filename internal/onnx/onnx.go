@@ -91,27 +91,24 @@ import (
 	"math"
 	"os"
 	"regexp"
-	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"unsafe"
 
+	"github.com/boostershot/facet/internal/owned"
 	"github.com/boostershot/facet/internal/pred"
 )
 
 // Model is a loaded ONNX model. It is not safe for concurrent Predict
 // calls.
 type Model struct {
-	mu         sync.Mutex
-	net        *C.facet_onnx_net
+	net        *owned.Ptr[*C.facet_onnx_net]
 	cfg        Config
 	graph      *graphInfo
 	path       string
 	in         valueInfo // the graph input
-	input      *C.char   // its name, C string
+	input      *C.char   // its name, C string, freed with the net
 	oneAtATime bool      // OpenCV runs this net on batches of 1 only (see probe)
-	cleanup    runtime.Cleanup
 }
 
 // NumThreads is the number of threads OpenCV's parallel loops use.
@@ -261,17 +258,13 @@ func (m *Model) build(model []byte, in valueInfo, outs []string) error {
 	if e := C.facet_onnx_load((*C.char)(unsafe.Pointer(&model[0])), C.size_t(len(model)), &cnames[0], C.int(len(outs)), &net); e != nil {
 		return loadError(cerr(e))
 	}
-	m.net = net
 	m.in = in
-	m.input = C.CString(in.Name)
-	type res struct {
-		net   *C.facet_onnx_net
-		input *C.char
-	}
-	m.cleanup = runtime.AddCleanup(m, func(r res) {
-		C.facet_onnx_free(r.net)
-		C.free(unsafe.Pointer(r.input))
-	}, res{net, m.input})
+	input := C.CString(in.Name)
+	m.input = input
+	m.net = owned.New(net, func(net *C.facet_onnx_net) {
+		C.facet_onnx_free(net)
+		C.free(unsafe.Pointer(input))
+	}, "model")
 	return nil
 }
 
@@ -363,15 +356,7 @@ func (m *Model) Config() Config { return m.cfg }
 // Close frees the C++ net. Closing twice is harmless; Predict after Close
 // is an error.
 func (m *Model) Close() error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.net == nil {
-		return nil
-	}
-	m.cleanup.Stop()
-	C.facet_onnx_free(m.net)
-	C.free(unsafe.Pointer(m.input))
-	m.net, m.input = nil, nil
+	m.net.Close()
 	return nil
 }
 
@@ -403,28 +388,24 @@ func (m *Model) predict(x []float32) (*pred.Probs, error) {
 	if n > math.MaxInt32 {
 		return nil, fmt.Errorf("batch of %d images too large", n)
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.net == nil {
-		return nil, errors.New("model is closed")
-	}
 	p := pred.New(n)
+	step := n
 	if m.oneAtATime {
-		for i := range n {
-			if err := m.forward(x[i*img:(i+1)*img], 1); err != nil {
-				return nil, err
+		step = 1
+	}
+	err := m.net.Use(func(net *C.facet_onnx_net) error {
+		for lo := 0; lo < n; lo += step {
+			if err := m.forward(net, x[lo*img:(lo+step)*img], step); err != nil {
+				return err
 			}
-			if err := m.outputs(p.Slice(i, i+1)); err != nil {
-				return nil, err
+			if err := m.outputs(net, p.Slice(lo, lo+step)); err != nil {
+				return err
 			}
 		}
-	} else {
-		if err := m.forward(x, n); err != nil {
-			return nil, err
-		}
-		if err := m.outputs(p); err != nil {
-			return nil, err
-		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	if m.cfg.Heads == HeadsSingle18 {
 		p.Marginalise()
@@ -435,8 +416,8 @@ func (m *Model) predict(x []float32) (*pred.Probs, error) {
 }
 
 // outputs checks the outputs of the last forward pass and writes their
-// softmax to p's heads (p.N rows). The caller holds m.mu.
-func (m *Model) outputs(p *pred.Probs) error {
+// softmax to p's heads (p.N rows). The caller is inside m.net.Use.
+func (m *Model) outputs(net *C.facet_onnx_net, p *pred.Probs) error {
 	n := p.N
 	dsts := [][]float32{p.Mask, p.Gender, p.Age}
 	if m.cfg.Heads == HeadsSingle18 {
@@ -445,7 +426,7 @@ func (m *Model) outputs(p *pred.Probs) error {
 	for k, h := range headWidths[m.cfg.Heads] {
 		var ndims C.int
 		var dims [8]C.int
-		ptr := C.facet_onnx_output(m.net, C.int(k), &ndims, &dims[0])
+		ptr := C.facet_onnx_output(net, C.int(k), &ndims, &dims[0])
 		out := m.cfg.Outputs[h.key]
 		if ptr == nil {
 			return fmt.Errorf("output %q (%s): OpenCV gave no float32 values", out, h.key)
@@ -469,15 +450,21 @@ func (m *Model) outputs(p *pred.Probs) error {
 }
 
 // forward runs OpenCV's forward pass on the n images of x, leaving the
-// outputs in the net. The caller holds m.mu.
-func (m *Model) forward(x []float32, n int) error {
+// outputs in the net. The caller is inside m.net.Use.
+func (m *Model) forward(net *C.facet_onnx_net, x []float32, n int) error {
 	s := C.int(m.cfg.InputSize)
 	// OpenCV reads x in place during the call (cgo keeps it where it is).
-	err := cerr(C.facet_onnx_forward(m.net, m.input, (*C.float)(unsafe.Pointer(&x[0])), C.int(n), 3, s, s))
+	err := cerr(C.facet_onnx_forward(net, m.input, (*C.float)(unsafe.Pointer(&x[0])), C.int(n), 3, s, s))
 	if err != nil {
 		return forwardError{trimCV(err.Error())}
 	}
 	return nil
+}
+
+// forwardPass is one forward pass of x's n images without reading the
+// outputs (BenchmarkForward compares it with Predict).
+func (m *Model) forwardPass(x []float32, n int) error {
+	return m.net.Use(func(net *C.facet_onnx_net) error { return m.forward(net, x, n) })
 }
 
 // softmaxRows writes the softmax of each k-wide row of z to dst.

@@ -19,11 +19,11 @@ import (
 	"fmt"
 	"image"
 	"math"
-	"runtime"
-	"sync"
 	"unsafe"
 
 	"gocv.io/x/gocv"
+
+	"github.com/boostershot/facet/internal/owned"
 )
 
 // Face is one detection in image pixels: the box, the five landmarks
@@ -38,9 +38,7 @@ type Face struct {
 // Detector is a loaded YuNet model. It is meant for one goroutine
 // (concurrent calls are serialized).
 type Detector struct {
-	mu      sync.Mutex
-	p       *C.facet_yunet
-	cleanup runtime.Cleanup
+	c *owned.Ptr[*C.facet_yunet]
 }
 
 // New loads an ONNX model; score is the lowest score kept, in (0, 1].
@@ -54,9 +52,7 @@ func New(model string, score float64) (*Detector, error) {
 	if err := cerr(C.facet_yunet_new(cm, 320, 320, C.float(score), 0.3, 5000, &p)); err != nil {
 		return nil, err
 	}
-	d := &Detector{p: p}
-	d.cleanup = runtime.AddCleanup(d, func(p *C.facet_yunet) { C.facet_yunet_free(p) }, p)
-	return d, nil
+	return &Detector{c: owned.New(p, func(p *C.facet_yunet) { C.facet_yunet_free(p) }, "yunet: detector")}, nil
 }
 
 func cerr(e *C.char) error {
@@ -69,37 +65,38 @@ func cerr(e *C.char) error {
 }
 
 // Close frees the model; closing twice is harmless.
-func (d *Detector) Close() {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.p == nil {
-		return
-	}
-	d.cleanup.Stop()
-	C.facet_yunet_free(d.p)
-	d.p = nil
-}
+func (d *Detector) Close() { d.c.Close() }
 
 // Detect finds faces in an 8-bit BGR image.
 func (d *Detector) Detect(bgr gocv.Mat) ([]Face, error) {
 	if bgr.Ptr() == nil || bgr.Empty() || bgr.Type() != gocv.MatTypeCV8UC3 {
 		return nil, errors.New("yunet: want a non-empty 8-bit BGR image")
 	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.p == nil {
-		return nil, errors.New("yunet: detector is closed")
-	}
-	var n C.int
-	if err := cerr(C.facet_yunet_detect(d.p, unsafe.Pointer(bgr.Ptr()), &n)); err != nil {
+	var faces []Face
+	err := d.c.Use(func(p *C.facet_yunet) error {
+		var n C.int
+		if err := cerr(C.facet_yunet_detect(p, unsafe.Pointer(bgr.Ptr()), &n)); err != nil {
+			return err
+		}
+		faces = decode(unsafe.Slice((*float32)(unsafe.Pointer(C.facet_yunet_faces(p))), int(n)*15))
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
+	return faces, nil
+}
+
+// decode reads YuNet's rows of 15 values (box x, y, w, h, five landmark
+// x,y pairs, score), skipping rows that are not finite or have no area;
+// nil when there are none.
+func decode(vals []float32) []Face {
+	n := len(vals) / 15
 	if n == 0 {
-		return nil, nil
+		return nil
 	}
-	vals := unsafe.Slice((*float32)(unsafe.Pointer(C.facet_yunet_faces(d.p))), int(n)*15)
-	faces := make([]Face, 0, int(n))
-	for i := range int(n) {
+	faces := make([]Face, 0, n)
+	for i := range n {
 		v := vals[i*15 : i*15+15]
 		ok := true
 		for _, x := range v {
@@ -115,5 +112,5 @@ func (d *Detector) Detect(bgr gocv.Mat) ([]Face, error) {
 		}
 		faces = append(faces, f)
 	}
-	return faces, nil
+	return faces
 }
