@@ -33,7 +33,7 @@ func augmentRows(t *testing.T, in []byte, args ...string) (map[string]madeRow, [
 	defer r.Release()
 	got := map[string]madeRow{}
 	for r.Next() {
-		parent, _ := column[*array.String](r.RecordBatch(), "parent_id")
+		parent, _ := table.Column[*array.String](r.RecordBatch(), "parent_id")
 		for i, s := range table.Samples(r.RecordBatch()) {
 			got[s.ID] = madeRow{s.Origin, parent.Value(i)} // "" for null
 		}

@@ -462,10 +462,15 @@ func (s *source) replace(f arrow.Field, ok []int, jobs []job, results []result) 
 			if !okType {
 				return nil, errors.New("want int32")
 			}
-			r := c.Region
-			v := map[string]int{croptable.ColRegionX0: r.Min.X, croptable.ColRegionY0: r.Min.Y, croptable.ColSide: r.Dx()}[f.Name]
-			if moved || r.Empty() {
-				v = -1
+			r, v := c.Region, -1
+			switch {
+			case moved || r.Empty():
+			case f.Name == croptable.ColRegionX0:
+				v = r.Min.X
+			case f.Name == croptable.ColRegionY0:
+				v = r.Min.Y
+			default: // croptable.ColSide
+				v = r.Dx()
 			}
 			ib.Append(int32(v))
 		case croptable.ColAngle:

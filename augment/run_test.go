@@ -134,14 +134,14 @@ func runAugment(t *testing.T, in []byte, args ...string) ([]outRow, string, erro
 		rec := r.RecordBatch()
 		samples := table.Samples(rec)
 		str := func(name string, i int) string {
-			a, _ := column[*array.String](rec, name)
+			a, _ := table.Column[*array.String](rec, name)
 			if a.IsNull(i) {
 				return ""
 			}
 			return a.Value(i)
 		}
-		folds, _ := column[*array.Int8](rec, "fold")
-		lms, _ := column[*array.List](rec, "landmarks")
+		folds, _ := table.Column[*array.Int8](rec, "fold")
+		lms, _ := table.Column[*array.List](rec, "landmarks")
 		for i, s := range samples {
 			out = append(out, outRow{id: s.ID, person: s.Person, source: s.Source, parent: str("parent_id", i), ops: str("aug_ops", i), path: s.Path,
 				mask: s.Mask, label: s.Label, fold: folds.Value(i), hasLandmarks: lms.IsValid(i)})
@@ -398,17 +398,6 @@ func TestFailures(t *testing.T) {
 			t.Errorf("--max-failed %q: %v", limit, err)
 		}
 	}
-}
-
-// column is the named column as type A, or nil when absent or of another type.
-func column[A arrow.Array](rec arrow.RecordBatch, name string) (A, bool) {
-	var zero A
-	idx := rec.Schema().FieldIndices(name)
-	if len(idx) != 1 {
-		return zero, false
-	}
-	a, ok := rec.Column(idx[0]).(A)
-	return a, ok
 }
 
 // A table whose photo and crop paths are relative to its own folder is

@@ -106,6 +106,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			o.dlibAdjust = face.SceneDlibAdjust
 		}
 	}
+	name, err := cli.InputTable(fs.Args())
+	if err != nil {
+		return err
+	}
 	stages, center, err := o.check(fs.Args())
 	if err != nil {
 		return err
@@ -161,7 +165,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if o.in != "" {
 		src, err = folderSource(o.in, stderr)
 	} else {
-		src, err = tableSource(fs.Args(), stdin, o.boxes)
+		src, err = tableSource(name, stdin, o.boxes)
 	}
 	if err != nil {
 		return err
@@ -249,9 +253,6 @@ const chunkRows = 512
 
 // check validates the options and the arguments.
 func (o *options) check(args []string) (stages []string, center face.Center, err error) {
-	if _, err := cli.InputTable(args); err != nil {
-		return nil, center, err
-	}
 	switch {
 	case o.out == "":
 		return nil, center, cli.Usagef("--out DIR is required: the folder the crops go to")
@@ -406,11 +407,7 @@ type tableInput struct {
 
 // tableSource opens the input table; with boxes it must have the box
 // columns too.
-func tableSource(args []string, stdin io.Reader, boxes bool) (source, error) {
-	name, err := cli.InputTable(args)
-	if err != nil {
-		return nil, err
-	}
+func tableSource(name string, stdin io.Reader, boxes bool) (source, error) {
 	required := []string{table.ColID, table.ColPath}
 	if boxes {
 		for _, f := range table.BoxFields {

@@ -21,10 +21,10 @@ beside it (see train/PROTOCOL.md). A RUNDIR of --all-folds holds one
 model per fold: predict with each (--model RUNDIR/foldK) and combine them
 with facet-merge vote.
 
-The image of a row is its crop (crop_path) when the table has one, else the
-photo (path), a relative path found from the working directory or else
-from the table's folder; a crop that cannot be read falls back to the photo, with a
-warning. A row with no readable image keeps its row with the reason in
+The image of a row is its crop (crop_path) when the table has one, else
+the photo (path), a relative path found from the working directory or
+else from the table's folder; a crop that cannot be read falls back to
+the photo, with a warning. A row with no readable image keeps its row with the reason in
 infer_error, uniform probabilities and pred = --fallback (default 0, "mask
 worn, male, under 30"); the run counts such rows. Images are decoded by
 --workers, --chunk rows at a time. --shard i/n predicts only part of the

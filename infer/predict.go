@@ -110,25 +110,24 @@ func (p *predictor) load(ctx context.Context, rec arrow.RecordBatch) (*chunk, er
 // image decodes a row's image at size x size: the crop when it has one
 // and it can be read, else the photo.
 func (p *predictor) image(r croptable.Row, size int) (img *augment.Image, fromPhoto bool, err error) {
-	crop, photo := croptable.Resolve(r.Crop, p.dir), croptable.Resolve(r.Photo, p.dir)
-	if crop != "" {
-		img, err = cvimage.Load(crop, size)
+	if r.Cropped() {
+		img, err = cvimage.Load(r.Image(p.dir), size)
 		if err == nil {
 			return img, false, nil
 		}
-		if photo == "" || photo == crop {
+		if r.Photo == "" || r.Photo == r.Crop {
 			return nil, false, fmt.Errorf("crop: %w", err)
 		}
-		img, err2 := cvimage.Load(photo, size)
+		img, err2 := cvimage.Load(croptable.Resolve(r.Photo, p.dir), size)
 		if err2 != nil {
 			return nil, false, fmt.Errorf("crop: %w; photo: %w", err, err2)
 		}
 		return img, true, nil
 	}
-	if photo == "" {
+	if r.Photo == "" {
 		return nil, false, errors.New("no path and no crop_path")
 	}
-	img, err = cvimage.Load(photo, size)
+	img, err = cvimage.Load(r.Image(p.dir), size)
 	return img, false, err
 }
 

@@ -150,30 +150,38 @@ func TableDir(name string) string {
 // landmarks. A column of another type, or landmarks of another length
 // than 68 points, is an error naming the column.
 func Read(rec arrow.RecordBatch) ([]Row, error) {
+	rows, err := read(rec)
+	if err != nil {
+		return nil, fmt.Errorf("croptable: %w", err)
+	}
+	return rows, nil
+}
+
+func read(rec arrow.RecordBatch) ([]Row, error) {
 	n := int(rec.NumRows())
 	rows := make([]Row, n)
 	for i := range rows {
 		rows[i].Face = -1
 	}
-	photo, err := column[*array.String](rec, table.ColPath)
+	photo, err := table.Column[*array.String](rec, table.ColPath)
 	if err != nil {
 		return nil, err
 	}
-	crop, err := column[*array.String](rec, ColCrop)
+	crop, err := table.Column[*array.String](rec, ColCrop)
 	if err != nil {
 		return nil, err
 	}
-	stage, err := column[*array.String](rec, ColStage)
+	stage, err := table.Column[*array.String](rec, ColStage)
 	if err != nil {
 		return nil, err
 	}
-	errs, err := column[*array.String](rec, ColError)
+	errs, err := table.Column[*array.String](rec, ColError)
 	if err != nil {
 		return nil, err
 	}
 	var box, region [4]*array.Int32
 	for k, name := range []string{ColX0, ColY0, ColX1, ColY1, ColRegionX0, ColRegionY0, ColSide} {
-		c, err := column[*array.Int32](rec, name)
+		c, err := table.Column[*array.Int32](rec, name)
 		if err != nil {
 			return nil, err
 		}
@@ -183,31 +191,31 @@ func Read(rec arrow.RecordBatch) ([]Row, error) {
 			region[k-4] = c
 		}
 	}
-	score, err := column[*array.Float32](rec, ColScore)
+	score, err := table.Column[*array.Float32](rec, ColScore)
 	if err != nil {
 		return nil, err
 	}
-	angle, err := column[*array.Float32](rec, ColAngle)
+	angle, err := table.Column[*array.Float32](rec, ColAngle)
 	if err != nil {
 		return nil, err
 	}
-	faces, err := column[*array.Int16](rec, ColFaces)
+	faces, err := table.Column[*array.Int16](rec, ColFaces)
 	if err != nil {
 		return nil, err
 	}
-	face, err := column[*array.Int16](rec, ColFace)
+	face, err := table.Column[*array.Int16](rec, ColFace)
 	if err != nil {
 		return nil, err
 	}
-	hash, err := column[*array.Uint64](rec, dup.ColHash)
+	hash, err := table.Column[*array.Uint64](rec, dup.ColHash)
 	if err != nil {
 		return nil, err
 	}
-	lms, err := column[*array.List](rec, ColLandmarks)
+	lms, err := table.Column[*array.List](rec, ColLandmarks)
 	if err != nil {
 		return nil, err
 	}
-	edges, err := column[*array.List](rec, dup.ColEdges)
+	edges, err := table.Column[*array.List](rec, dup.ColEdges)
 	if err != nil {
 		return nil, err
 	}
@@ -248,22 +256,6 @@ func Read(rec arrow.RecordBatch) ([]Row, error) {
 	return rows, nil
 }
 
-// column is the named column as type A: nil when the table has none, an
-// error when it has one of another type.
-func column[A arrow.Array](rec arrow.RecordBatch, name string) (A, error) {
-	var zero A
-	idx := rec.Schema().FieldIndices(name)
-	if len(idx) == 0 {
-		return zero, nil
-	}
-	c := rec.Column(idx[0])
-	a, ok := c.(A)
-	if !ok {
-		return zero, fmt.Errorf("croptable: column %s is %s, not what facet-crop writes", name, c.DataType())
-	}
-	return a, nil
-}
-
 func str(c *array.String, i int) string {
 	if c == nil || c.IsNull(i) {
 		return ""
@@ -290,11 +282,11 @@ func landmarks(c *array.List, i int) ([]image.Point, error) {
 	}
 	vals, ok := c.ListValues().(*array.Int16)
 	if !ok {
-		return nil, fmt.Errorf("croptable: column %s is %s, want %s", ColLandmarks, c.DataType(), landmarksType)
+		return nil, fmt.Errorf("column %s is %s, want %s", ColLandmarks, c.DataType(), landmarksType)
 	}
 	start, end := c.ValueOffsets(i)
 	if end-start != 2*NumLandmarks {
-		return nil, fmt.Errorf("croptable: row %d: column %s holds %d values, want %d", i, ColLandmarks, end-start, 2*NumLandmarks)
+		return nil, fmt.Errorf("row %d: column %s holds %d values, want %d", i, ColLandmarks, end-start, 2*NumLandmarks)
 	}
 	pts := make([]image.Point, NumLandmarks)
 	for k := range pts {
@@ -309,12 +301,12 @@ func edgesOf(c *array.List, i int) (*dup.Edges, error) {
 	}
 	vals, ok := c.ListValues().(*array.Uint64)
 	if !ok {
-		return nil, fmt.Errorf("croptable: column %s is %s, want %s", dup.ColEdges, c.DataType(), dup.EdgesType)
+		return nil, fmt.Errorf("column %s is %s, want %s", dup.ColEdges, c.DataType(), dup.EdgesType)
 	}
 	start, end := c.ValueOffsets(i)
 	var e dup.Edges
 	if int(end-start) != len(e) {
-		return nil, fmt.Errorf("croptable: row %d: column %s holds %d values, want %d", i, dup.ColEdges, end-start, len(e))
+		return nil, fmt.Errorf("row %d: column %s holds %d values, want %d", i, dup.ColEdges, end-start, len(e))
 	}
 	for k := range e {
 		e[k] = dup.Hash(vals.Value(int(start) + k))

@@ -126,3 +126,19 @@ func Take(rec arrow.RecordBatch, rows []int) (arrow.RecordBatch, error) {
 	}
 	return array.NewRecordBatch(rec.Schema(), cols, int64(len(rows))), nil
 }
+
+// Column is rec's column name as A: the zero A when rec has none, an
+// error naming the column and its type when it has one of another type.
+func Column[A arrow.Array](rec arrow.RecordBatch, name string) (A, error) {
+	var zero A
+	idx := rec.Schema().FieldIndices(name)
+	if len(idx) == 0 {
+		return zero, nil
+	}
+	c := rec.Column(idx[0])
+	a, ok := c.(A)
+	if !ok {
+		return zero, fmt.Errorf("column %s is %s", name, c.DataType())
+	}
+	return a, nil
+}
