@@ -35,24 +35,25 @@ func checkLabels(rec arrow.RecordBatch, first int64) error {
 			continue
 		}
 		col := rec.Column(idx[0])
+		// The range once per column, label.Check only to word a failure:
+		// this runs on every value of every table read.
+		var check func(int) error
+		var value func(int) int
+		lo, hi := 0, label.MaxAge
+		switch a := col.(type) {
+		case *array.Int8:
+			check, value, hi = func(v int) error { return label.Check(c.head, v) }, func(i int) int { return int(a.Value(i)) }, label.Size(c.head)-1
+		case *array.Int16:
+			check, value = label.CheckAge, func(i int) int { return int(a.Value(i)) }
+		default:
+			return fmt.Errorf("column %q is %s, want a core label type", c.name, col.DataType())
+		}
 		for i := range col.Len() {
 			if col.IsNull(i) {
 				continue
 			}
-			var v int
-			var err error
-			switch a := col.(type) {
-			case *array.Int8:
-				v = int(a.Value(i))
-				err = label.Check(c.head, v)
-			case *array.Int16:
-				v = int(a.Value(i))
-				err = label.CheckAge(v)
-			default:
-				return fmt.Errorf("column %q is %s, want a core label type", c.name, col.DataType())
-			}
-			if err != nil {
-				return fmt.Errorf("column %q, row %d: %w", c.name, first+int64(i)+1, err)
+			if v := value(i); v != label.Unknown && (v < lo || v > hi) {
+				return fmt.Errorf("column %q, row %d: %w", c.name, first+int64(i)+1, check(v))
 			}
 		}
 	}

@@ -151,8 +151,13 @@ func (w *Writer) unknownsAsNulls(rec arrow.RecordBatch) (arrow.RecordBatch, erro
 	return array.NewRecordBatch(w.schema, cols, rec.NumRows()), nil
 }
 
-// minusOneAsNull is a copy of an integer array with -1 as null.
+// minusOneAsNull is an integer array with -1 as null: a itself (retained)
+// when it holds no -1, as most batches of labelled data do, else a copy.
 func minusOneAsNull(a arrow.Array) (arrow.Array, error) {
+	if !hasMinusOne(a) {
+		a.Retain()
+		return a, nil
+	}
 	b := array.NewBuilder(memory.DefaultAllocator, a.DataType())
 	defer b.Release()
 	b.Reserve(a.Len())
@@ -167,6 +172,16 @@ func minusOneAsNull(a arrow.Array) (arrow.Array, error) {
 		}
 	}
 	return b.NewArray(), nil
+}
+
+// hasMinusOne reports whether a valid value of a is -1.
+func hasMinusOne(a arrow.Array) bool {
+	for i := range a.Len() {
+		if n, _ := numberAt(a, i); n.i == -1 && a.IsValid(i) {
+			return true
+		}
+	}
+	return false
 }
 
 // Write appends one record batch.
