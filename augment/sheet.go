@@ -34,24 +34,32 @@ type sheetPair struct {
 // augmented and balancing copies, up to sheetPairs, each captioned with
 // the mask drawn or the names of the ops applied.
 func pickSheet(s *source, jobs []job, results []result) []sheetPair {
-	var masked, copies []sheetPair
+	var masked, copies []int
 	for i, j := range jobs {
-		r := results[i]
-		if r.err != "" || r.path == "" {
+		if r := results[i]; r.err != "" || r.path == "" {
 			continue
 		}
 		if j.masked {
-			masked = append(masked, sheetPair{s.image(j.parent), r.path, strings.TrimPrefix(r.ops, "mask:")})
-			continue
+			masked = append(masked, i)
+		} else {
+			copies = append(copies, i)
 		}
-		caption := opParams.ReplaceAllString(r.ops, "") // the op names fit, their settings would not
-		if caption == "" {
-			caption = "no op applied"
-		}
-		copies = append(copies, sheetPair{s.image(j.parent), r.path, strings.TrimPrefix(j.suffix, "~") + ": " + caption})
 	}
-	pairs := append(masked, copies...)
-	return pairs[:min(len(pairs), sheetPairs)]
+	shown := append(masked, copies...)
+	pairs := make([]sheetPair, min(len(shown), sheetPairs))
+	for k := range pairs {
+		j, r := jobs[shown[k]], results[shown[k]]
+		caption := strings.TrimPrefix(r.ops, "mask:")
+		if !j.masked {
+			caption = opParams.ReplaceAllString(r.ops, "") // the op names fit, their settings would not
+			if caption == "" {
+				caption = "no op applied"
+			}
+			caption = strings.TrimPrefix(j.suffix, "~") + ": " + caption
+		}
+		pairs[k] = sheetPair{s.image(j.parent), r.path, caption}
+	}
+	return pairs
 }
 
 // writeSheet draws up to sheetPairs faces next to a new image made from

@@ -78,7 +78,7 @@ func (p *predictor) load(ctx context.Context, rec arrow.RecordBatch) (*chunk, er
 	}
 	c := &chunk{rec: rec, images: make([]float32, copies*n*per), errs: make([]string, n), fromPhoto: make([]bool, n)}
 	ids := rec.Column(rec.Schema().FieldIndices(table.ColID)[0]).(*array.String)
-	rows, err := croptable.Read(rec)
+	rows, err := croptable.ReadImages(rec)
 	if err != nil {
 		return nil, err
 	}

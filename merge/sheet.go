@@ -43,7 +43,7 @@ func writeSheet(path string, d *oof, s []suspect.Suspect) error {
 		x0, y0 := cellPad+(k%sheetCols)*cellW, cellPad+(k/sheetCols)*cellH
 		box := image.Rect(x0, y0, x0+thumbSide, y0+thumbSide)
 		row := x.ShownRow(d.Probs)
-		file := d.images[row]
+		file := d.images[row].Image(d.dir)
 		img, _, err := imagefile.Decode(file)
 		if err != nil {
 			draw.Draw(sheet, box, image.NewUniform(color.RGBA{90, 90, 90, 255}), image.Point{}, draw.Src)

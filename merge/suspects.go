@@ -152,12 +152,13 @@ func runSuspects(ctx context.Context, args []string, stdin io.Reader, stdout, st
 // Derived), and what the sheet and the duplicate check need.
 type oof struct {
 	suspect.Input
-	images []string // each row's crop, else its photo (croptable.Row.Image)
+	images []croptable.Row // each row's photo and crop, for the sheet
+	dir    string          // the table's folder (croptable.Row.Image)
 	ages   []int16
 }
 
 func readOOF(in *input, withPreds bool) (*oof, error) {
-	d := &oof{Input: suspect.Input{Labels: map[label.Head][]int8{}}}
+	d := &oof{Input: suspect.Input{Labels: map[label.Head][]int8{}}, dir: in.dir}
 	var err error
 	if d.IDs, err = in.strings(table.ColID); err != nil {
 		return nil, err
@@ -170,13 +171,11 @@ func readOOF(in *input, withPreds bool) (*oof, error) {
 	d.Persons = in.optionalStrings(table.ColPerson)
 	d.Skip = make([]bool, 0, in.rows)
 	for _, rec := range in.recs {
-		crops, err := croptable.Read(rec)
+		images, err := croptable.ReadImages(rec)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", in.name, err)
 		}
-		for _, c := range crops {
-			d.images = append(d.images, c.Image(in.dir))
-		}
+		d.images = append(d.images, images...)
 		for _, o := range table.Origins(rec) {
 			d.Skip = append(d.Skip, o.Derived())
 		}

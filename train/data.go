@@ -62,7 +62,7 @@ func readTable(path string, val bool) (d *dataset, made int, err error) {
 	}
 	dir := croptable.TableDir(path)
 	for _, rec := range d.recs {
-		crops, err := croptable.Read(rec)
+		crops, err := croptable.ReadImages(rec)
 		if err != nil {
 			d.Release()
 			return nil, made, fmt.Errorf("%s: %w", path, err)

@@ -157,17 +157,34 @@ func Read(rec arrow.RecordBatch) ([]Row, error) {
 	return rows, nil
 }
 
-func read(rec arrow.RecordBatch) ([]Row, error) {
-	n := int(rec.NumRows())
-	rows := make([]Row, n)
-	for i := range rows {
-		rows[i].Face = -1
+// ReadImages is Read of the photo and the crop file only (Face -1), for
+// the stages that read a row's image and nothing else of its crop.
+func ReadImages(rec arrow.RecordBatch) ([]Row, error) {
+	rows, err := readImages(rec)
+	if err != nil {
+		return nil, fmt.Errorf("croptable: %w", err)
 	}
+	return rows, nil
+}
+
+func readImages(rec arrow.RecordBatch) ([]Row, error) {
 	photo, err := table.Column[*array.String](rec, table.ColPath)
 	if err != nil {
 		return nil, err
 	}
 	crop, err := table.Column[*array.String](rec, ColCrop)
+	if err != nil {
+		return nil, err
+	}
+	rows := make([]Row, rec.NumRows())
+	for i := range rows {
+		rows[i] = Row{Photo: str(photo, i), Crop: str(crop, i), Face: -1}
+	}
+	return rows, nil
+}
+
+func read(rec arrow.RecordBatch) ([]Row, error) {
+	rows, err := readImages(rec)
 	if err != nil {
 		return nil, err
 	}
@@ -221,8 +238,6 @@ func read(rec arrow.RecordBatch) ([]Row, error) {
 	}
 	for i := range rows {
 		r := &rows[i]
-		r.Photo = str(photo, i)
-		r.Crop = str(crop, i)
 		r.Stage = str(stage, i)
 		r.Error = str(errs, i)
 		if v, ok := ints(box[:], i); ok && v[2] > v[0] && v[3] > v[1] {

@@ -156,10 +156,19 @@ func TestReadRefuses(t *testing.T) {
 	} {
 		bad := replace(c.name, c.a)
 		_, err := Read(bad)
-		bad.Release()
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: got %v, want an error with %q", c.name, err, c.want)
 		}
+		// ReadImages reads the two file columns only: bad landmarks are
+		// no concern of a stage that only opens images.
+		_, err = ReadImages(bad)
+		if c.name == ColLandmarks && err != nil {
+			t.Errorf("ReadImages with bad landmarks: %v", err)
+		}
+		if c.name == ColCrop && (err == nil || !strings.Contains(err.Error(), c.want)) {
+			t.Errorf("ReadImages with an int32 crop_path: got %v, want an error with %q", err, c.want)
+		}
+		bad.Release()
 	}
 }
 
