@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"image"
 	"io"
 	"os"
 	"path/filepath"
@@ -197,10 +195,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	// cropChunk crops rows of a batch and writes them on.
 	cropChunk := func(rec arrow.RecordBatch) error {
-		jobs, err := jobsOf(rec, o.boxes, src.dir())
-		if err != nil {
-			return err
-		}
+		jobs := jobsOf(rec, o.boxes, src.dir())
 		outcomes, err := pool.Crop(ctx, jobs, func() { sum.done++; update(sum.done, total) })
 		if err != nil {
 			return err
@@ -352,43 +347,20 @@ func rowsOf(rec arrow.RecordBatch, outcomes []crop.Outcome) (arrow.RecordBatch, 
 	return table.Extend(taken, taken.Schema(), []arrow.Field{idField}, []arrow.Array{col})
 }
 
-// jobsOf reads the id and path columns of a batch (a relative path found
-// from the working directory or else from tableDir), and with boxes the
-// box columns (a null or -1 coordinate is no box).
-func jobsOf(rec arrow.RecordBatch, boxes bool, tableDir string) ([]crop.Job, error) {
-	ids, ok1 := rec.Column(rec.Schema().FieldIndices(table.ColID)[0]).(*array.String)
-	paths, ok2 := rec.Column(rec.Schema().FieldIndices(table.ColPath)[0]).(*array.String)
-	if !ok1 || !ok2 {
-		return nil, errors.New("id and path must be utf8 columns")
-	}
-	var coords [4]*array.Int32
-	if boxes {
-		for i, f := range table.BoxFields {
-			idx := rec.Schema().FieldIndices(f.Name)
-			c, ok := rec.Column(idx[0]).(*array.Int32)
-			if !ok {
-				return nil, fmt.Errorf("--boxes: column %s must be int32", f.Name)
-			}
-			coords[i] = c
-		}
-	}
-	jobs := make([]crop.Job, rec.NumRows())
-	for i := range jobs {
-		jobs[i] = crop.Job{ID: ids.Value(i), Path: croptable.Resolve(paths.Value(i), tableDir)}
+// jobsOf is a job per row of a batch: its id, its photo (a relative path
+// found from the working directory or else from tableDir), and with
+// boxes its given box (table.Sample.Box: a null or -1 coordinate is no
+// box).
+func jobsOf(rec arrow.RecordBatch, boxes bool, tableDir string) []crop.Job {
+	samples := table.Samples(rec)
+	jobs := make([]crop.Job, len(samples))
+	for i, s := range samples {
+		jobs[i] = crop.Job{ID: s.ID, Path: croptable.Resolve(s.Path, tableDir)}
 		if boxes {
-			var v [4]int
-			for k, c := range coords {
-				v[k] = -1
-				if c.IsValid(i) {
-					v[k] = int(c.Value(i))
-				}
-			}
-			if v[0] >= 0 && v[1] >= 0 && v[2] >= 0 && v[3] >= 0 {
-				jobs[i].Box = image.Rect(v[0], v[1], v[2], v[3])
-			}
+			jobs[i].Box = s.Box
 		}
 	}
-	return jobs, nil
+	return jobs
 }
 
 // source yields the input as record batches.

@@ -164,15 +164,12 @@ func Samples(rec arrow.RecordBatch) []Sample {
 	if a, ok := col(ColAge).(*array.Int16); ok {
 		fill(out, a, func(s *Sample, v int16) { s.Age = v })
 	}
-	var box [4]*array.Int32
-	for k, f := range BoxFields {
-		box[k], _ = col(f.Name).(*array.Int32)
-	}
-	if box[0] != nil && box[1] != nil && box[2] != nil && box[3] != nil {
+	if idx := boxColumns(sch); idx != nil {
 		for i := range out {
 			v := [4]int{}
 			ok := true
-			for k, a := range box {
+			for k, c := range idx {
+				a := rec.Column(c).(*array.Int32)
 				v[k] = int(a.Value(i))
 				ok = ok && a.IsValid(i) && v[k] >= 0
 			}
