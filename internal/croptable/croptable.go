@@ -264,8 +264,8 @@ func read(rec arrow.RecordBatch) ([]Row, error) {
 		if r.Landmarks, err = landmarks(lms, i); err != nil {
 			return nil, err
 		}
-		if r.Edges, err = edgesOf(edges, i); err != nil {
-			return nil, err
+		if r.Edges, err = dup.EdgesAt(edges, i); err != nil {
+			return nil, fmt.Errorf("row %d: %w", i, err)
 		}
 	}
 	return rows, nil
@@ -308,25 +308,6 @@ func landmarks(c *array.List, i int) ([]image.Point, error) {
 		pts[k] = image.Pt(int(vals.Value(int(start)+2*k)), int(vals.Value(int(start)+2*k+1)))
 	}
 	return pts, nil
-}
-
-func edgesOf(c *array.List, i int) (*dup.Edges, error) {
-	if c == nil || c.IsNull(i) {
-		return nil, nil
-	}
-	vals, ok := c.ListValues().(*array.Uint64)
-	if !ok {
-		return nil, fmt.Errorf("column %s is %s, want %s", dup.ColEdges, c.DataType(), dup.EdgesType)
-	}
-	start, end := c.ValueOffsets(i)
-	var e dup.Edges
-	if int(end-start) != len(e) {
-		return nil, fmt.Errorf("row %d: column %s holds %d values, want %d", i, dup.ColEdges, end-start, len(e))
-	}
-	for k := range e {
-		e[k] = dup.Hash(vals.Value(int(start) + k))
-	}
-	return &e, nil
 }
 
 // columns builds the crop columns (in the order of Fields) of rows. A row

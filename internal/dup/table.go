@@ -56,10 +56,8 @@ func TableGroups(recs []arrow.RecordBatch, maxDist int) ([]int, error) {
 		hs := rec.Column(idx[0]).(*array.Uint64)
 		origins := table.Origins(rec)
 		var lists *array.List
-		var values *array.Uint64
 		if len(edgeIdx) == 1 {
 			lists = rec.Column(edgeIdx[0]).(*array.List)
-			values = lists.ListValues().(*array.Uint64)
 		}
 		for i := range hs.Len() {
 			row := len(hashes)
@@ -71,18 +69,37 @@ func TableGroups(recs []arrow.RecordBatch, maxDist int) ([]int, error) {
 			if edges == nil {
 				edges = make([]Edges, row, cap(hashes))
 			}
-			var e Edges
-			if lists.IsValid(i) {
-				from, to := lists.ValueOffsets(i)
-				if to-from != int64(len(e)) {
-					return nil, fmt.Errorf("row %d: %s holds %d hashes, want %d", row, ColEdges, to-from, len(e))
-				}
-				for k := range e {
-					e[k] = Hash(values.Value(int(from) + k))
-				}
+			e, err := EdgesAt(lists, i)
+			if err != nil {
+				return nil, fmt.Errorf("row %d: %w", row, err)
 			}
-			edges = append(edges, e)
+			if e == nil {
+				e = &Edges{}
+			}
+			edges = append(edges, *e)
 		}
 	}
 	return Groups(len(hashes), Near(hashes, edges, ok, maxDist)), nil
+}
+
+// EdgesAt reads row i of a crop_hash_edges column (EdgesType): nil for a
+// null (or no column), an error for values of another type or a list of
+// another length than len(Edges).
+func EdgesAt(lists *array.List, i int) (*Edges, error) {
+	if lists == nil || lists.IsNull(i) {
+		return nil, nil
+	}
+	values, ok := lists.ListValues().(*array.Uint64)
+	if !ok {
+		return nil, fmt.Errorf("column %s is %s, want %s", ColEdges, lists.DataType(), EdgesType)
+	}
+	var e Edges
+	from, to := lists.ValueOffsets(i)
+	if to-from != int64(len(e)) {
+		return nil, fmt.Errorf("%s holds %d hashes, want %d", ColEdges, to-from, len(e))
+	}
+	for k := range e {
+		e[k] = Hash(values.Value(int(from) + k))
+	}
+	return &e, nil
 }
