@@ -2,6 +2,7 @@ package main
 
 import (
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"runtime"
 	"sync"
@@ -62,7 +63,11 @@ func decodeAugmentEncode(b *testing.B, files []string, spec string) {
 			return
 		}
 		img, _ = p.Apply(img, rand.New(rand.NewPCG(uint64(i), 1)))
-		if err := cvimage.SaveJPEG(filepath.Join(dir, filepath.Base(path)), img, 95); err != nil {
+		buf, err := cvimage.EncodeJPEG(img, 95)
+		if err == nil {
+			err = os.WriteFile(filepath.Join(dir, filepath.Base(path)), buf, 0o644)
+		}
+		if err != nil {
 			b.Error(err)
 		}
 	})

@@ -11,8 +11,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
+
+	"github.com/boostershot/facet/internal/testdata"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -370,15 +371,9 @@ func TestFailures(t *testing.T) {
 	in := inputTable(t, rows)
 	out := t.TempDir()
 	result := filepath.Join(t.TempDir(), "augmented.arrow")
-	var old syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_FSIZE, &old); err != nil {
-		t.Fatal(err)
-	}
-	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &syscall.Rlimit{Cur: 100, Max: old.Max}); err != nil {
-		t.Fatal(err)
-	}
+	restore := testdata.LimitFileSize(t, 100)
 	_, stderr, err := runAugment(t, in, "--out", out, "--copies", "1", "-o", result)
-	syscall.Setrlimit(syscall.RLIMIT_FSIZE, &old)
+	restore()
 	if err == nil || !strings.Contains(err.Error(), "writing "+out) || !strings.Contains(err.Error(), "file too large") {
 		t.Fatalf("err %v, want the image file and its cause\n%s", err, stderr)
 	}

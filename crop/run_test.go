@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"image"
@@ -14,7 +13,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -44,25 +42,6 @@ func photo() *image.RGBA {
 		}
 	}
 	return img
-}
-
-// withOrientation inserts an EXIF APP1 segment with the given orientation
-// tag after a JPEG's SOI marker.
-func withOrientation(jpg []byte, orientation uint16) []byte {
-	tiff := []byte("II*\x00\x08\x00\x00\x00")        // little-endian TIFF, IFD at 8
-	tiff = binary.LittleEndian.AppendUint16(tiff, 1) // one entry
-	tiff = binary.LittleEndian.AppendUint16(tiff, 0x0112)
-	tiff = binary.LittleEndian.AppendUint16(tiff, 3) // SHORT
-	tiff = binary.LittleEndian.AppendUint32(tiff, 1)
-	tiff = binary.LittleEndian.AppendUint16(tiff, orientation)
-	tiff = append(tiff, 0, 0, 0, 0, 0, 0) // value padding, next IFD = 0
-	payload := append([]byte("Exif\x00\x00"), tiff...)
-	seg := []byte{0xff, 0xe1, 0, 0}
-	binary.BigEndian.PutUint16(seg[2:], uint16(len(payload)+2))
-	out := append([]byte(nil), jpg[:2]...)
-	out = append(out, seg...)
-	out = append(out, payload...)
-	return append(out, jpg[2:]...)
 }
 
 type row struct{ id, file string }
@@ -186,7 +165,7 @@ func TestBadInputKeepsEveryRow(t *testing.T) {
 	files := map[string][]byte{
 		"good.jpg": good, "empty.jpg": nil, "truncated.jpg": good[:len(good)/3], "text.jpg": []byte("not an image at all"),
 		"cmyk.jpg": cmyk, "gray.jpg": testdata.JPEG(t, gray), "alpha.png": testdata.PNG(t, alpha), "bomb.png": testdata.PNGBomb(t, 60000),
-		"rotated.jpg": withOrientation(testdata.JPEG(t, photo()), 6),
+		"rotated.jpg": testdata.WithEXIF(t, testdata.JPEG(t, photo()), 6, nil),
 	}
 	var rows []row
 	for _, name := range []string{"good.jpg", "empty.jpg", "truncated.jpg", "text.jpg", "cmyk.jpg", "gray.jpg", "alpha.png", "bomb.png", "rotated.jpg", "missing.jpg"} {
@@ -777,15 +756,9 @@ func TestWriteFailureStops(t *testing.T) {
 	in, _ := inputTable(t, map[string][]byte{"a.jpg": testdata.JPEG(t, photo())}, []row{{"x/a", "a.jpg"}, {"x/b", "a.jpg"}})
 	out := t.TempDir()
 	result := filepath.Join(t.TempDir(), "cropped.arrow")
-	var old syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_FSIZE, &old); err != nil {
-		t.Fatal(err)
-	}
-	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &syscall.Rlimit{Cur: 100, Max: old.Max}); err != nil {
-		t.Fatal(err)
-	}
+	restore := testdata.LimitFileSize(t, 100)
 	_, stderr, err := runCrop(t, in, "--out", out, "--detectors", "center", "--size", "64", "-o", result)
-	syscall.Setrlimit(syscall.RLIMIT_FSIZE, &old)
+	restore()
 	if err == nil || !strings.Contains(err.Error(), "writing "+filepath.Join(out, "x")) || !strings.Contains(err.Error(), "file too large") {
 		t.Fatalf("err %v, want the crop file and its cause\n%s", err, stderr)
 	}

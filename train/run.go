@@ -166,9 +166,6 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 
 // fit makes the run rc in o.out (a new one, or o.resume's).
 func (o *options) fit(ctx context.Context, rc runConfig, stderr io.Writer) error {
-	if o.workers < 1 {
-		return cli.Usagef("--workers must be at least 1")
-	}
 	var pipe augment.Pipeline // --ops '': no augmentation
 	var err error
 	if strings.TrimSpace(rc.Ops) != "" {

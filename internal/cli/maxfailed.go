@@ -3,8 +3,9 @@ package cli
 import (
 	"fmt"
 	"math"
-	"strconv"
 	"strings"
+
+	"github.com/boostershot/facet/internal/numrange"
 )
 
 // DefaultMaxFailed is --max-failed's default: a run in which more than a
@@ -42,15 +43,15 @@ func (m *MaxFailed) Type() string { return "N|P%" }
 func (m *MaxFailed) Set(s string) error {
 	s = strings.TrimSpace(s)
 	if p, ok := strings.CutSuffix(s, "%"); ok {
-		v, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
-		if err != nil || math.IsNaN(v) || v < 0 || v > 100 {
+		v, err := numrange.ParseFloat(p, numrange.Between(0, 100))
+		if err != nil {
 			return fmt.Errorf("%q: want a count of rows or a percentage from 0%% to 100%%", s)
 		}
 		*m = MaxFailed{text: s, percent: v, isShare: true}
 		return nil
 	}
-	n, err := strconv.Atoi(s)
-	if err != nil || n < 0 {
+	n, err := numrange.ParseInt(s, 0, math.MaxInt)
+	if err != nil {
 		return fmt.Errorf("%q: want a count of rows (0 or more) or a percentage like 10%%", s)
 	}
 	*m = MaxFailed{text: s, count: n}

@@ -20,14 +20,14 @@ func stdinFor(ctx context.Context, f *os.File) io.Reader {
 	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
 		return f
 	}
-	return NewCancelReader(ctx, f)
+	return newCancelReader(ctx, f)
 }
 
-// CancelReader reads r in a goroutine, so that a Read waiting for input
+// cancelReader reads r in a goroutine, so that a Read waiting for input
 // returns ctx's error as soon as ctx ends. After that every Read returns
 // the error; the goroutine still waiting in r's Read ends with the
 // process (or when input comes).
-type CancelReader struct {
+type cancelReader struct {
 	ctx  context.Context
 	r    io.Reader
 	buf  []byte
@@ -43,14 +43,14 @@ type readResult struct {
 // maxRead bounds the reader's own buffer: a Read asks r for at most this.
 const maxRead = 1 << 20
 
-// NewCancelReader returns a CancelReader of r that ends with ctx.
-func NewCancelReader(ctx context.Context, r io.Reader) *CancelReader {
-	return &CancelReader{ctx: ctx, r: r, done: make(chan readResult, 1)}
+// newCancelReader returns a cancelReader of r that ends with ctx.
+func newCancelReader(ctx context.Context, r io.Reader) *cancelReader {
+	return &cancelReader{ctx: ctx, r: r, done: make(chan readResult, 1)}
 }
 
 // Read reads into p what one Read of the underlying reader gives, or
 // returns ctx's error when ctx ends first.
-func (c *CancelReader) Read(p []byte) (int, error) {
+func (c *cancelReader) Read(p []byte) (int, error) {
 	if c.err != nil {
 		return 0, c.err
 	}

@@ -21,8 +21,8 @@ func TestCancelReaderEndsWithTheContext(t *testing.T) {
 	defer w.Close() // held open: the read would wait forever
 	ctx, cancel := context.WithCancel(context.Background())
 	in := stdinFor(ctx, r)
-	if _, ok := in.(*CancelReader); !ok {
-		t.Fatalf("a pipe as stdin is %T, want a *CancelReader", in)
+	if _, ok := in.(*cancelReader); !ok {
+		t.Fatalf("a pipe as stdin is %T, want a *cancelReader", in)
 	}
 	got := make(chan error, 1)
 	go func() {
@@ -59,12 +59,12 @@ func TestCancelReaderPassesDataOn(t *testing.T) {
 	for i := range data {
 		data[i] = byte(i * 7)
 	}
-	got, err := io.ReadAll(NewCancelReader(context.Background(), bytes.NewReader(data)))
+	got, err := io.ReadAll(newCancelReader(context.Background(), bytes.NewReader(data)))
 	if err != nil || !bytes.Equal(got, data) {
 		t.Fatalf("read %d bytes, %v; want the %d written", len(got), err, len(data))
 	}
 	var small bytes.Buffer
-	if _, err := io.CopyBuffer(&small, NewCancelReader(context.Background(), bytes.NewReader(data)), make([]byte, 7)); err != nil || !bytes.Equal(small.Bytes(), data) {
+	if _, err := io.CopyBuffer(&small, newCancelReader(context.Background(), bytes.NewReader(data)), make([]byte, 7)); err != nil || !bytes.Equal(small.Bytes(), data) {
 		t.Fatalf("7-byte reads: %d bytes, %v", small.Len(), err)
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/boostershot/facet/internal/testdata"
+
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/spf13/pflag"
 
@@ -115,15 +117,9 @@ func TestTableOutputFullDisk(t *testing.T) {
 	if err := os.WriteFile(path, []byte("earlier"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	var old syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_FSIZE, &old); err != nil {
-		t.Fatal(err)
-	}
-	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &syscall.Rlimit{Cur: 4096, Max: old.Max}); err != nil {
-		t.Fatal(err)
-	}
+	restore := testdata.LimitFileSize(t, 4096)
 	err := writeTable(t, []string{"-o", path}, nil, 2000)
-	syscall.Setrlimit(syscall.RLIMIT_FSIZE, &old)
+	restore()
 	if err == nil || !strings.Contains(err.Error(), "writing "+path) {
 		t.Errorf("err %v, want a write error naming %s", err, path)
 	}

@@ -19,7 +19,6 @@ import (
 
 	"github.com/boostershot/facet/internal/augment"
 	"github.com/boostershot/facet/internal/imagefile"
-	"github.com/boostershot/facet/internal/outfile"
 )
 
 // Decode checks and decodes the bytes of an image file into a BGR Mat
@@ -111,16 +110,6 @@ func orient(m gocv.Mat, orientation int) gocv.Mat {
 	gocv.Flip(m, &f, code)
 	m.Close()
 	return f
-}
-
-// SaveJPEG encodes img as JPEG at quality and writes it (internal/outfile:
-// whole or not at all).
-func SaveJPEG(path string, img *augment.Image, quality int) error {
-	buf, err := EncodeJPEG(img, quality)
-	if err != nil {
-		return fmt.Errorf("encoding %s: %w", path, err)
-	}
-	return outfile.WriteFile(path, buf)
 }
 
 // EncodeJPEG encodes img as JPEG at quality.

@@ -19,6 +19,7 @@ import (
 
 	"github.com/boostershot/facet/internal/augment"
 	"github.com/boostershot/facet/internal/imagefile"
+	"github.com/boostershot/facet/internal/outfile"
 	"github.com/boostershot/facet/internal/testdata"
 )
 
@@ -28,7 +29,11 @@ func TestSaveLoad(t *testing.T) {
 		img.Pix[i], img.Pix[i+1], img.Pix[i+2] = 200, 100, 50
 	}
 	path := filepath.Join(t.TempDir(), "a", "x.jpg")
-	if err := SaveJPEG(path, img, 95); err != nil {
+	buf, err := EncodeJPEG(img, 95)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := outfile.WriteFile(path, buf); err != nil {
 		t.Fatal(err)
 	}
 	back, err := Load(path, 0)

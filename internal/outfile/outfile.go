@@ -78,8 +78,8 @@ func fail(path string, err error) error {
 	return &Error{Path: path, Err: err}
 }
 
-// TempMarker is in the name of every temporary file this package makes.
-const TempMarker = ".facet-tmp-"
+// tempMarker is in the name of every temporary file this package makes.
+const tempMarker = ".facet-tmp-"
 
 // maxBase bounds the part of the final name a temporary name repeats, so
 // the temporary name stays within the 255 bytes a file name may have.
@@ -90,7 +90,7 @@ func tempPrefix(base string) string {
 	if len(base) > maxBase {
 		base = base[:maxBase]
 	}
-	return "." + base + TempMarker
+	return "." + base + tempMarker
 }
 
 // tempName is a fresh temporary name for base: the process number (so a
@@ -289,9 +289,9 @@ func (f *File) openDirect(m fs.FileMode, outside bool) error {
 // Name is the file's path as the program named it.
 func (f *File) Name() string { return f.path }
 
-// Direct reports whether the file is a special file written in place
+// direct reports whether the file is a special file written in place
 // (no temporary file, nothing to undo on Abort).
-func (f *File) Direct() bool { return f.tmp == "" }
+func (f *File) direct() bool { return f.tmp == "" }
 
 // Fd is the descriptor written to, or nil for a socket (to ask whether
 // it is a terminal).
@@ -473,10 +473,10 @@ func (d *Dir) sweepOnce(sub string) {
 	once.Do(func() { sweep(d.root, d.Path(sub), sub, "") })
 }
 
-// Sweep removes the stale temporary files and folders of name (all the
+// sweepDir removes the stale temporary files and folders of name (all the
 // names this package makes, for "") in dir: for a program that writes a
 // whole set of files there (facet-split's fold set).
-func Sweep(dir, name string) {
+func sweepDir(dir, name string) {
 	root, err := os.OpenRoot(dir)
 	if err != nil {
 		return
@@ -524,11 +524,11 @@ func sweep(root *os.Root, dir, sub, prefix string) {
 
 // stale reports whether the entry is a temporary file of a run now gone.
 func stale(name string, e fs.DirEntry) bool {
-	i := strings.LastIndex(name, TempMarker)
+	i := strings.LastIndex(name, tempMarker)
 	if i < 1 || name[0] != '.' {
 		return false
 	}
-	pidStr, _, ok := strings.Cut(name[i+len(TempMarker):], "-")
+	pidStr, _, ok := strings.Cut(name[i+len(tempMarker):], "-")
 	pid, err := strconv.Atoi(pidStr)
 	if !ok || err != nil || pid <= 0 {
 		return false
@@ -547,10 +547,10 @@ func alive(pid int) bool {
 	return err == nil || errors.Is(err, syscall.EPERM)
 }
 
-// TempDir makes a temporary folder for the set of files name (e.g. a
+// tempDir makes a temporary folder for the set of files name (e.g. a
 // fold set) inside dir, under the package's temporary pattern, so a run
-// killed while filling it has it removed by the next (Sweep).
-func TempDir(dir, name string) (string, error) {
+// killed while filling it has it removed by the next (sweepDir).
+func tempDir(dir, name string) (string, error) {
 	for range 10 {
 		p := filepath.Join(dir, tempName(name))
 		err := os.Mkdir(p, 0o755)
@@ -583,8 +583,8 @@ func CreateSet(dir, name string) (*Set, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fail(dir, err)
 	}
-	Sweep(dir, name)
-	tmp, err := TempDir(dir, name)
+	sweepDir(dir, name)
+	tmp, err := tempDir(dir, name)
 	if err != nil {
 		return nil, err
 	}

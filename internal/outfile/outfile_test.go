@@ -14,22 +14,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
-)
 
-// limitFileSize makes every write past n bytes of a regular file fail (as
-// a full disk would, with EFBIG: the Go runtime ignores SIGXFSZ) until the
-// test ends.
-func limitFileSize(t *testing.T, n uint64) {
-	t.Helper()
-	var old syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_FSIZE, &old); err != nil {
-		t.Fatal(err)
-	}
-	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &syscall.Rlimit{Cur: n, Max: old.Max}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { syscall.Setrlimit(syscall.RLIMIT_FSIZE, &old) })
-}
+	"github.com/boostershot/facet/internal/testdata"
+)
 
 // entries lists the names in dir.
 func entries(t *testing.T, dir string) []string {
@@ -65,8 +52,8 @@ func TestCommitAndAbort(t *testing.T) {
 	if _, err := os.Stat(path); !os.IsNotExist(err) {
 		t.Fatal("the final name exists before Commit")
 	}
-	if names := entries(t, dir); len(names) != 1 || !strings.HasPrefix(names[0], ".out.arrow"+TempMarker) {
-		t.Fatalf("temporary file %v, want .out.arrow%s...", names, TempMarker)
+	if names := entries(t, dir); len(names) != 1 || !strings.HasPrefix(names[0], ".out.arrow"+tempMarker) {
+		t.Fatalf("temporary file %v, want .out.arrow%s...", names, tempMarker)
 	}
 	f.Abort()
 	if names := entries(t, dir); len(names) != 0 {
@@ -121,7 +108,7 @@ func TestFullDisk(t *testing.T) {
 	if err := WriteFile(path, []byte("the earlier table")); err != nil {
 		t.Fatal(err)
 	}
-	limitFileSize(t, 64<<10)
+	testdata.LimitFileSize(t, 64<<10)
 	f, err := Create(path)
 	if err != nil {
 		t.Fatal(err)
@@ -130,7 +117,7 @@ func TestFullDisk(t *testing.T) {
 	if err == nil {
 		t.Fatal("a write past the limit succeeded")
 	}
-	if !IsError(err) || !strings.HasPrefix(err.Error(), "writing "+path+": ") || strings.Contains(err.Error(), TempMarker) {
+	if !IsError(err) || !strings.HasPrefix(err.Error(), "writing "+path+": ") || strings.Contains(err.Error(), tempMarker) {
 		t.Errorf("error %q: want an *Error naming %s and not the temporary file", err, path)
 	}
 	if err := f.Commit(); err == nil {
@@ -187,7 +174,7 @@ func TestFIFO(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !f.Direct() {
+		if !f.direct() {
 			t.Error("a FIFO written through a temporary file")
 		}
 		fmt.Fprint(f, "rows")
@@ -362,11 +349,11 @@ func TestSweepStale(t *testing.T) {
 		}
 		return p
 	}
-	staleTmp := mk(fmt.Sprintf(".out.arrow%s%d-1a", TempMarker, dead), old)
-	ownOld := mk(fmt.Sprintf(".out.arrow%s%d-2b", TempMarker, os.Getpid()), old) // a former process with our number
-	live := mk(fmt.Sprintf(".out.arrow%s%d-3c", TempMarker, os.Getppid()), old)
-	fresh := mk(fmt.Sprintf(".out.arrow%s%d-4d", TempMarker, dead), time.Now().Add(time.Hour))
-	other := mk(fmt.Sprintf(".other.arrow%s%d-5e", TempMarker, dead), old)
+	staleTmp := mk(fmt.Sprintf(".out.arrow%s%d-1a", tempMarker, dead), old)
+	ownOld := mk(fmt.Sprintf(".out.arrow%s%d-2b", tempMarker, os.Getpid()), old) // a former process with our number
+	live := mk(fmt.Sprintf(".out.arrow%s%d-3c", tempMarker, os.Getppid()), old)
+	fresh := mk(fmt.Sprintf(".out.arrow%s%d-4d", tempMarker, dead), time.Now().Add(time.Hour))
+	other := mk(fmt.Sprintf(".other.arrow%s%d-5e", tempMarker, dead), old)
 	user := mk(".out.arrow.tmp-123", old) // not ours: never touched
 	if err := WriteFile(filepath.Join(dir, "out.arrow"), []byte("x")); err != nil {
 		t.Fatal(err)
@@ -390,8 +377,8 @@ func TestSweepStale(t *testing.T) {
 	if err := os.Mkdir(sub, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	a := mk(fmt.Sprintf("p/.a.jpg%s%d-1", TempMarker, dead), old)
-	b := mk(fmt.Sprintf("p/.b.jpg%s%d-2", TempMarker, dead), old)
+	a := mk(fmt.Sprintf("p/.a.jpg%s%d-1", tempMarker, dead), old)
+	b := mk(fmt.Sprintf("p/.b.jpg%s%d-2", tempMarker, dead), old)
 	d, err := OpenDir(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -443,7 +430,7 @@ func TestSet(t *testing.T) {
 		t.Fatal(err)
 	}
 	func() {
-		limitFileSize(t, 1<<10)
+		testdata.LimitFileSize(t, 1<<10)
 		err := write([]string{"a", "b", "manifest.json"}, 4<<10, nil)
 		if !IsError(err) || !strings.Contains(err.Error(), filepath.Join(dir, "a")) {
 			t.Errorf("a set past the size limit: %v", err)

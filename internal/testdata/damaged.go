@@ -10,7 +10,6 @@ import (
 	"image/gif"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"testing"
 )
@@ -20,12 +19,8 @@ import (
 // 200x200 picture encoded here, so tests of damaged files always run.
 func FaceJPEG(tb testing.TB) []byte {
 	tb.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	dir := filepath.Join(filepath.Dir(file), "..", "..", "..", "shared", "data", "faces", "utkface")
-	if d := os.Getenv("FACET_TESTDATA"); d != "" {
-		dir = filepath.Join(d, "faces", "utkface")
-	}
-	if names, err := filepath.Glob(filepath.Join(dir, "*.jpg")); err == nil && len(names) > 0 {
+	d, _ := dataDir(tb)
+	if names, err := filepath.Glob(filepath.Join(d, "faces", "utkface", "*.jpg")); err == nil && len(names) > 0 {
 		sort.Strings(names)
 		data, err := os.ReadFile(names[0])
 		if err != nil {

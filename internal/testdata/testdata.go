@@ -18,19 +18,27 @@ import (
 // message when it is absent.
 func Dir(tb testing.TB) string {
 	tb.Helper()
+	d, ok := dataDir(tb)
+	if !ok {
+		tb.Skipf("real face data not found at %s (set FACET_TESTDATA): skipping", d)
+	}
+	return d
+}
+
+// dataDir is $FACET_TESTDATA (which must exist) or ../shared/data next
+// to the checkout, and whether it is there.
+func dataDir(tb testing.TB) (string, bool) {
 	if d := os.Getenv("FACET_TESTDATA"); d != "" {
 		if _, err := os.Stat(d); err != nil {
 			tb.Fatalf("FACET_TESTDATA=%s: %v", d, err)
 		}
-		return d
+		return d, true
 	}
 	_, file, _, _ := runtime.Caller(0)
 	// internal/testdata/testdata.go -> project root -> ../shared/data
 	d := filepath.Join(filepath.Dir(file), "..", "..", "..", "shared", "data")
-	if _, err := os.Stat(filepath.Join(d, "README.md")); err != nil {
-		tb.Skipf("real face data not found at %s (set FACET_TESTDATA): skipping", d)
-	}
-	return d
+	_, err := os.Stat(filepath.Join(d, "README.md"))
+	return d, err == nil
 }
 
 // Portrait is one of the real 384x512 portraits with its true face box:
