@@ -20,8 +20,7 @@ import (
 	"syscall"
 	"time"
 
-	"gocv.io/x/gocv"
-
+	"github.com/boostershot/facet/internal/cvimage"
 	"github.com/boostershot/facet/internal/dlib"
 	"github.com/boostershot/facet/internal/face"
 	"github.com/boostershot/facet/internal/facematch"
@@ -157,12 +156,12 @@ func measure(ctx context.Context, c config, scenes []facematch.Scene, workers in
 	errs := make([]error, len(scenes))
 	start, cpu0 := time.Now(), cpuTime()
 	err := work.Each(ctx, len(scenes), workers, func(w, i int) {
-		img := gocv.IMRead(scenes[i].Path, gocv.IMReadColor)
-		defer img.Close()
-		if img.Empty() {
-			errs[i] = fmt.Errorf("%s does not decode", scenes[i].Path)
+		img, err := cvimage.Read(scenes[i].Path) // facet-crop's decoder
+		if err != nil {
+			errs[i] = err
 			return
 		}
+		defer img.Close()
 		res, err := chains[w].FindAll(img)
 		if err != nil {
 			errs[i] = fmt.Errorf("%s: %w", scenes[i].Path, err)

@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 
 	"github.com/boostershot/facet/internal/label"
 	"github.com/boostershot/facet/internal/table"
@@ -46,6 +45,10 @@ func loadBoxes(src Source, file string, bins label.Bins, res *Result) error {
 	seen := map[string]int{}  // id -> line
 	for n, row := range rows {
 		line := fmt.Sprintf("%s line %d", stem, n+2)
+		if err := checkUTF8(row); err != nil {
+			res.problem(src, line, ReasonBadRow, "%v", err)
+			continue
+		}
 		name := field(row, header, col)
 		if name == "" {
 			res.problem(src, line, ReasonBadRow, "empty %s", col)
@@ -55,16 +58,11 @@ func loadBoxes(src Source, file string, bins label.Bins, res *Result) error {
 		if !filepath.IsAbs(p) {
 			p = filepath.Join(base, filepath.FromSlash(p))
 		}
-		// The id holds the path relative to the CSV's folder, or, for a
-		// photo outside it, its absolute path without the leading slash.
-		rel, err := filepath.Rel(base, p)
-		if err != nil || !filepath.IsLocal(rel) {
-			rel = strings.TrimLeft(filepath.ToSlash(p), "/")
-		}
-		rel = filepath.ToSlash(rel)
+		rel := pathID(base, p)
 		k := faces[p]
 		faces[p]++
 		if f := field(row, header, "face"); f != "" {
+			var err error
 			if k, err = strconv.Atoi(f); err != nil || k < 0 {
 				res.problem(src, line, ReasonBadRow, "face %q is not a number from 0", f)
 				continue
@@ -111,8 +109,11 @@ func loadBoxes(src Source, file string, bins label.Bins, res *Result) error {
 		}
 		if a := field(row, header, "age"); a != "" && a != "-1" {
 			age, err := strconv.Atoi(a)
-			if err != nil || age < 0 || age > 130 {
-				res.problem(src, line, ReasonBadRow, "age %q is not a number of years", a)
+			if err == nil {
+				err = label.CheckAge(age)
+			}
+			if err != nil {
+				res.problem(src, line, ReasonBadRow, "age %q is not a number of years (0..%d)", a, label.MaxAge)
 				continue
 			}
 			s.SetAge(age, bins)

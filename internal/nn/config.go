@@ -185,7 +185,7 @@ func DefaultConfig() Config {
 		Loss:         LossCE,
 		FocalGamma:   2,
 		AgeSmoothing: 0.1,
-		PredictBatch: 32,
+		PredictBatch: defaultPredictBatch,
 	}
 }
 
@@ -235,13 +235,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("nn: width %d with blocks %v makes about %.3g weights: want at most %d", c.Width, c.Blocks, n, MaxParams)
 	}
 	if c.PredictBatch < 0 || c.PredictBatch > MaxPredictBatch {
-		return fmt.Errorf("nn: predict_batch %d: want 0..%d (0: 32)", c.PredictBatch, MaxPredictBatch)
+		return fmt.Errorf("nn: predict_batch %d: want 0..%d (0: %d)", c.PredictBatch, MaxPredictBatch, defaultPredictBatch)
 	}
-	half, pb := (c.InputSize+1)/2, c.PredictBatch
-	if pb == 0 {
-		pb = 32
-	}
-	if n := pb * c.Width * half * half; n > MaxActivations {
+	half := (c.InputSize + 1) / 2
+	if n := c.predictBatch() * c.Width * half * half; n > MaxActivations {
 		return fmt.Errorf("nn: predict_batch %d of %dx%d images at width %d: %d values a layer, want at most %d (a smaller batch, size or width)",
 			c.PredictBatch, c.InputSize, c.InputSize, c.Width, n, MaxActivations)
 	}
@@ -348,4 +345,16 @@ func (c Config) LRAt(epoch int) float64 {
 // MarshalIndent returns c as indented JSON.
 func (c Config) MarshalIndent() ([]byte, error) {
 	return json.MarshalIndent(c, "", "  ")
+}
+
+// defaultPredictBatch is the inference batch of a config that names none
+// (predict_batch 0).
+const defaultPredictBatch = 32
+
+// predictBatch is the inference graph's batch size.
+func (c Config) predictBatch() int {
+	if c.PredictBatch == 0 {
+		return defaultPredictBatch
+	}
+	return c.PredictBatch
 }

@@ -588,10 +588,7 @@ func (m *Model) Predict(images []float32) (*Probs, error) {
 		return nil, fmt.Errorf("nn: %d values are not a whole number of 3x%dx%d images", len(images), s, s)
 	}
 	n := len(images) / per
-	pb := m.cfg.PredictBatch
-	if pb == 0 {
-		pb = 32
-	}
+	pb := m.cfg.predictBatch()
 	if m.eval == nil {
 		gr, err := m.build(pb, false)
 		if err != nil {
