@@ -212,7 +212,7 @@ func (o *options) fit(ctx context.Context, rc runConfig, stderr io.Writer) error
 	}
 	t := &trainer{rc: rc, dir: o.out, tr: tr, va: va, pipe: pipe, workers: o.workers, stderr: stderr}
 	if !o.resume {
-		t.start = func() error { return startRun(o.out, append(b, '\n'), false) }
+		t.start = func(removeBest bool) error { return startRun(o.out, append(b, '\n'), removeBest) }
 	}
 	return t.run(ctx, o.resume)
 }

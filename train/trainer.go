@@ -66,9 +66,10 @@ type trainer struct {
 	workers int
 	stderr  io.Writer
 	m       *nn.Model
-	// start, for a new run, makes RUNDIR the run's (startRun) when its
-	// first model is written; nil once done and when resuming.
-	start func() error
+	// start, for a new run, makes RUNDIR the run's (startRun; removeBest
+	// also removes the earlier run's model) when its first model is
+	// written; nil once done and when resuming.
+	start func(removeBest bool) error
 }
 
 func (t *trainer) path(name string) string { return filepath.Join(t.dir, name) }
@@ -111,17 +112,12 @@ func (t *trainer) run(ctx context.Context, resume bool) error {
 			return err
 		}
 		if t.start != nil {
-			if err := t.start(); err != nil {
+			// Without a better score (a NaN) no model replaces the
+			// earlier run's: startRun removes it too.
+			if err := t.start(!(em.Score > best)); err != nil {
 				return err
 			}
 			t.start = nil
-			if !(em.Score > best) { // no model to replace the earlier run's (a NaN score)
-				for _, name := range []string{"best.safetensors", "best.json"} {
-					if err := os.Remove(t.path(name)); err != nil && !os.IsNotExist(err) {
-						return err
-					}
-				}
-			}
 		}
 		if em.Score > best {
 			best, sinceBest, em.Best = em.Score, 0, true
