@@ -267,19 +267,15 @@ type result struct {
 // I/O) is the machine's: no new job starts and process returns that
 // error.
 func process(ctx context.Context, s *source, jobs []job, pipe augment.Pipeline, o options, dir *outfile.Dir, update func(int, int)) ([]result, error) {
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
 	results := make([]result, len(jobs))
 	done := 0
-	err := work.Each(ctx, len(jobs), o.workers, func(_, i int) {
+	err := work.Try(ctx, len(jobs), o.workers, func(_, i int) error {
 		var fatal error
 		results[i], fatal = one(s, jobs[i], pipe, o, dir)
-		if fatal != nil {
-			cancel(fatal)
-		}
+		return fatal
 	}, func() { done++; update(done, len(jobs)) })
-	if cause := context.Cause(ctx); outfile.IsError(cause) {
-		return nil, cause
+	if outfile.IsError(err) {
+		return nil, err
 	}
 	return results, err
 }

@@ -187,8 +187,6 @@ func (p *Pool) Close() error {
 // job's face 0 is claimed before any work starts, so that of two rows
 // with one id the second is always the one refused.
 func (p *Pool) Crop(ctx context.Context, jobs []Job, done func()) ([]Outcome, error) {
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
 	per := make([]Outcome, len(jobs))
 	dst := make([]string, len(jobs))
 	for i, job := range jobs {
@@ -209,17 +207,15 @@ func (p *Pool) Crop(ctx context.Context, jobs []Job, done func()) ([]Outcome, er
 			per[i] = fail(ReasonDuplicate, "%s is already the crop of row %q: ids must be unique", dst[i], first)
 		}
 	}
-	err := work.Each(ctx, len(jobs), len(p.chains), func(w, i int) {
+	err := work.Try(ctx, len(jobs), len(p.chains), func(w, i int) error {
 		if per[i].Reason != "" {
-			return
+			return nil
 		}
 		per[i] = p.one(p.chains[w], jobs[i], dst[i])
-		if per[i].fatal != nil {
-			cancel(per[i].fatal)
-		}
+		return per[i].fatal
 	}, done)
-	if cause := context.Cause(ctx); outfile.IsError(cause) {
-		return nil, cause
+	if outfile.IsError(err) {
+		return nil, err
 	}
 	out := make([]Outcome, 0, len(jobs))
 	for i, oc := range per {

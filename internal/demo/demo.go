@@ -436,29 +436,27 @@ func Generate(ctx context.Context, dir string, cfg Config, progress func(done, t
 // (work.Each) and returns the face boxes in job order. The first failure
 // stops the run.
 func runJobs(ctx context.Context, root string, jobs []job, workers int, progress func(done, total int)) ([]image.Rectangle, error) {
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
 	boxes := make([]image.Rectangle, len(jobs))
 	done := 0
-	err := work.Each(ctx, len(jobs), workers, func(_, i int) {
+	err := work.Try(ctx, len(jobs), workers, func(_, i int) error {
 		j := jobs[i]
 		data, box, err := encode(j)
 		if err == nil {
 			err = os.WriteFile(filepath.Join(root, j.rel), data, 0o644)
 		}
 		if err != nil {
-			cancel(fmt.Errorf("%s: %w", j.rel, err))
-			return
+			return fmt.Errorf("%s: %w", j.rel, err)
 		}
 		boxes[i] = box
+		return nil
 	}, func() {
 		done++
-		if progress != nil && ctx.Err() == nil {
+		if progress != nil {
 			progress(done, len(jobs))
 		}
 	})
 	if err != nil {
-		return nil, context.Cause(ctx)
+		return nil, err
 	}
 	return boxes, nil
 }

@@ -41,3 +41,20 @@ feed:
 	wg.Wait()
 	return ctx.Err()
 }
+
+// Try is Each for items that can fail: the first error fn returns stops
+// new items from starting (those running finish) and is what Try
+// returns; else it returns ctx's error, as Each does.
+func Try(ctx context.Context, n, workers int, fn func(worker, i int) error, done func()) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	err := Each(ctx, n, workers, func(w, i int) {
+		if err := fn(w, i); err != nil {
+			cancel(err)
+		}
+	}, done)
+	if err != nil {
+		return context.Cause(ctx)
+	}
+	return nil
+}

@@ -2,6 +2,7 @@ package work
 
 import (
 	"context"
+	"errors"
 	"sync/atomic"
 	"testing"
 )
@@ -40,5 +41,27 @@ func TestEachStopsOnCancel(t *testing.T) {
 	}
 	if n := ran.Load(); n >= 1000 || n < 10 {
 		t.Errorf("%d items ran after cancelling at 10", n)
+	}
+}
+
+// Try returns the first error and starts no item after it.
+func TestTryStopsAtTheFirstError(t *testing.T) {
+	bad := errors.New("disk full")
+	var ran atomic.Int32
+	err := Try(context.Background(), 1000, 2, func(_, i int) error {
+		ran.Add(1)
+		if i == 10 {
+			return bad
+		}
+		return nil
+	}, nil)
+	if !errors.Is(err, bad) {
+		t.Fatalf("err = %v, want %v", err, bad)
+	}
+	if n := ran.Load(); n >= 1000 {
+		t.Errorf("all %d items ran after the error", n)
+	}
+	if err := Try(context.Background(), 50, 3, func(int, int) error { return nil }, nil); err != nil {
+		t.Errorf("no failure: err = %v", err)
 	}
 }
