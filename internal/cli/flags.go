@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"github.com/spf13/pflag"
+
+	"github.com/boostershot/facet/internal/table"
 )
 
 // The flags every program has (NewFlags adds them).
@@ -222,11 +224,11 @@ func flagList(fs *pflag.FlagSet) string {
 	return list.FlagUsages()
 }
 
-// fileExts are extensions of files facet reads and writes (tables,
-// images, charts, models): a folder flag given such a name was meant for
-// something else.
-var fileExts = []string{
-	".arrow", ".arrows", ".feather", ".ipc", ".parquet", ".pq", ".csv", ".tsv", ".json", ".jsonl", ".txt",
+// otherFileExts are extensions of the files facet reads and writes
+// besides tables (table.FormatOfExt): text, images, charts, models. A
+// folder flag given a file's name was meant for something else.
+var otherFileExts = []string{
+	".tsv", ".json", ".jsonl", ".txt",
 	".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff", ".svg", ".pdf",
 	".safetensors", ".onnx",
 }
@@ -268,7 +270,8 @@ func CheckDir(path string) error {
 	case !errors.Is(err, os.ErrNotExist):
 		return nil // the program's own error will say more when it uses it
 	}
-	if ext := strings.ToLower(filepath.Ext(path)); slices.Contains(fileExts, ext) {
+	ext := strings.ToLower(filepath.Ext(path))
+	if _, isTable := table.FormatOfExt(ext); isTable || slices.Contains(otherFileExts, ext) {
 		return fmt.Errorf("%s looks like a file (%s), not a folder", path, ext)
 	}
 	return nil

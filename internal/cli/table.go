@@ -67,9 +67,6 @@ func (t *TableOutput) Open(stdout io.Writer) error {
 	return nil
 }
 
-// tableExts are the extensions table.FormatFor knows.
-var tableExts = []string{".arrow", ".arrows", ".feather", ".ipc", ".parquet", ".pq", ".csv"}
-
 // checkName refuses a file name that says another format than the one
 // the table would be written in: --csv to a .arrow or .parquet name, or
 // a name of another kind of file (.json, .txt, .png, ...), which would
@@ -79,10 +76,11 @@ func (t *TableOutput) checkName() error {
 		return nil
 	}
 	ext := strings.ToLower(filepath.Ext(t.Path))
+	_, isTable := table.FormatOfExt(ext)
 	switch {
-	case t.CSV && ext != ".csv" && slices.Contains(tableExts, ext):
+	case t.CSV && ext != ".csv" && isTable:
 		return Usagef("-o %s with --csv: the name says another format (leave out --csv, or name the file .csv)", t.Path)
-	case !t.CSV && !slices.Contains(tableExts, ext) && slices.Contains(fileExts, ext):
+	case !t.CSV && !isTable && slices.Contains(otherFileExts, ext):
 		return Usagef("-o %s: %s is not a table format; name the file .arrow (Arrow file), .arrows (Arrow stream), .parquet or .csv", t.Path, ext)
 	}
 	return nil

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -44,19 +45,23 @@ func FormatFor(path string, csvOut bool) Format {
 	case path == "" || path == "-":
 		return Stream
 	}
-	p := strings.ToLower(path)
-	for _, ext := range []string{".arrow", ".feather", ".ipc"} {
-		if strings.HasSuffix(p, ext) {
-			return File
-		}
-	}
-	switch {
-	case strings.HasSuffix(p, ".parquet"), strings.HasSuffix(p, ".pq"):
-		return Parquet
-	case strings.HasSuffix(p, ".csv"):
-		return CSV
+	if f, ok := FormatOfExt(filepath.Ext(path)); ok {
+		return f
 	}
 	return Stream
+}
+
+// formatExts are the file name endings that name a table format.
+var formatExts = map[string]Format{
+	".arrow": File, ".feather": File, ".ipc": File, ".arrows": Stream,
+	".parquet": Parquet, ".pq": Parquet, ".csv": CSV,
+}
+
+// FormatOfExt is the table format a file name ending (".arrow", any
+// case) names, and whether it names one.
+func FormatOfExt(ext string) (Format, bool) {
+	f, ok := formatExts[strings.ToLower(ext)]
+	return f, ok
 }
 
 // Writer writes record batches in one Format. Unknown labels and ages
